@@ -1,0 +1,118 @@
+"""The reference app's command line.
+
+    python -m reference_app setup --admin-url-env DATABASE_URL --database pake   # roles, database, migrations
+    python -m reference_app serve --port 8000                                      # the API
+    python -m reference_app migrate -1                                             # one migration down
+    python -m reference_app mint-token --tenant UUID --role member                 # the dev issuer
+
+``setup`` prints the three role DSNs as JSON on standard output (they hold passwords: the
+caller keeps them, never logs them). The admin DSN is read from an environment variable so
+it never appears in a process listing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+from reference_app.config import PREFIX, ConfigError, Settings
+
+
+def _serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    from reference_app.main import create_app
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        app = create_app()
+    except ConfigError as exc:
+        raise SystemExit(f"reference_app: {exc}") from None
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
+
+
+def _setup(args: argparse.Namespace) -> None:
+    from reference_app import database
+
+    admin_url = os.environ.get(args.admin_url_env, "")
+    if not admin_url:
+        raise SystemExit(f"reference_app setup: set {args.admin_url_env} to a superuser DSN of the server")
+    passwords = database.bootstrap_roles(admin_url)
+    if args.recreate:
+        database.drop_database(admin_url, args.database)
+    urls = database.create_database(admin_url, args.database, passwords)
+    database.upgrade(urls.owner)
+    json.dump(asdict(urls), sys.stdout)
+
+
+def _migrate(args: argparse.Namespace) -> None:
+    from reference_app import database
+
+    owner_url = os.environ.get(PREFIX + "OWNER_DATABASE_URL", "")
+    if not owner_url:
+        raise SystemExit(f"reference_app migrate: set {PREFIX}OWNER_DATABASE_URL to the schema owner's DSN")
+    downward = args.revision == "base" or args.revision.startswith("-")
+    (database.downgrade if downward else database.upgrade)(owner_url, args.revision)
+
+
+def _mint(args: argparse.Namespace) -> None:
+    from reference_app.auth import SigningKey, TokenSettings, mint_token
+
+    key_file = Path(os.environ.get(PREFIX + "JWT_PRIVATE_KEY_FILE", args.key_file or ""))
+    if not key_file.is_file():
+        raise SystemExit(
+            f"reference_app mint-token: no key file; pass --key-file or set {PREFIX}JWT_PRIVATE_KEY_FILE"
+        )
+    defaults = Settings.__dataclass_fields__
+    settings = TokenSettings(
+        issuer=os.environ.get(PREFIX + "JWT_ISSUER", str(defaults["jwt_issuer"].default)),
+        audience=os.environ.get(PREFIX + "JWT_AUDIENCE", str(defaults["jwt_audience"].default)),
+    )
+    token = mint_token(
+        SigningKey.from_pem(key_file.read_bytes()),
+        settings,
+        subject=args.subject,
+        tenant_id=args.tenant,
+        roles=args.role,
+        ttl_seconds=args.ttl,
+    )
+    print(token)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m reference_app")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="serve the API")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(run=_serve)
+    setup = commands.add_parser("setup", help="create roles and database, run migrations; print role DSNs")
+    setup.add_argument("--admin-url-env", default="DATABASE_URL", help="variable holding a superuser DSN")
+    setup.add_argument("--database", default="pake")
+    setup.add_argument("--recreate", action="store_true", help="drop the database first")
+    setup.set_defaults(run=_setup)
+    migrate = commands.add_parser(
+        "migrate", help=f"migrate up or down as the owner ({PREFIX}OWNER_DATABASE_URL)"
+    )
+    migrate.add_argument("revision", nargs="?", default="head", help="head, base, +1, -1 or a revision id")
+    migrate.set_defaults(run=_migrate)
+    mint = commands.add_parser("mint-token", help="mint a development token (the app is its own dev issuer)")
+    mint.add_argument("--tenant", help="tenant UUID; omit for a platform_admin token")
+    mint.add_argument("--role", action="append", default=None, help="repeatable; default member")
+    mint.add_argument("--subject", default="dev-user")
+    mint.add_argument("--ttl", type=int, default=900)
+    mint.add_argument("--key-file")
+    mint.set_defaults(run=_mint)
+    args = parser.parse_args(argv)
+    if args.command == "mint-token" and args.role is None:
+        args.role = ["member"] if args.tenant else ["platform_admin"]
+    args.run(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,134 @@
+"""RFC 9457 problem+json for every error, and nothing in them a client should not see.
+
+No SQLSTATE, constraint name, ``DETAIL`` value, stack trace or echoed input leaves the
+service: database and unexpected errors become a generic 500, validation errors name
+only the offending fields.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from reference_app.models import Problem
+
+PROBLEM_JSON = "application/problem+json"
+logger = logging.getLogger("reference_app")
+
+# Documented on every route so that clients (and schema fuzzers) know the error shape.
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": Problem, "content": {PROBLEM_JSON: {}}, "description": title}
+    for status, title in {
+        400: "Bad request",
+        401: "Missing or invalid token",
+        403: "Not allowed",
+        404: "Not found",
+        409: "Conflict",
+        413: "Body too large",
+        422: "Invalid input",
+    }.items()
+}
+
+
+class ProblemError(Exception):
+    """Raise to answer with a problem document."""
+
+    def __init__(
+        self, status: int, title: str, detail: str | None = None, headers: dict[str, str] | None = None
+    ):
+        super().__init__(title)
+        self.problem = Problem(status=status, title=title, detail=detail)
+        self.headers = headers
+
+
+def not_found(what: str) -> ProblemError:
+    """The same answer for a missing row and for another tenant's row: nothing tells them apart."""
+    return ProblemError(404, "Not found", f"No {what} with this id exists.")
+
+
+def problem_response(problem: Problem, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(
+        problem.model_dump(exclude_none=True),
+        status_code=problem.status,
+        media_type=PROBLEM_JSON,
+        headers=headers,
+    )
+
+
+async def _problem(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ProblemError)
+    return problem_response(exc.problem, exc.headers)
+
+
+async def _http(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    titles = {404: "Not found", 405: "Method not allowed"}
+    problem = Problem(status=exc.status_code, title=titles.get(exc.status_code, "Error"))
+    return problem_response(problem, dict(exc.headers) if exc.headers else None)
+
+
+async def _validation(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {"field": ".".join(str(part) for part in error["loc"]), "message": error["msg"]}
+        for error in exc.errors()
+    ]
+    return problem_response(Problem(status=422, title="Invalid input", errors=errors))
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    logger.exception("unhandled error on %s %s", request.method, request.url.path)
+    return problem_response(Problem(status=500, title="Internal error"))
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(ProblemError, _problem)
+    app.add_exception_handler(StarletteHTTPException, _http)
+    app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(Exception, _unexpected)
+
+
+class BodyLimitMiddleware:
+    """Answers 413 before reading more than ``max_bytes`` of a request body."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._reject(send)
+            return
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.max_bytes:
+                raise _BodyTooLarge
+            return message
+
+        try:
+            await self.app(scope, limited_receive, send)
+        except _BodyTooLarge:
+            await self._reject(send)
+
+    async def _reject(self, send: Send) -> None:
+        response = problem_response(Problem(status=413, title="Body too large"))
+        await send({"type": "http.response.start", "status": 413, "headers": response.raw_headers})
+        await send({"type": "http.response.body", "body": response.body})
+
+
+class _BodyTooLarge(Exception):
+    pass

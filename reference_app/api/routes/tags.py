@@ -1,0 +1,42 @@
+"""Tags of the caller's tenant."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from fastapi import APIRouter, Response
+
+from reference_app.api.deps import TenantDep
+from reference_app.api.errors import PROBLEM_RESPONSES, ProblemError, not_found
+from reference_app.dal import audit, tags
+from reference_app.models import TagCreate, TagPublic
+
+router = APIRouter(prefix="/v1/tags", tags=["tags"], responses=PROBLEM_RESPONSES)
+
+
+@router.get("", operation_id="listTags")
+async def list_tags(ctx: TenantDep) -> list[TagPublic]:
+    async with ctx.session() as session:
+        rows = await tags.list_all(session)
+    return [TagPublic.model_validate(row) for row in rows]
+
+
+@router.post("", status_code=201, operation_id="createTag")
+async def create_tag(ctx: TenantDep, payload: TagCreate) -> TagPublic:
+    ctx.require("member")
+    async with ctx.session() as session:
+        row = await tags.create(session, payload.name)
+        if row is None:
+            raise ProblemError(409, "Conflict", "A tag of this name already exists.")
+        await audit.record(session, actor=ctx.actor, action="create", entity="tag", entity_id=row["id"])
+    return TagPublic.model_validate(row)
+
+
+@router.delete("/{tag_id}", status_code=204, operation_id="deleteTag")
+async def delete_tag(ctx: TenantDep, tag_id: UUID) -> Response:
+    ctx.require("member")
+    async with ctx.session() as session:
+        if not await tags.delete(session, tag_id):
+            raise not_found("tag")
+        await audit.record(session, actor=ctx.actor, action="delete", entity="tag", entity_id=tag_id)
+    return Response(status_code=204)

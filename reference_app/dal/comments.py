@@ -1,0 +1,43 @@
+"""Comments under notes. The note is part of every key, so a comment cannot hang under a foreign note."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from reference_app.dal.session import Row, TenantSession
+
+_COLUMNS = "id, note_id, body, author, created_at"
+
+
+async def list_for_note(session: TenantSession, note_id: UUID) -> list[Row]:
+    return await session.fetch_all(
+        f"select {_COLUMNS} from comments where tenant_id = %(tenant_id)s and note_id = %(note_id)s "
+        "order by created_at, id",
+        {"note_id": note_id},
+    )
+
+
+async def get(session: TenantSession, note_id: UUID, comment_id: UUID) -> Row | None:
+    return await session.fetch_one(
+        f"select {_COLUMNS} from comments "
+        "where tenant_id = %(tenant_id)s and note_id = %(note_id)s and id = %(id)s",
+        {"note_id": note_id, "id": comment_id},
+    )
+
+
+async def create(session: TenantSession, note_id: UUID, *, body: str, author: str) -> Row:
+    row = await session.fetch_one(
+        f"insert into comments (tenant_id, note_id, body, author) "
+        f"values (%(tenant_id)s, %(note_id)s, %(body)s, %(author)s) returning {_COLUMNS}",
+        {"note_id": note_id, "body": body, "author": author},
+    )
+    assert row is not None
+    return row
+
+
+async def delete(session: TenantSession, note_id: UUID, comment_id: UUID) -> bool:
+    deleted = await session.execute(
+        "delete from comments where tenant_id = %(tenant_id)s and note_id = %(note_id)s and id = %(id)s",
+        {"note_id": note_id, "id": comment_id},
+    )
+    return deleted == 1

@@ -1,0 +1,46 @@
+"""Memberships: who belongs to a tenant, with which role."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from reference_app.dal.session import Row, TenantSession
+
+_COLUMNS = "id, subject, email, role, created_at"
+
+
+async def list_all(session: TenantSession) -> list[Row]:
+    return await session.fetch_all(
+        f"select {_COLUMNS} from users where tenant_id = %(tenant_id)s order by created_at, id"
+    )
+
+
+async def get(session: TenantSession, member_id: UUID) -> Row | None:
+    return await session.fetch_one(
+        f"select {_COLUMNS} from users where tenant_id = %(tenant_id)s and id = %(id)s", {"id": member_id}
+    )
+
+
+async def create(session: TenantSession, *, subject: str, email: str | None, role: str) -> Row | None:
+    """None when the subject is already a member."""
+    return await session.fetch_one(
+        f"insert into users (tenant_id, subject, email, role) "
+        f"values (%(tenant_id)s, %(subject)s, %(email)s, %(role)s) "
+        f"on conflict (tenant_id, subject) do nothing returning {_COLUMNS}",
+        {"subject": subject, "email": email, "role": role},
+    )
+
+
+async def update_role(session: TenantSession, member_id: UUID, role: str) -> Row | None:
+    return await session.fetch_one(
+        f"update users set role = %(role)s where tenant_id = %(tenant_id)s and id = %(id)s "
+        f"returning {_COLUMNS}",
+        {"id": member_id, "role": role},
+    )
+
+
+async def delete(session: TenantSession, member_id: UUID) -> bool:
+    deleted = await session.execute(
+        "delete from users where tenant_id = %(tenant_id)s and id = %(id)s", {"id": member_id}
+    )
+    return deleted == 1

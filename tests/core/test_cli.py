@@ -1,0 +1,53 @@
+"""The command line, run as a user runs it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from tenantprobe.cli import app
+
+TENANTPROBE = [sys.executable, "-c", "from tenantprobe.cli import main; main()"]
+
+
+def test_demo_starts_the_app_provisions_tenants_and_prints_how_to_call_it() -> None:
+    result = subprocess.run(
+        [*TENANTPROBE, "demo"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "TENANTPROBE_DEMO_NO_WAIT": "1", "DATABASE_URL": ""},
+    )
+    assert result.returncode == 0, result.stderr
+    assert "reference app ready at http://127.0.0.1:" in result.stdout
+    assert result.stdout.count("tenant ") >= 2
+    assert "curl -H" in result.stdout
+    assert "eyJ" not in result.stdout + result.stderr, "no token may be printed"
+
+
+def test_migrate_without_owner_url_names_the_fix() -> None:
+    result = CliRunner().invoke(app, ["db", "migrate"], env={"REFERENCE_APP_OWNER_DATABASE_URL": ""})
+    assert result.exit_code != 0
+    assert "--owner-url" in result.output
+
+
+@pytest.mark.parametrize("revision", ["down", "base"])
+def test_migrate_moves_the_schema(revision: str, admin_dsn: str, role_passwords: dict[str, str]) -> None:
+    from tests.conftest import new_database
+
+    urls = new_database(admin_dsn, role_passwords)
+    subprocess.run(
+        [*TENANTPROBE, "db", "migrate", "head", "--owner-url", urls.owner], check=True, capture_output=True
+    )
+    result = subprocess.run(
+        [*TENANTPROBE, "db", "migrate", revision, "--owner-url", urls.owner],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
