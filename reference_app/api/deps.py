@@ -15,6 +15,7 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import Depends, Request
+from fastapi.security import HTTPBearer
 
 from reference_app.api.errors import ProblemError
 from reference_app.auth import InvalidToken, Principal, TokenVerifier
@@ -37,7 +38,14 @@ def _bearer_token(request: Request) -> str:
     return token.strip()
 
 
-def current_principal(request: Request) -> Principal:
+# Declares the bearer scheme in the OpenAPI document (so clients and fuzzers know which
+# operations need a token); parsing and every failure answer stay ours, as problem+json.
+_bearer_scheme = HTTPBearer(
+    auto_error=False, description="JWT with a tenant_id claim (or a platform_admin role)"
+)
+
+
+def current_principal(request: Request, _: Annotated[object, Depends(_bearer_scheme)] = None) -> Principal:
     verifier: TokenVerifier = request.app.state.verifier
     try:
         return verifier.verify(_bearer_token(request))
