@@ -65,9 +65,7 @@ def _mint(args: argparse.Namespace) -> None:
 
     key_file = Path(os.environ.get(PREFIX + "JWT_PRIVATE_KEY_FILE", args.key_file or ""))
     if not key_file.is_file():
-        raise SystemExit(
-            f"reference_app mint-token: no key file; pass --key-file or set {PREFIX}JWT_PRIVATE_KEY_FILE"
-        )
+        raise SystemExit(f"reference_app mint-token: no key file; pass --key-file or set {PREFIX}JWT_PRIVATE_KEY_FILE")
     defaults = Settings.__dataclass_fields__
     settings = TokenSettings(
         issuer=os.environ.get(PREFIX + "JWT_ISSUER", str(defaults["jwt_issuer"].default)),
@@ -96,9 +94,7 @@ def main(argv: list[str] | None = None) -> None:
     setup.add_argument("--database", default="pake")
     setup.add_argument("--recreate", action="store_true", help="drop the database first")
     setup.set_defaults(run=_setup)
-    migrate = commands.add_parser(
-        "migrate", help=f"migrate up or down as the owner ({PREFIX}OWNER_DATABASE_URL)"
-    )
+    migrate = commands.add_parser("migrate", help=f"migrate up or down as the owner ({PREFIX}OWNER_DATABASE_URL)")
     migrate.add_argument("revision", nargs="?", default="head", help="head, base, +1, -1 or a revision id")
     migrate.set_defaults(run=_migrate)
     mint = commands.add_parser("mint-token", help="mint a development token (the app is its own dev issuer)")

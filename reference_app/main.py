@@ -29,9 +29,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         await database.close()
 
-    app = FastAPI(
-        title="PAKE knowledge engine (multi-tenant reference app)", version="1.0.0", lifespan=lifespan
-    )
+    app = FastAPI(title="PAKE knowledge engine (multi-tenant reference app)", version="1.0.0", lifespan=lifespan)
     app.state.settings = settings
     app.state.database = database
     app.state.signing_key = signing_key

@@ -90,9 +90,7 @@ def demo(database_url: DatabaseUrlOption = None) -> None:
         admin = {"Authorization": f"Bearer {_mint(stack)}"}
         with httpx.Client(base_url=stack.base_url, timeout=10) as client:
             for slug in ("acme", "globex"):
-                tenant = client.post(
-                    "/v1/admin/tenants", json={"slug": slug, "name": slug.title()}, headers=admin
-                )
+                tenant = client.post("/v1/admin/tenants", json={"slug": slug, "name": slug.title()}, headers=admin)
                 tenant.raise_for_status()
                 tenant_id = tenant.json()["id"]
                 token = _mint(stack, "--tenant", tenant_id, "--role", "member", "--subject", f"alice@{slug}")
@@ -125,21 +123,15 @@ def db_start() -> None:
 
 @db_app.command("migrate")
 def db_migrate(
-    revision: Annotated[
-        str, typer.Argument(help="head, base, up (one step), down (one step), or an id")
-    ] = "head",
+    revision: Annotated[str, typer.Argument(help="head, base, up (one step), down (one step), or an id")] = "head",
     owner_url: Annotated[
         str,
-        typer.Option(
-            "--owner-url", envvar="REFERENCE_APP_OWNER_DATABASE_URL", help="DSN of the schema owner role"
-        ),
+        typer.Option("--owner-url", envvar="REFERENCE_APP_OWNER_DATABASE_URL", help="DSN of the schema owner role"),
     ] = "",
 ) -> None:
     """Run the reference app's migrations up or down to REVISION (as the owner role)."""
     if not owner_url:
-        raise typer.BadParameter(
-            "pass --owner-url or set REFERENCE_APP_OWNER_DATABASE_URL", param_hint="--owner-url"
-        )
+        raise typer.BadParameter("pass --owner-url or set REFERENCE_APP_OWNER_DATABASE_URL", param_hint="--owner-url")
     revision = {"up": "+1", "down": "-1"}.get(revision, revision)
     result = subprocess.run(
         [sys.executable, "-m", "reference_app", "migrate", revision],

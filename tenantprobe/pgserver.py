@@ -67,10 +67,7 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 def _reachable_by_others(path: Path) -> bool:
     """Whether every directory above ``path`` lets other users in (the server may not run as us)."""
-    for parent in [path, *path.parents]:
-        if parent.exists() and not parent.stat().st_mode & stat.S_IXOTH:
-            return False
-    return True
+    return all(not parent.exists() or bool(parent.stat().st_mode & stat.S_IXOTH) for parent in [path, *path.parents])
 
 
 def _candidate_bin_dirs() -> list[Path]:
@@ -207,18 +204,14 @@ class PostgresServer:
         deadline = time.monotonic() + timeout
         while True:
             if self._process.poll() is not None:
-                raise DatabaseError(
-                    f"PostgreSQL exited at start-up:\n{self.log_file.read_text(errors='replace')}"
-                )
+                raise DatabaseError(f"PostgreSQL exited at start-up:\n{self.log_file.read_text(errors='replace')}")
             try:
                 with psycopg.connect(self.address.dsn(), connect_timeout=2):
                     return
             except psycopg.OperationalError:
                 if time.monotonic() > deadline:
                     self.stop()
-                    raise DatabaseError(
-                        f"PostgreSQL did not accept connections within {timeout:.0f} s"
-                    ) from None
+                    raise DatabaseError(f"PostgreSQL did not accept connections within {timeout:.0f} s") from None
                 time.sleep(0.05)
 
     def stop(self) -> None:

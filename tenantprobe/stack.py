@@ -88,9 +88,7 @@ class ReferenceStack:
             check=False,
         )
         if setup.returncode != 0:
-            raise TargetError(
-                f"reference app database set-up failed:\n{setup.stderr.decode(errors='replace')}"
-            )
+            raise TargetError(f"reference app database set-up failed:\n{setup.stderr.decode(errors='replace')}")
         return RoleDsns(**json.loads(setup.stdout))
 
     def _write_key(self) -> None:

@@ -40,9 +40,7 @@ def _bearer_token(request: Request) -> str:
 
 # Declares the bearer scheme in the OpenAPI document (so clients and fuzzers know which
 # operations need a token); parsing and every failure answer stay ours, as problem+json.
-_bearer_scheme = HTTPBearer(
-    auto_error=False, description="JWT with a tenant_id claim (or a platform_admin role)"
-)
+_bearer_scheme = HTTPBearer(auto_error=False, description="JWT with a tenant_id claim (or a platform_admin role)")
 
 
 def current_principal(request: Request, _: Annotated[object, Depends(_bearer_scheme)] = None) -> Principal:
@@ -69,9 +67,7 @@ class TenantContext:
         return self.principal.subject
 
     def has_role(self, minimum: str) -> bool:
-        return (
-            max((ROLE_RANK.get(role, -1) for role in self.principal.roles), default=-1) >= ROLE_RANK[minimum]
-        )
+        return max((ROLE_RANK.get(role, -1) for role in self.principal.roles), default=-1) >= ROLE_RANK[minimum]
 
     def require(self, minimum: str) -> None:
         if not self.has_role(minimum):

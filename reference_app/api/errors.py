@@ -39,9 +39,7 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
 class ProblemError(Exception):
     """Raise to answer with a problem document."""
 
-    def __init__(
-        self, status: int, title: str, detail: str | None = None, headers: dict[str, str] | None = None
-    ):
+    def __init__(self, status: int, title: str, detail: str | None = None, headers: dict[str, str] | None = None):
         super().__init__(title)
         self.problem = Problem(status=status, title=title, detail=detail)
         self.headers = headers
@@ -76,8 +74,7 @@ async def _http(request: Request, exc: Exception) -> JSONResponse:
 async def _validation(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = [
-        {"field": ".".join(str(part) for part in error["loc"]), "message": error["msg"]}
-        for error in exc.errors()
+        {"field": ".".join(str(part) for part in error["loc"]), "message": error["msg"]} for error in exc.errors()
     ]
     return problem_response(Problem(status=422, title="Invalid input", errors=errors))
 

@@ -98,9 +98,7 @@ def mint_token(
     with PyJWT directly.
     """
     if not 0 < ttl_seconds <= settings.max_ttl_seconds:
-        raise ValueError(
-            f"ttl_seconds={ttl_seconds} must be in 1..{settings.max_ttl_seconds} (max_ttl_seconds)"
-        )
+        raise ValueError(f"ttl_seconds={ttl_seconds} must be in 1..{settings.max_ttl_seconds} (max_ttl_seconds)")
     clashing = sorted(set(extra or {}) & _MINTED_CLAIMS)
     if clashing:
         raise ValueError(f"extra claims {clashing} would override claims mint_token sets; use its arguments")

@@ -19,15 +19,12 @@ async def list_for_note(session: TenantSession, note_id: UUID) -> list[Row]:
 
 async def get(session: TenantSession, note_id: UUID, attachment_id: UUID) -> Row | None:
     return await session.fetch_one(
-        f"select {_COLUMNS} from attachments "
-        "where tenant_id = %(tenant_id)s and note_id = %(note_id)s and id = %(id)s",
+        f"select {_COLUMNS} from attachments where tenant_id = %(tenant_id)s and note_id = %(note_id)s and id = %(id)s",
         {"note_id": note_id, "id": attachment_id},
     )
 
 
-async def create(
-    session: TenantSession, note_id: UUID, *, filename: str, content_type: str, size_bytes: int
-) -> Row:
+async def create(session: TenantSession, note_id: UUID, *, filename: str, content_type: str, size_bytes: int) -> Row:
     row = await session.fetch_one(
         f"insert into attachments (tenant_id, note_id, filename, content_type, size_bytes) "
         f"values (%(tenant_id)s, %(note_id)s, %(filename)s, %(content_type)s, %(size_bytes)s) "

@@ -19,8 +19,7 @@ async def list_for_note(session: TenantSession, note_id: UUID) -> list[Row]:
 
 async def get(session: TenantSession, note_id: UUID, comment_id: UUID) -> Row | None:
     return await session.fetch_one(
-        f"select {_COLUMNS} from comments "
-        "where tenant_id = %(tenant_id)s and note_id = %(note_id)s and id = %(id)s",
+        f"select {_COLUMNS} from comments where tenant_id = %(tenant_id)s and note_id = %(note_id)s and id = %(id)s",
         {"note_id": note_id, "id": comment_id},
     )
 

@@ -33,8 +33,7 @@ async def create(session: TenantSession, *, subject: str, email: str | None, rol
 
 async def update_role(session: TenantSession, member_id: UUID, role: str) -> Row | None:
     return await session.fetch_one(
-        f"update users set role = %(role)s where tenant_id = %(tenant_id)s and id = %(id)s "
-        f"returning {_COLUMNS}",
+        f"update users set role = %(role)s where tenant_id = %(tenant_id)s and id = %(id)s returning {_COLUMNS}",
         {"id": member_id, "role": role},
     )
 

@@ -21,7 +21,5 @@ async def create(session: TenantSession, name: str) -> Row | None:
 
 
 async def delete(session: TenantSession, tag_id: UUID) -> bool:
-    deleted = await session.execute(
-        "delete from tags where tenant_id = %(tenant_id)s and id = %(id)s", {"id": tag_id}
-    )
+    deleted = await session.execute("delete from tags where tenant_id = %(tenant_id)s and id = %(id)s", {"id": tag_id})
     return deleted == 1

@@ -31,9 +31,7 @@ async def create(session: PlatformSession, *, slug: str, name: str, plan: str) -
     )
     if created is not None:
         return created, True
-    existing = await session.fetch_one(
-        f"select {_COLUMNS} from tenants where slug = %(slug)s", {"slug": slug}
-    )
+    existing = await session.fetch_one(f"select {_COLUMNS} from tenants where slug = %(slug)s", {"slug": slug})
     assert existing is not None
     return existing, False
 

@@ -41,9 +41,7 @@ def test_migrate_moves_the_schema(revision: str, admin_dsn: str, role_passwords:
     from tests.conftest import new_database
 
     urls = new_database(admin_dsn, role_passwords)
-    subprocess.run(
-        [*TENANTPROBE, "db", "migrate", "head", "--owner-url", urls.owner], check=True, capture_output=True
-    )
+    subprocess.run([*TENANTPROBE, "db", "migrate", "head", "--owner-url", urls.owner], check=True, capture_output=True)
     result = subprocess.run(
         [*TENANTPROBE, "db", "migrate", revision, "--owner-url", urls.owner],
         capture_output=True,

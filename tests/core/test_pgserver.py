@@ -20,9 +20,7 @@ def test_server_listens_on_loopback_and_stops_without_leftovers() -> None:
         listen, data_dir = conn.execute(
             "select current_setting('listen_addresses'), current_setting('data_directory')"
         ).fetchone()
-    postmaster = [
-        p for p in psutil.process_iter(["cmdline"]) if data_dir in " ".join(p.info["cmdline"] or [])
-    ]
+    postmaster = [p for p in psutil.process_iter(["cmdline"]) if data_dir in " ".join(p.info["cmdline"] or [])]
     assert listen == "127.0.0.1"
     assert postmaster
     if os.geteuid() == 0:

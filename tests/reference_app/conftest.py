@@ -22,9 +22,7 @@ class Tenant:
     key: SigningKey
 
     def token(self, role: str = "member", subject: str | None = None) -> str:
-        return mint_token(
-            self.key, SETTINGS, subject=subject or f"{role}@{self.slug}", tenant_id=self.id, roles=[role]
-        )
+        return mint_token(self.key, SETTINGS, subject=subject or f"{role}@{self.slug}", tenant_id=self.id, roles=[role])
 
     def headers(self, role: str = "member") -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token(role)}"}

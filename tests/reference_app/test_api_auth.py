@@ -116,9 +116,7 @@ def test_tenant_header_agreeing_with_token_is_accepted(client: httpx.Client, ten
 
 
 def test_tenant_id_in_body_is_rejected(client: httpx.Client, tenant_a: Tenant, tenant_b: Tenant) -> None:
-    response = client.post(
-        "/v1/notes", json={"title": "t", "tenant_id": tenant_b.id}, headers=tenant_a.headers()
-    )
+    response = client.post("/v1/notes", json={"title": "t", "tenant_id": tenant_b.id}, headers=tenant_a.headers())
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "body.tenant_id"
 
@@ -127,9 +125,7 @@ def test_tenant_token_cannot_use_platform_endpoints(client: httpx.Client, tenant
     assert client.get("/v1/admin/tenants", headers=tenant_a.headers("owner")).status_code == 403
 
 
-def test_platform_token_cannot_use_tenant_endpoints(
-    client: httpx.Client, platform_headers: dict[str, str]
-) -> None:
+def test_platform_token_cannot_use_tenant_endpoints(client: httpx.Client, platform_headers: dict[str, str]) -> None:
     assert client.get("/v1/notes", headers=platform_headers).status_code == 403
 
 

@@ -14,9 +14,7 @@ from tests.reference_app.conftest import Tenant
 
 def test_note_crud_round_trip(client: httpx.Client, tenant_a: Tenant) -> None:
     h = tenant_a.headers()
-    created = client.post(
-        "/v1/notes", json={"title": "plan", "body": "text", "tags": ["x", "y", "x"]}, headers=h
-    )
+    created = client.post("/v1/notes", json={"title": "plan", "body": "text", "tags": ["x", "y", "x"]}, headers=h)
     assert created.status_code == 201
     note = created.json()
     assert note["tags"] == ["x", "y"]
@@ -27,9 +25,7 @@ def test_note_crud_round_trip(client: httpx.Client, tenant_a: Tenant) -> None:
     assert client.get(f"/v1/notes/{note['id']}", headers=h).status_code == 404
 
 
-def test_cursor_pagination_visits_every_note_once(
-    client: httpx.Client, new_tenant: Callable[..., Tenant]
-) -> None:
+def test_cursor_pagination_visits_every_note_once(client: httpx.Client, new_tenant: Callable[..., Tenant]) -> None:
     tenant = new_tenant()
     h = tenant.headers()
     created = {client.post("/v1/notes", json={"title": f"n{i}"}, headers=h).json()["id"] for i in range(7)}
@@ -73,25 +69,19 @@ def test_comments_and_attachments_under_a_note(client: httpx.Client, tenant_a: T
         headers=h,
     ).json()
     assert [c["id"] for c in client.get(f"/v1/notes/{note}/comments", headers=h).json()] == [comment["id"]]
-    assert [a["id"] for a in client.get(f"/v1/notes/{note}/attachments", headers=h).json()] == [
-        attachment["id"]
-    ]
+    assert [a["id"] for a in client.get(f"/v1/notes/{note}/attachments", headers=h).json()] == [attachment["id"]]
     other = client.post("/v1/notes", json={"title": "other"}, headers=h).json()["id"]
     assert client.get(f"/v1/notes/{other}/comments/{comment['id']}", headers=h).status_code == 404
 
 
-def test_every_write_is_audited(
-    client: httpx.Client, new_tenant: Callable[..., Tenant], db: DatabaseUrls
-) -> None:
+def test_every_write_is_audited(client: httpx.Client, new_tenant: Callable[..., Tenant], db: DatabaseUrls) -> None:
     tenant = new_tenant()
     h = tenant.headers()
     note = client.post("/v1/notes", json={"title": "audited"}, headers=h).json()["id"]
     client.patch(f"/v1/notes/{note}", json={"title": "again"}, headers=h)
     client.delete(f"/v1/notes/{note}", headers=h)
     with psycopg.connect(db.platform) as conn:
-        actions = conn.execute(
-            "select action from audit_log where tenant_id = %s order by id", (tenant.id,)
-        ).fetchall()
+        actions = conn.execute("select action from audit_log where tenant_id = %s order by id", (tenant.id,)).fetchall()
     assert [a for (a,) in actions] == ["create", "update", "delete"]
 
 

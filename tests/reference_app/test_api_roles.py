@@ -45,7 +45,5 @@ def test_admin_cannot_promote_a_member_to_owner(client: httpx.Client, tenant_a: 
         json={"subject": f"u-{uuid.uuid4().hex[:8]}", "role": "member"},
         headers=tenant_a.headers("admin"),
     ).json()
-    response = client.patch(
-        f"/v1/members/{member['id']}", json={"role": "owner"}, headers=tenant_a.headers("admin")
-    )
+    response = client.patch(f"/v1/members/{member['id']}", json={"role": "owner"}, headers=tenant_a.headers("admin"))
     assert response.status_code == 403

@@ -106,9 +106,7 @@ def test_valid_tenant_token_round_trips(key: SigningKey, verifier: TokenVerifier
 
     principal = verifier.verify(token)
 
-    assert principal == Principal(
-        subject="user-1", tenant_id=uuid.UUID(TENANT), roles=frozenset({"admin", "member"})
-    )
+    assert principal == Principal(subject="user-1", tenant_id=uuid.UUID(TENANT), roles=frozenset({"admin", "member"}))
     assert not principal.is_platform_admin
 
 
@@ -172,9 +170,7 @@ def test_alg_none_is_rejected(verifier: TokenVerifier, alg: str) -> None:
 @pytest.mark.parametrize("hs256_secret", [None, HS_SECRET])
 def test_hs256_signed_with_rsa_public_key_is_rejected(key: SigningKey, hs256_secret: str | None) -> None:
     # The classic HS/RS confusion: the public key is public, so an attacker can HMAC with it.
-    verifier = TokenVerifier(
-        [key], TokenSettings(SETTINGS.issuer, SETTINGS.audience, hs256_secret=hs256_secret)
-    )
+    verifier = TokenVerifier([key], TokenSettings(SETTINGS.issuer, SETTINGS.audience, hs256_secret=hs256_secret))
     token = _hand_signed({"alg": "HS256", "typ": "JWT", "kid": key.kid}, _claims(), secret=key.public_pem())
 
     _rejects(verifier, token)
@@ -195,9 +191,7 @@ def test_unknown_kid_is_rejected(other_key: SigningKey, verifier: TokenVerifier)
     assert _rejects(verifier, _rs256(other_key, _claims())).reason == "unknown kid"
 
 
-def test_foreign_key_using_our_kid_is_rejected(
-    key: SigningKey, other_key: SigningKey, verifier: TokenVerifier
-) -> None:
+def test_foreign_key_using_our_kid_is_rejected(key: SigningKey, other_key: SigningKey, verifier: TokenVerifier) -> None:
     assert _rejects(verifier, _rs256(other_key, _claims(), kid=key.kid)).reason == "bad signature"
 
 

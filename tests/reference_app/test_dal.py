@@ -22,9 +22,7 @@ def run(coro):  # type: ignore[no-untyped-def]
 def tenants(db: DatabaseUrls) -> tuple[UUID, UUID]:
     with psycopg.connect(db.platform) as conn:
         return tuple(  # type: ignore[return-value]
-            conn.execute(
-                "insert into tenants (slug, name) values (%s, %s) returning id", (slug, slug)
-            ).fetchone()[0]
+            conn.execute("insert into tenants (slug, name) values (%s, %s) returning id", (slug, slug)).fetchone()[0]
             for slug in ("dal-a", "dal-b")
         )
 
@@ -59,9 +57,7 @@ def test_tenant_unit_of_work_without_tenant_raises(db: DatabaseUrls) -> None:
 def test_binding_another_tenant_id_raises(db: DatabaseUrls, tenants: tuple[UUID, UUID]) -> None:
     async def work(database: Database) -> None:
         async with database.tenant(tenants[0]) as session:
-            await session.fetch_all(
-                "select * from notes where tenant_id = %(tenant_id)s", {"tenant_id": tenants[1]}
-            )
+            await session.fetch_all("select * from notes where tenant_id = %(tenant_id)s", {"tenant_id": tenants[1]})
 
     with pytest.raises(UnscopedQueryError):
         run(_with_db(db, work))
@@ -76,18 +72,14 @@ def test_platform_unit_of_work_must_say_why(db: DatabaseUrls) -> None:
         run(_with_db(db, work))
 
 
-def test_tenant_setting_does_not_outlive_its_transaction(
-    db: DatabaseUrls, tenants: tuple[UUID, UUID]
-) -> None:
+def test_tenant_setting_does_not_outlive_its_transaction(db: DatabaseUrls, tenants: tuple[UUID, UUID]) -> None:
     """Pool of one connection: after A's unit of work, the same connection carries no tenant."""
 
     async def work(database: Database) -> tuple[str | None, int]:
         async with database.tenant(tenants[0]) as session:
             await note_rows.create(session, title="a's note", body="", author="a", tags=[])
         async with database.app_pool.connection() as conn:
-            setting = await (
-                await conn.execute("select current_setting('app.tenant_id', true) as s")
-            ).fetchone()
+            setting = await (await conn.execute("select current_setting('app.tenant_id', true) as s")).fetchone()
             visible = await (await conn.execute("select count(*) as n from notes")).fetchone()
         assert setting is not None
         assert visible is not None

@@ -17,9 +17,7 @@ def two_tenants(db: DatabaseUrls) -> tuple[str, str, str]:
     """Tenants A and B, and one note of B's (created as the platform role, which bypasses RLS)."""
     with psycopg.connect(db.platform) as conn:
         a, b = (
-            conn.execute(
-                "insert into tenants (slug, name) values (%s, %s) returning id", (slug, slug)
-            ).fetchone()[0]
+            conn.execute("insert into tenants (slug, name) values (%s, %s) returning id", (slug, slug)).fetchone()[0]
             for slug in ("rls-a", "rls-b")
         )
         note_b = conn.execute(
@@ -39,16 +37,12 @@ def as_tenant(conn: psycopg.Connection[tuple[object, ...]], tenant_id: str) -> N
     conn.execute("select set_config('app.tenant_id', %s, true)", (tenant_id,))
 
 
-def test_no_tenant_context_sees_no_rows(
-    app_conn: psycopg.Connection, two_tenants: tuple[str, str, str]
-) -> None:
+def test_no_tenant_context_sees_no_rows(app_conn: psycopg.Connection, two_tenants: tuple[str, str, str]) -> None:
     assert app_conn.execute("select count(*) from notes").fetchone() == (0,)
     assert app_conn.execute("select count(*) from tenants").fetchone() == (0,)
 
 
-def test_empty_tenant_context_sees_no_rows(
-    app_conn: psycopg.Connection, two_tenants: tuple[str, str, str]
-) -> None:
+def test_empty_tenant_context_sees_no_rows(app_conn: psycopg.Connection, two_tenants: tuple[str, str, str]) -> None:
     as_tenant(app_conn, "")
     assert app_conn.execute("select count(*) from notes").fetchone() == (0,)
 
@@ -60,9 +54,7 @@ def test_tenant_a_cannot_read_b_rows(app_conn: psycopg.Connection, two_tenants: 
     assert app_conn.execute("select count(*) from tenants where id = %s", (b,)).fetchone() == (0,)
 
 
-def test_tenant_a_cannot_insert_into_b(
-    app_conn: psycopg.Connection, two_tenants: tuple[str, str, str]
-) -> None:
+def test_tenant_a_cannot_insert_into_b(app_conn: psycopg.Connection, two_tenants: tuple[str, str, str]) -> None:
     a, b, _ = two_tenants
     as_tenant(app_conn, a)
     with pytest.raises(errors.InsufficientPrivilege, match="row-level security"):
@@ -78,9 +70,7 @@ def test_tenant_a_cannot_update_or_delete_b_rows(
     assert app_conn.execute("delete from notes where id = %s", (note_b,)).rowcount == 0
 
 
-def test_tenant_a_cannot_move_its_row_to_b(
-    app_conn: psycopg.Connection, two_tenants: tuple[str, str, str]
-) -> None:
+def test_tenant_a_cannot_move_its_row_to_b(app_conn: psycopg.Connection, two_tenants: tuple[str, str, str]) -> None:
     a, b, _ = two_tenants
     as_tenant(app_conn, a)
     note_a = app_conn.execute(
@@ -96,9 +86,7 @@ def test_composite_foreign_key_refuses_a_child_under_a_foreign_parent(
     """Even the platform role (no RLS) cannot hang A's comment under B's note: the key includes the tenant."""
     a, _, note_b = two_tenants
     with psycopg.connect(db.platform) as conn, pytest.raises(errors.ForeignKeyViolation):
-        conn.execute(
-            "insert into comments (tenant_id, note_id, body, author) values (%s, %s, 'x', 'a')", (a, note_b)
-        )
+        conn.execute("insert into comments (tenant_id, note_id, body, author) values (%s, %s, 'x', 'a')", (a, note_b))
 
 
 def test_app_role_is_neither_superuser_nor_bypassrls_nor_owner(db: DatabaseUrls) -> None:

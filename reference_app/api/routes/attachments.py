@@ -11,9 +11,7 @@ from reference_app.api.errors import PROBLEM_RESPONSES, not_found
 from reference_app.dal import attachments, audit, notes
 from reference_app.models import AttachmentCreate, AttachmentPublic
 
-router = APIRouter(
-    prefix="/v1/notes/{note_id}/attachments", tags=["attachments"], responses=PROBLEM_RESPONSES
-)
+router = APIRouter(prefix="/v1/notes/{note_id}/attachments", tags=["attachments"], responses=PROBLEM_RESPONSES)
 
 
 @router.get("", operation_id="listAttachments")
@@ -38,9 +36,7 @@ async def create_attachment(ctx: TenantDep, note_id: UUID, payload: AttachmentCr
             content_type=payload.content_type,
             size_bytes=payload.size_bytes,
         )
-        await audit.record(
-            session, actor=ctx.actor, action="create", entity="attachment", entity_id=row["id"]
-        )
+        await audit.record(session, actor=ctx.actor, action="create", entity="attachment", entity_id=row["id"])
     return AttachmentPublic.model_validate(row)
 
 
@@ -59,7 +55,5 @@ async def delete_attachment(ctx: TenantDep, note_id: UUID, attachment_id: UUID) 
     async with ctx.session() as session:
         if not await attachments.delete(session, note_id, attachment_id):
             raise not_found("attachment")
-        await audit.record(
-            session, actor=ctx.actor, action="delete", entity="attachment", entity_id=attachment_id
-        )
+        await audit.record(session, actor=ctx.actor, action="delete", entity="attachment", entity_id=attachment_id)
     return Response(status_code=204)

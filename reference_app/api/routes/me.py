@@ -16,6 +16,4 @@ router = APIRouter(prefix="/v1", tags=["me"], responses=PROBLEM_RESPONSES)
 async def get_me(ctx: TenantDep) -> Me:
     async with ctx.session() as session:
         tenant = await tenants.current(session)
-    return Me(
-        subject=ctx.actor, tenant=TenantPublic.model_validate(tenant), roles=sorted(ctx.principal.roles)
-    )
+    return Me(subject=ctx.actor, tenant=TenantPublic.model_validate(tenant), roles=sorted(ctx.principal.roles))

@@ -1,0 +1,213 @@
+"""The target's operations, discovered from its OpenAPI document rather than listed by hand.
+
+The isolation suite needs to know, for any API, which operations create objects, which
+address one object by id, which read collections, and how to build a valid request body.
+All of that is read off the OpenAPI document, so the suite works on targets it has never seen.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from tenantprobe.errors import TargetError
+
+_PARAM = re.compile(r"\{([^}]+)\}")
+METHODS = ("get", "post", "put", "patch", "delete")
+
+
+@dataclass(frozen=True)
+class QueryParam:
+    name: str
+    required: bool
+    schema: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Operation:
+    method: str
+    path: str
+    operation_id: str
+    secured: bool
+    query: tuple[QueryParam, ...] = ()
+    body_schema: dict[str, Any] | None = None
+    success_statuses: tuple[int, ...] = ()
+
+    @property
+    def key(self) -> str:
+        return f"{self.method} {self.path}"
+
+    @property
+    def path_params(self) -> tuple[str, ...]:
+        return tuple(_PARAM.findall(self.path))
+
+    @property
+    def addresses_item(self) -> bool:
+        """The last path segment is an id: the operation acts on one object."""
+        return self.path.rstrip("/").endswith("}")
+
+    @property
+    def mutates(self) -> bool:
+        return self.method in ("POST", "PUT", "PATCH", "DELETE")
+
+    def url(self, bindings: dict[str, str]) -> str:
+        def bind(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in bindings:
+                raise KeyError(name)
+            return bindings[name]
+
+        return _PARAM.sub(bind, self.path)
+
+    def matches(self, pattern: str) -> bool:
+        """``pattern`` is ``"METHOD /path/glob"`` (METHOD may be ``*``) or just a path glob."""
+        method, _, path = pattern.partition(" ") if " " in pattern else ("*", "", pattern)
+        return (method == "*" or method.upper() == self.method) and fnmatch.fnmatchcase(self.path, path)
+
+
+@dataclass(frozen=True)
+class Creator:
+    """A POST on a collection whose objects are then addressable at ``item_path``."""
+
+    operation: Operation
+    item_path: str
+    id_param: str
+
+    @property
+    def depth(self) -> int:
+        return len(self.operation.path_params)
+
+
+@dataclass
+class ApiModel:
+    operations: list[Operation]
+    document: dict[str, Any] = field(repr=False)
+
+    def find(self, method: str, path: str) -> Operation | None:
+        return next((op for op in self.operations if op.method == method and op.path == path), None)
+
+    def creators(self) -> list[Creator]:
+        """Creating operations in dependency order (parents before children)."""
+        found = []
+        for op in self.operations:
+            if op.method != "POST" or op.addresses_item:
+                continue
+            for other in self.operations:
+                if not other.path.startswith(op.path + "/"):
+                    continue
+                if match := _PARAM.fullmatch(other.path[len(op.path) + 1 :]):
+                    found.append(Creator(op, other.path, match.group(1)))
+                    break
+        return sorted(found, key=lambda creator: (creator.depth, creator.operation.path))
+
+    def with_path_params(self) -> list[Operation]:
+        return [op for op in self.operations if op.path_params]
+
+    def collection_reads(self) -> list[Operation]:
+        return [op for op in self.operations if op.method == "GET" and not op.path_params]
+
+
+def _resolve(document: dict[str, Any], schema: Any, depth: int = 0) -> Any:
+    """Inline ``$ref``s (bounded, so recursive schemas terminate)."""
+    if depth > 12:
+        return {}
+    if isinstance(schema, dict):
+        if "$ref" in schema:
+            target: Any = document
+            for part in schema["$ref"].lstrip("#/").split("/"):
+                target = target[part]
+            return _resolve(document, target, depth + 1)
+        return {key: _resolve(document, value, depth + 1) for key, value in schema.items()}
+    if isinstance(schema, list):
+        return [_resolve(document, item, depth + 1) for item in schema]
+    return schema
+
+
+def parse_openapi(document: dict[str, Any], skip: tuple[str, ...] = ()) -> ApiModel:
+    if not isinstance(document.get("paths"), dict):
+        raise TargetError("the OpenAPI document has no 'paths'; is the openapi location in the profile right?")
+    global_security = bool(document.get("security"))
+    operations = []
+    for path, item in document["paths"].items():
+        for method in METHODS:
+            spec = item.get(method)
+            if spec is None:
+                continue
+            parameters = [_resolve(document, p) for p in item.get("parameters", []) + spec.get("parameters", [])]
+            body = spec.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
+            responses = spec.get("responses", {})
+            operation = Operation(
+                method=method.upper(),
+                path=path,
+                operation_id=spec.get("operationId", f"{method} {path}"),
+                secured=bool(spec["security"]) if "security" in spec else global_security,
+                query=tuple(
+                    QueryParam(p["name"], bool(p.get("required")), p.get("schema", {}))
+                    for p in parameters
+                    if p.get("in") == "query"
+                ),
+                body_schema=_resolve(document, body) if body else None,
+                success_statuses=tuple(int(code) for code in responses if code.isdigit() and code.startswith("2")),
+            )
+            if not any(operation.matches(pattern) for pattern in skip):
+                operations.append(operation)
+    return ApiModel(operations, document)
+
+
+def _non_null(schema: dict[str, Any]) -> dict[str, Any]:
+    for key in ("anyOf", "oneOf"):
+        if key in schema:
+            options = [option for option in schema[key] if option.get("type") != "null"]
+            return options[0] if options else {}
+    return schema
+
+
+def _string(schema: dict[str, Any], canary: str) -> str:
+    if "enum" in schema:
+        return str(schema["enum"][0])
+    fmt = schema.get("format")
+    if fmt == "uuid":
+        return str(uuid.uuid4())
+    if fmt == "email":
+        return f"{canary}@example.com"
+    if fmt == "date-time":
+        return "2026-01-01T00:00:00Z"
+    pattern = schema.get("pattern")
+    for candidate in (canary, f"{canary}/{canary}", f"{canary}@example.com", canary[:8]):
+        if pattern is None or re.search(pattern, candidate):
+            return candidate[: schema.get("maxLength", len(candidate))]
+    return canary
+
+
+def synthesize(schema: dict[str, Any] | None, canary: str) -> Any:
+    """A small valid instance of ``schema`` that carries ``canary`` in every free-text string."""
+    if not schema:
+        return {}
+    schema = _non_null(schema)
+    kind = schema.get("type")
+    if "const" in schema:
+        return schema["const"]
+    if kind == "object" or "properties" in schema:
+        required = set(schema.get("required", []))
+        instance = {}
+        for name, prop in schema.get("properties", {}).items():
+            prop = _non_null(prop)
+            if name in required or prop.get("type") in ("string", "array"):
+                instance[name] = synthesize(prop, canary)
+        return instance
+    if kind == "array":
+        items = _non_null(schema.get("items", {}))
+        if items.get("type") == "string" or schema.get("minItems", 0) > 0:
+            return [synthesize(items, canary)]
+        return []
+    if kind == "string":
+        return _string(schema, canary)
+    if kind in ("integer", "number"):
+        low = schema.get("minimum", schema.get("exclusiveMinimum", 0) + 1)
+        return max(low, 1) if schema.get("maximum", 1) >= 1 else low
+    if kind == "boolean":
+        return False
+    return canary

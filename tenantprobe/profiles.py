@@ -1,0 +1,217 @@
+"""Target profiles: everything tenantprobe needs to know about a target, in one YAML file.
+
+Example (``targets/reference.yaml`` describes the reference app)::
+
+    profile = load_profile(Path("targets/reference.yaml"))
+    profile.auth.kind  # "mint"
+
+Every mistake is reported as a :class:`ProfileError` naming the file, the key path, what
+was expected, and how to fix it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+from dataclasses import dataclass, field, replace
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from tenantprobe.errors import ProfileError
+
+DEFAULT_ROLES = ("owner", "admin", "member", "viewer")
+
+
+@dataclass(frozen=True)
+class AuthSettings:
+    """How to obtain tokens: ``mint`` signs them from a key and claim templates, ``token_endpoint``
+    asks the target, ``static`` uses the tokens given (per tenant slug and role)."""
+
+    kind: str
+    algorithm: str = "RS256"
+    key_file: str | None = None
+    key_env: str | None = None
+    jwks: str | None = None
+    claims: dict[str, Any] = field(default_factory=dict)
+    platform_claims: dict[str, Any] = field(default_factory=dict)
+    ttl_seconds: int = 900
+    url: str | None = None
+    body: dict[str, Any] = field(default_factory=dict)
+    token_field: str = "access_token"  # noqa: S105 - a JSON field name
+    tokens: dict[str, dict[str, str]] = field(default_factory=dict)
+    platform_token: str | None = None
+
+
+@dataclass(frozen=True)
+class ProvisioningSettings:
+    kind: str
+    path: str | None = None
+    body: dict[str, Any] = field(default_factory=lambda: {"slug": "{slug}", "name": "{slug}"})
+    id_field: str = "id"
+    suspend_path: str | None = None
+    activate_path: str | None = None
+    deprovision_path: str | None = None
+    tenants: tuple[dict[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    dsn: str | None = None
+    dsn_env: str | None = None
+    tenant_column: str = "tenant_id"
+    tenant_setting: str = "app.tenant_id"
+
+    def resolved_dsn(self) -> str | None:
+        if self.dsn:
+            return self.dsn
+        return os.environ.get(self.dsn_env) if self.dsn_env else None
+
+
+@dataclass(frozen=True)
+class Expectation:
+    operation: str  # "METHOD /path/glob", METHOD may be "*"
+    min_role: str
+
+
+@dataclass(frozen=True)
+class TargetProfile:
+    name: str
+    auth: AuthSettings
+    provisioning: ProvisioningSettings
+    source: Path | None = None
+    launch: str | None = None
+    base_url: str | None = None
+    openapi: str = "/openapi.json"
+    roles: tuple[str, ...] = DEFAULT_ROLES
+    platform_paths: tuple[str, ...] = ()
+    skip_operations: tuple[str, ...] = ()
+    expectations: tuple[Expectation, ...] = ()
+    tenant_header: str = "X-Tenant-ID"
+    metrics_path: str | None = None
+    database: DatabaseSettings | None = None
+    faults: tuple[str, ...] = ()
+    kubernetes: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def highest_role(self) -> str:
+        return self.roles[0]
+
+    def with_overrides(self, **changes: Any) -> TargetProfile:
+        return replace(self, **changes)
+
+
+@cache
+def _schema() -> dict[str, Any]:
+    schema: dict[str, Any] = json.loads(resources.files("tenantprobe").joinpath("profile.schema.json").read_text())
+    return schema
+
+
+def _key_path(error: jsonschema.ValidationError) -> str:
+    return ".".join(str(part) for part in error.absolute_path) or "(top level)"
+
+
+def _explain(error: jsonschema.ValidationError, source: str) -> str:
+    """Rephrase a raw JSON Schema error as: where, what is wrong, what to do."""
+    where = f"{source}: {_key_path(error)}"
+    schema: Any = error.schema
+    instance: Any = error.instance
+    if error.validator == "additionalProperties":
+        allowed = list(schema.get("properties", {}))
+        unknown = [key for key in instance if key not in allowed]
+        hints = []
+        for key in unknown:
+            close = difflib.get_close_matches(key, allowed, n=1)
+            hints.append(f"{key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+        return f"{where}: unknown key {', '.join(hints)}; allowed keys: {', '.join(allowed)}"
+    if error.validator == "enum":
+        options = [str(option) for option in error.validator_value]  # type: ignore[union-attr]
+        close = difflib.get_close_matches(str(error.instance), options, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        return f"{where}: {error.instance!r} is not one of {', '.join(options)}.{hint}"
+    if error.validator == "required":
+        return f"{where}: {error.message}; add it to the profile"
+    if error.validator == "type":
+        return f"{where}: expected {error.validator_value}, got {type(error.instance).__name__} {error.instance!r}"
+    return f"{where}: {error.message}"
+
+
+def _check_semantics(raw: dict[str, Any], source: str) -> None:
+    """Rules JSON Schema cannot say well: which keys each kind needs."""
+    auth, provisioning = raw["auth"], raw["provisioning"]
+    if auth["kind"] == "mint" and not (auth.get("key_file") or auth.get("key_env") or raw.get("launch")):
+        raise ProfileError(f"{source}: auth: kind 'mint' needs key_file (RS256 private key) or key_env (HS256 secret)")
+    if auth["kind"] == "mint" and not auth.get("claims"):
+        raise ProfileError(
+            f"{source}: auth.claims: kind 'mint' needs a claim template, e.g. tenant_id: '{{tenant_id}}'"
+        )
+    if auth["kind"] == "token_endpoint" and not auth.get("url"):
+        raise ProfileError(f"{source}: auth.url: kind 'token_endpoint' needs the URL of the token endpoint")
+    if auth["kind"] == "static" and not auth.get("tokens"):
+        raise ProfileError(f"{source}: auth.tokens: kind 'static' needs tokens per tenant slug and role")
+    if provisioning["kind"] == "admin_endpoint" and not provisioning.get("path"):
+        raise ProfileError(f"{source}: provisioning.path: kind 'admin_endpoint' needs the provisioning path")
+    if provisioning["kind"] == "fixed" and len(provisioning.get("tenants", [])) < 2:
+        raise ProfileError(f"{source}: provisioning.tenants: kind 'fixed' needs at least two tenants to compare")
+    if not raw.get("base_url") and not raw.get("launch"):
+        raise ProfileError(f"{source}: base_url: give the target's URL (or launch: reference-app)")
+    roles = raw.get("roles", DEFAULT_ROLES)
+    for index, expectation in enumerate(raw.get("expectations", [])):
+        if expectation["min_role"] not in roles:
+            raise ProfileError(
+                f"{source}: expectations.{index}.min_role: {expectation['min_role']!r} is not one of the "
+                f"profile's roles ({', '.join(roles)})"
+            )
+
+
+def parse_profile(raw: object, source: str = "<profile>", path: Path | None = None) -> TargetProfile:
+    if not isinstance(raw, dict):
+        raise ProfileError(f"{source}: a target profile is a YAML mapping, got {type(raw).__name__}")
+    errors = sorted(jsonschema.Draft202012Validator(_schema()).iter_errors(raw), key=lambda e: list(e.path))
+    if errors:
+        raise ProfileError("\n".join(_explain(error, source) for error in errors[:5]))
+    _check_semantics(raw, source)
+    database = raw.get("database")
+    return TargetProfile(
+        name=raw["name"],
+        source=path,
+        launch=raw.get("launch"),
+        base_url=raw.get("base_url", "").rstrip("/") or None,
+        openapi=raw.get("openapi", "/openapi.json"),
+        roles=tuple(raw.get("roles", DEFAULT_ROLES)),
+        auth=AuthSettings(**raw["auth"]),
+        provisioning=ProvisioningSettings(
+            **{**raw["provisioning"], "tenants": tuple(raw["provisioning"].get("tenants", ()))}
+        ),
+        platform_paths=tuple(raw.get("platform_paths", ())),
+        skip_operations=tuple(raw.get("skip_operations", ())),
+        expectations=tuple(Expectation(**e) for e in raw.get("expectations", ())),
+        tenant_header=raw.get("tenant_header", "X-Tenant-ID"),
+        metrics_path=raw.get("metrics_path"),
+        database=DatabaseSettings(**database) if database is not None else None,
+        faults=tuple(raw.get("faults", ())),
+        kubernetes=raw.get("kubernetes", {}),
+    )
+
+
+def load_profile(path: Path) -> TargetProfile:
+    """Read and validate a profile file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ProfileError(f"{path}: no such target profile; see targets/reference.yaml for an example") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ProfileError(f"{path}: not valid YAML: {exc}") from None
+    profile = parse_profile(raw, str(path), path)
+    if profile.auth.key_file and not Path(profile.auth.key_file).is_absolute():
+        profile = profile.with_overrides(
+            auth=replace(profile.auth, key_file=str((path.parent / profile.auth.key_file).resolve()))
+        )
+    return profile
