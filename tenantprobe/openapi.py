@@ -166,8 +166,6 @@ def _non_null(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def _string(schema: dict[str, Any], canary: str) -> str:
-    if "enum" in schema:
-        return str(schema["enum"][0])
     fmt = schema.get("format")
     if fmt == "uuid":
         return str(uuid.uuid4())
@@ -190,6 +188,8 @@ def synthesize(schema: dict[str, Any] | None, canary: str) -> Any:
     kind = schema.get("type")
     if "const" in schema:
         return schema["const"]
+    if "enum" in schema:
+        return schema["enum"][-1]  # enums tend to list the least privileged value last
     if kind == "object" or "properties" in schema:
         required = set(schema.get("required", []))
         instance = {}

@@ -49,6 +49,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", f"{MARKER}(*ids): the catalogue controls a check measures")
+    if config.getoption(OPTION_TARGET):
+        from tenantprobe.profiles import load_profile
+
+        try:
+            load_profile(Path(config.getoption(OPTION_TARGET)))
+        except TenantProbeError as exc:
+            raise pytest.UsageError(str(exc)) from None
     if config.getoption(OPTION_TENANTS) < 2:
         raise pytest.UsageError(f"{OPTION_TENANTS} must be at least 2: isolation needs a tenant to compare with")
     pairs = config.getoption(OPTION_PAIRS)
@@ -84,7 +91,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 # ---------------------------------------------------------------------- fixtures
 @pytest.fixture(scope="session")
-def target(request: pytest.FixtureRequest) -> Iterator[Any]:
+def target(request: pytest.FixtureRequest, results_writer: Any) -> Iterator[Any]:
     """The target of the run (started for the session when its profile says ``launch``)."""
     from tenantprobe.profiles import load_profile
     from tenantprobe.target import Target
@@ -97,15 +104,17 @@ def target(request: pytest.FixtureRequest) -> Iterator[Any]:
     except TenantProbeError as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[_target_key] = opened
+    results_writer.target = opened.identity
     yield opened
     opened.close()
 
 
 @pytest.fixture(scope="session")
-def results_writer(request: pytest.FixtureRequest, target: Any) -> Any:
+def results_writer(request: pytest.FixtureRequest) -> Any:
+    """Where this run's result records go (``--results-dir``)."""
     from tenantprobe.records import ResultWriter
 
-    writer = ResultWriter(Path(request.config.getoption(OPTION_RESULTS)), "tenantprobe", target.identity)
+    writer = ResultWriter(Path(request.config.getoption(OPTION_RESULTS)), "tenantprobe")
     request.config.stash[_writer_key] = writer
     return writer
 

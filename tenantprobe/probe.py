@@ -36,7 +36,7 @@ class Actor:
     name: str
     tenant: TenantRef | None = None
     role: str | None = None
-    token: str | None = None
+    token: str | None = field(default=None, repr=False)  # never in reprs, logs or assertion output
 
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"} if self.token else {}

@@ -39,7 +39,7 @@ class SeededTenant:
     """A provisioned tenant, the objects it created and the path bindings that address them."""
 
     ref: TenantRef
-    objects: list[SeededObject] = field(default_factory=list)
+    objects: list[SeededObject] = field(default_factory=list, repr=False)
     bindings: dict[str, str] = field(default_factory=dict)
 
     @property

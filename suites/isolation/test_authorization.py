@@ -1,0 +1,95 @@
+"""Authorization: roles inside a tenant (BFLA) and platform operations closed to tenants.
+
+The expectation matrix comes from the profile: reads need the lowest role, writes the second
+lowest, unless an ``expectations`` entry says otherwise (``"* /v1/members*": admin``). Each
+operation runs as every role on the tenant's own objects; mutations get fresh objects so a
+permitted DELETE never removes what other checks rely on.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tenantprobe.openapi import Operation, synthesize
+from tenantprobe.probe import Probe
+from tenantprobe.target import SeededTenant, Target
+
+
+def minimum_role(target: Target, op: Operation) -> str:
+    for expectation in target.profile.expectations:
+        if op.matches(expectation.operation):
+            return expectation.min_role
+    roles = target.profile.roles
+    return roles[-1] if op.method == "GET" or len(roles) < 2 else roles[-2]
+
+
+def allowed(target: Target, op: Operation, role: str) -> bool:
+    roles = target.profile.roles  # highest first
+    return roles.index(role) <= roles.index(minimum_role(target, op))
+
+
+def fresh_bindings(target: Target, tenant: SeededTenant, op: Operation, probe: Probe) -> dict[str, str] | None:
+    """Bindings whose deepest object is new, for operations that may destroy it."""
+    if not op.mutates or not op.addresses_item:
+        return tenant.bindings
+    creator = next((c for c in target.api.creators() if c.item_path == op.path), None)
+    if creator is None:
+        return None
+    obj = target.create(tenant, creator, target.actor(tenant.ref, target.profile.highest_role), probe)
+    return obj.bindings if obj else None
+
+
+@pytest.mark.controls("API-AUTHZ-ROLE")
+def test_each_role_can_do_exactly_what_the_expectation_matrix_allows(
+    target: Target, tenants: list[SeededTenant], probe: Probe
+) -> None:
+    tenant = tenants[0]
+    operations = [op for op in target.api.operations if op.secured and not target.is_platform_operation(op.path)]
+    for op in operations:
+        for role in target.profile.roles:
+            bindings = fresh_bindings(target, tenant, op, probe)
+            if bindings is None or not set(op.path_params) <= set(bindings):
+                continue
+            canary = target.canaries.issue(tenant.slug)
+            body = synthesize(op.body_schema, canary) if op.body_schema else None
+            params = {q.name: canary for q in op.query if q.required}
+            exchange = probe.request(
+                target.actor(tenant.ref, role), op.method, op.url(bindings), json_body=body, params=params
+            )
+            expected = allowed(target, op, role)
+            probe.check(
+                "API-AUTHZ-ROLE",
+                exchange.denied != expected,
+                f"{role} {op.key}: expected {'allowed' if expected else 'denied'}, got {exchange.status}",
+                [exchange],
+                expected="allowed" if expected else "401/403",
+                actual=exchange.status,
+            )
+    probe.finish()
+
+
+@pytest.mark.controls("API-PLATFORM-ONLY")
+def test_platform_operations_refuse_tenant_principals(
+    target: Target, tenants: list[SeededTenant], probe: Probe
+) -> None:
+    platform_ops = [op for op in target.api.operations if target.is_platform_operation(op.path)]
+    if not platform_ops:
+        pytest.skip("the profile names no platform_paths")
+    tenant = tenants[0]
+    # Path ids point at a sacrificial tenant: if a tenant can delete or suspend it, nothing else breaks.
+    victim = target.provision() if target.profile.provisioning.kind == "admin_endpoint" else tenants[-1].ref
+    bindings: dict[str, Any] = {name: victim.id for op in platform_ops for name in op.path_params}
+    actors = [target.actor(tenant.ref, role) for role in target.profile.roles] + [target.anonymous()]
+    for op in platform_ops:
+        body = synthesize(op.body_schema, target.canaries.issue(tenant.slug)) if op.body_schema else None
+        for actor in actors:
+            exchange = probe.request(actor, op.method, op.url(bindings), json_body=body)
+            probe.check(
+                "API-PLATFORM-ONLY",
+                exchange.denied,
+                f"{actor.name} called platform operation {op.key}: {exchange.status}",
+                [exchange],
+            )
+    probe.finish()

@@ -1,0 +1,231 @@
+"""Tenant context: it must come from a verified token, and nothing a client adds may change it.
+
+Valid credentials of one tenant carrying another tenant's id (in a header, a query parameter
+or a body) must neither switch tenant nor leak; forged, expired or misdirected tokens, and
+tokens of unknown or suspended tenants, must be refused — after a sentinel shows that the
+unmodified token works, so a refusal means what it seems to.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from tenantprobe.openapi import Operation, synthesize
+from tenantprobe.probe import Actor, Probe
+from tenantprobe.target import SeededTenant, Target
+
+
+def owner(target: Target, tenant: SeededTenant) -> Actor:
+    return target.actor(tenant.ref, target.profile.highest_role)
+
+
+def sentinel_operation(target: Target, tenant: SeededTenant, probe: Probe) -> Operation:
+    """A read that the tenant's valid token is allowed: the yardstick for every refusal."""
+    for op in target.api.collection_reads():
+        usable = op.secured and not target.is_platform_operation(op.path) and not any(q.required for q in op.query)
+        if usable and probe.request(owner(target, tenant), "GET", op.path).ok:
+            return op
+    pytest.fail("no secured collection read answers 2xx to a valid token: cannot judge refusals")
+
+
+@pytest.mark.controls("API-TENANT-CONTEXT-TAMPER")
+def test_tenant_hints_in_headers_and_queries_do_not_switch_tenant(
+    target: Target, pairs: list[tuple[Any, Any]], probe: Probe
+) -> None:
+    header = target.profile.tenant_header
+    reads = [op for op in target.api.collection_reads() if op.secured and not target.is_platform_operation(op.path)]
+    for attacker, victim in pairs:
+        victim_ids = [obj.id for obj in victim.objects]
+        hints: dict[str, dict[str, Any]] = {
+            f"{header} header": {"headers": {header: victim.ref.id}},
+            "tenant_id query": {"params": {"tenant_id": victim.ref.id}},
+        }
+        for op in reads:
+            if any(q.required for q in op.query):
+                continue
+            for hint, kwargs in hints.items():
+                exchange = probe.request(owner(target, attacker), "GET", op.path, **kwargs)
+                leaked = [i for i in victim_ids if i in exchange.text]
+                probe.check(
+                    "API-TENANT-CONTEXT-TAMPER",
+                    not leaked and victim.ref.id not in exchange.text,
+                    f"{op.key} with {victim.slug}'s id in the {hint} showed {victim.slug}'s data",
+                    [exchange],
+                    attacker=attacker.slug,
+                    victim=victim.slug,
+                )
+    probe.finish()
+
+
+@pytest.mark.controls("API-MASS-ASSIGNMENT", "API-TENANT-CONTEXT-TAMPER")
+def test_writes_naming_another_tenant_land_in_the_callers_tenant(
+    target: Target, pairs: list[tuple[Any, Any]], probe: Probe
+) -> None:
+    header = target.profile.tenant_header
+    creators = [c for c in target.api.creators() if c.depth == 0 and not target.is_platform_operation(c.item_path)]
+    for attacker, victim in pairs:
+        for creator in creators:
+            variants = {
+                "API-MASS-ASSIGNMENT": ("tenant_id in the body", {}, {"tenant_id": victim.ref.id}),
+                "API-TENANT-CONTEXT-TAMPER": (f"{header} header", {header: victim.ref.id}, {}),
+            }
+            for control, (hint, headers, extra) in variants.items():
+                canary = target.canaries.issue(attacker.slug)
+                body = {**synthesize(creator.operation.body_schema, canary), **extra}
+                attempt = probe.request(
+                    owner(target, attacker), "POST", creator.operation.path, json_body=body, headers=headers
+                )
+                listing = probe.request(owner(target, victim), "GET", creator.operation.path)
+                probe.check(
+                    control,
+                    canary not in listing.text,
+                    f"{attacker.slug} planted an object in {victim.slug} with {hint} "
+                    f"(POST {creator.operation.path} answered {attempt.status})",
+                    [attempt, listing],
+                    attacker=attacker.slug,
+                    victim=victim.slug,
+                )
+    probe.finish()
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _hs256_with_public_key(target: Target, claims: dict[str, Any]) -> str | None:
+    """The HS/RS confusion attack: an HMAC keyed with the server's public key."""
+    if not target.profile.auth.jwks:
+        return None
+    from jwt.algorithms import RSAAlgorithm
+
+    jwks = httpx.get(target.base_url + target.profile.auth.jwks, timeout=10).json()
+    key = RSAAlgorithm.from_jwk(json.dumps(jwks["keys"][0]))
+    from cryptography.hazmat.primitives import serialization
+
+    pem = key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)  # type: ignore[union-attr]
+    header = _b64(json.dumps({"alg": "HS256", "typ": "JWT", "kid": jwks["keys"][0].get("kid")}).encode())
+    signing_input = f"{header}.{_b64(json.dumps(claims).encode())}"
+    return f"{signing_input}.{_b64(hmac.new(pem, signing_input.encode(), hashlib.sha256).digest())}"
+
+
+def _tenant_claim(target: Target) -> str:
+    return next((k for k, v in target.profile.auth.claims.items() if v == "{tenant_id}"), "tenant_id")
+
+
+def forged_tokens(target: Target, tenant: SeededTenant) -> dict[str, Callable[[], str | None]]:
+    """Each differs from a valid token in one way; None when this target's profile cannot make it."""
+    tokens, role = target.tokens, target.profile.highest_role
+    claim = _tenant_claim(target)
+
+    def variant(**changes: Any) -> Callable[[], str | None]:
+        def make() -> str | None:
+            if not tokens.can_forge:
+                return None
+            claims = tokens.claims_for(tenant.ref, role)
+            for key, value in changes.items():
+                key = claim if key == "tenant" else key
+                if value is ...:
+                    claims.pop(key, None)
+                else:
+                    claims[key] = value
+            return tokens.sign(claims)
+
+        return make
+
+    def tampered_payload() -> str:
+        header, _, signature = target.actor(tenant.ref, role).token.split(".")  # type: ignore[union-attr]
+        claims = tokens.claims_for(tenant.ref, role) if tokens.can_forge else {}
+        claims[claim] = str(uuid.uuid4())
+        return f"{header}.{_b64(json.dumps(claims).encode())}.{signature}"
+
+    now = int(time.time())
+    return {
+        "alg none": lambda: tokens.unsigned(tokens.claims_for(tenant.ref, role)) if tokens.can_forge else None,
+        "HS256 signed with the public key": lambda: (
+            _hs256_with_public_key(target, tokens.claims_for(tenant.ref, role)) if tokens.can_forge else None
+        ),
+        "payload changed after signing": tampered_payload,
+        "wrong audience": variant(aud="not-this-api"),
+        "wrong issuer": variant(iss="https://issuer.invalid"),
+        "expired": variant(exp=now - 3600, iat=now - 7200, nbf=now - 7200),
+        "not yet valid": variant(nbf=now + 3600),
+        "no tenant claim": variant(tenant=...),
+        "empty tenant claim": variant(tenant=""),
+        "tenant claim is a list": variant(tenant=[tenant.ref.id]),
+        "tenant claim is a number": variant(tenant=7),
+        "no expiry": variant(exp=...),
+    }
+
+
+@pytest.mark.controls("AUTH-JWT-VALIDATION")
+def test_forged_and_misdirected_tokens_are_refused(target: Target, tenants: list[SeededTenant], probe: Probe) -> None:
+    tenant = tenants[0]
+    op = sentinel_operation(target, tenant, probe)
+    for name, make in forged_tokens(target, tenant).items():
+        token = make()
+        if token is None:
+            probe.not_assessed("AUTH-JWT-VALIDATION", f"'{name}' needs auth.kind mint in the profile")
+            continue
+        exchange = probe.request(Actor(f"forged ({name})", tenant.ref, None, token), "GET", op.path)
+        probe.check(
+            "AUTH-JWT-VALIDATION",
+            exchange.denied,
+            f"a token with {name} was accepted: {op.key} answered {exchange.status}",
+            [exchange],
+        )
+    secured = [o for o in target.api.operations if o.secured and not o.path_params]
+    for op in secured:
+        exchange = probe.request(target.anonymous(), op.method, op.path)
+        probe.check(
+            "AUTH-JWT-VALIDATION", exchange.denied, f"anonymous {op.key} answered {exchange.status}", [exchange]
+        )
+    probe.finish()
+
+
+@pytest.mark.controls("AUTH-TENANT-STATUS")
+def test_tokens_of_unknown_and_suspended_tenants_are_refused(
+    target: Target, tenants: list[SeededTenant], probe: Probe
+) -> None:
+    tenant = tenants[0]
+    op = sentinel_operation(target, tenant, probe)
+    if target.tokens.can_forge:
+        claims = target.tokens.claims_for(tenant.ref, target.profile.highest_role)
+        claims[_tenant_claim(target)] = str(uuid.uuid4())
+        exchange = probe.request(Actor("unknown tenant", None, None, target.tokens.sign(claims)), "GET", op.path)
+        probe.check(
+            "AUTH-TENANT-STATUS",
+            exchange.denied,
+            f"a token for a tenant that does not exist was accepted ({exchange.status})",
+            [exchange],
+        )
+    else:
+        probe.not_assessed("AUTH-TENANT-STATUS", "tokens for an unknown tenant need auth.kind mint")
+    settings = target.profile.provisioning
+    if settings.kind != "admin_endpoint" or not (settings.suspend_path and settings.activate_path):
+        probe.not_assessed("AUTH-TENANT-STATUS", "suspension needs provisioning.suspend_path and activate_path")
+        probe.finish()
+        return
+    suspended = target.seed(target.provision(), probe)
+    actor = owner(target, suspended)
+    before = probe.request(actor, "GET", op.path)
+    target.lifecycle("suspend", suspended.ref)
+    during = probe.request(actor, "GET", op.path)
+    target.lifecycle("activate", suspended.ref)
+    after = probe.request(actor, "GET", op.path)
+    probe.check(
+        "AUTH-TENANT-STATUS",
+        before.ok and during.denied and after.ok,
+        f"suspension: before {before.status}, suspended {during.status}, reactivated {after.status}",
+        [before, during, after],
+    )
+    probe.finish()

@@ -1,0 +1,74 @@
+"""Operation discovery and request synthesis from an OpenAPI document."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from tenantprobe.openapi import parse_openapi, synthesize
+
+DOC: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "security": [{"bearer": []}],
+    "paths": {
+        "/health": {"get": {"security": [], "responses": {"200": {}}}},
+        "/projects": {
+            "get": {"responses": {"200": {}}, "parameters": [{"name": "q", "in": "query", "required": True}]},
+            "post": {
+                "requestBody": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/P"}}}},
+                "responses": {"201": {}},
+            },
+        },
+        "/projects/{pid}": {"get": {"responses": {"200": {}}}, "delete": {"responses": {"204": {}}}},
+        "/projects/{pid}/tasks": {"post": {"responses": {"201": {}}}},
+        "/projects/{pid}/tasks/{tid}": {"get": {"responses": {"200": {}}}},
+    },
+    "components": {
+        "schemas": {
+            "P": {
+                "type": "object",
+                "required": ["name", "kind"],
+                "properties": {
+                    "name": {"type": "string", "pattern": r"^\w+$"},
+                    "kind": {"enum": ["admin", "basic"]},
+                    "mime": {"type": "string", "pattern": r"^[\w.+-]+/[\w.+-]+$"},
+                    "size": {"type": "integer", "minimum": 0},
+                    "labels": {"type": "array", "items": {"type": "string"}},
+                    "note": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+                },
+            }
+        }
+    },
+}
+
+
+def test_creators_are_ordered_parents_first() -> None:
+    model = parse_openapi(DOC)
+    assert [(c.operation.path, c.item_path, c.id_param) for c in model.creators()] == [
+        ("/projects", "/projects/{pid}", "pid"),
+        ("/projects/{pid}/tasks", "/projects/{pid}/tasks/{tid}", "tid"),
+    ]
+
+
+def test_security_and_query_parameters_are_read() -> None:
+    model = parse_openapi(DOC)
+    assert model.find("GET", "/health").secured is False  # type: ignore[union-attr]
+    listing = model.find("GET", "/projects")
+    assert listing is not None
+    assert listing.secured
+    assert [(q.name, q.required) for q in listing.query] == [("q", True)]
+
+
+def test_skip_patterns_drop_operations() -> None:
+    model = parse_openapi(DOC, skip=("DELETE /projects/*",))
+    assert model.find("DELETE", "/projects/{pid}") is None
+
+
+def test_synthesized_body_is_valid_and_carries_the_canary() -> None:
+    body = synthesize(parse_openapi(DOC).find("POST", "/projects").body_schema, "tpcanaryabcdefx0123456789")  # type: ignore[union-attr]
+    assert body["name"] == "tpcanaryabcdefx0123456789"
+    assert body["kind"] == "basic", "enums take their last (least privileged) value"
+    assert re.fullmatch(r"^[\w.+-]+/[\w.+-]+$", body["mime"])
+    assert body["labels"] == ["tpcanaryabcdefx0123456789"]
+    assert body["note"] == "tpcanaryabcdefx0123456789"
+    assert "size" not in body, "optional numbers are left out"
