@@ -163,6 +163,7 @@ class Probe:
         default_factory=lambda: defaultdict(list)
     )
     not_assessed_reasons: dict[str, str] = field(default_factory=dict)
+    not_exercised: dict[str, str] = field(default_factory=dict)
     exchanges: int = 0
     started_at: str = field(default_factory=now_iso)
 
@@ -214,6 +215,10 @@ class Probe:
     def not_assessed(self, control_id: str, reason: str) -> None:
         self.not_assessed_reasons[control_id] = reason
 
+    def skip_operation(self, operation: str, reason: str) -> None:
+        """Coverage accounting: an operation this check could not exercise, and why (shown in its records)."""
+        self.not_exercised.setdefault(operation, reason)
+
     def finish(self) -> None:
         """Write one record per (control, pair) and fail the test on any failed attempt."""
         catalogue = load_catalogue()
@@ -231,6 +236,8 @@ class Probe:
                 }
             else:
                 measured = {"attempts": len(attempts), "blocked": len(attempts) - len(failed)}
+            if self.not_exercised:
+                measured["operations_not_exercised"] = [f"{op}: {why}" for op, why in self.not_exercised.items()]
             self.writer.write(
                 ResultRecord(
                     control_id=control_id,
@@ -258,6 +265,7 @@ class Probe:
             )
         self.attempts.clear()
         self.not_assessed_reasons.clear()
+        self.not_exercised.clear()
         if failures:
             shown = "\n  ".join(failures[:20])
             more = f"\n  ... and {len(failures) - 20} more" if len(failures) > 20 else ""

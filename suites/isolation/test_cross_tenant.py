@@ -48,14 +48,15 @@ def test_foreign_reads_look_like_missing(target: Target, pairs: list[tuple[Any, 
     for op in reads:
         for attacker, victim in pairs:
             if not set(op.path_params) <= set(victim.bindings) or not set(op.path_params) <= set(attacker.bindings):
-                probe.not_assessed("API-CROSS-TENANT-READ", f"{op.key}: no seeded object to address")
+                probe.skip_operation(op.key, "no seeded object to address")
                 continue
             params = query_for(op, victim.objects[0].canary if victim.objects else "x")
             url = op.url(victim.bindings)
             baseline = probe.request(owner(target, victim), "GET", url, params=params)
             sentinel = probe.request(owner(target, attacker), "GET", op.url(attacker.bindings), params=params)
             if not (baseline.ok and sentinel.ok):
-                continue  # the operation is not usable as these tenants: nothing to compare
+                probe.skip_operation(op.key, f"owner baseline {baseline.status}, attacker sentinel {sentinel.status}")
+                continue
             foreign = probe.request(owner(target, attacker), "GET", url, params=params)
             missing = probe.request(
                 owner(target, attacker), "GET", op.url(missing_bindings(op, victim.bindings)), params=params
@@ -96,13 +97,13 @@ def test_foreign_writes_change_nothing(target: Target, pairs: list[tuple[Any, An
     for op in writes:
         creator = creator_for(target, op)
         if creator is None:
-            probe.not_assessed("API-CROSS-TENANT-WRITE", f"{op.key}: no operation creates its objects")
+            probe.skip_operation(op.key, "no operation creates its objects")
             continue
         for attacker, victim in pairs:
             # A fresh object per attack, so a successful attack cannot spoil the other checks.
             obj = target.create(victim, creator, owner(target, victim), probe)
             if obj is None:
-                probe.not_assessed("API-CROSS-TENANT-WRITE", f"{op.key}: could not create a victim object")
+                probe.skip_operation(op.key, "could not create a victim object")
                 continue
             item = target.api.find("GET", creator.item_path)
             if item is not None:
@@ -145,6 +146,7 @@ def test_nested_resources_check_the_parent(target: Target, pairs: list[tuple[Any
         for op in nested:
             params = op.path_params
             if not (set(params) <= set(victim.bindings) and set(params) <= set(attacker.bindings)):
+                probe.skip_operation(op.key, "no seeded objects to mix")
                 continue
             parent, child = params[:-1], params[-1]
             mixes = {
@@ -170,6 +172,7 @@ def test_nested_resources_check_the_parent(target: Target, pairs: list[tuple[Any
             try:
                 path = creator.operation.url(victim.bindings)
             except KeyError:
+                probe.skip_operation(creator.operation.key, "the victim has no parent object")
                 continue
             canary = target.canaries.issue(attacker.slug)
             body = synthesize(creator.operation.body_schema, canary)
@@ -200,6 +203,7 @@ def test_collections_show_only_own_objects(target: Target, pairs: list[tuple[Any
         for op in reads:
             bindings = attacker.bindings  # the attacker's own collections, searched for the victim's words
             if not set(op.path_params) <= set(bindings):
+                probe.skip_operation(op.key, "no seeded object to address")
                 continue
             for obj in victim.objects[:3]:
                 exchange = probe.request(
@@ -254,11 +258,13 @@ def test_same_request_never_served_from_another_tenants_cache(
     for attacker, victim in pairs:
         for op in reads:
             if not set(op.path_params) <= set(victim.bindings):
+                probe.skip_operation(op.key, "no seeded object to address")
                 continue
             params = query_for(op, victim.objects[0].canary if victim.objects else "x")
             url = op.url(victim.bindings)
             warm = probe.request(owner(target, victim), "GET", url, params=params)
             if not warm.ok:
+                probe.skip_operation(op.key, f"owner request answered {warm.status}")
                 continue
             repeat = probe.request(owner(target, attacker), "GET", url, params=params)
             same = repeat.ok and repeat.text == warm.text and any(o.canary in warm.text for o in victim.objects)
