@@ -180,15 +180,14 @@ class Probe:
         # Canaries the actor itself sent (a search term, an attacked id) prove nothing when echoed.
         sent = exchange.url + json.dumps(exchange.request_body) + " ".join(exchange.request_headers.values())
         foreign = {c: owner for c, owner in self.canaries.foreign(seen, viewer).items() if c not in sent}
-        if foreign:
-            owners = sorted(set(foreign.values()))
+        for owner in sorted(set(foreign.values())):
             self.check(
                 CANARY_CONTROL,
                 False,
-                f"{exchange.actor.name} received canaries of {', '.join(owners)} from {exchange.method} {exchange.url}",
+                f"{exchange.actor.name} received canaries of {owner} from {exchange.method} {exchange.url}",
                 [exchange],
                 attacker=viewer or exchange.actor.name,
-                victim=owners[0],
+                victim=owner,
             )
 
     def check(
@@ -221,6 +220,7 @@ class Probe:
 
     def finish(self) -> None:
         """Write one record per (control, pair) and fail the test on any failed attempt."""
+        __tracebackhide__ = True
         catalogue = load_catalogue()
         failures = []
         if self.exchanges and not any(key[0] == CANARY_CONTROL for key in self.attempts):

@@ -85,13 +85,16 @@ def test_writes_naming_another_tenant_land_in_the_callers_tenant(
                 attempt = probe.request(
                     owner(target, attacker), "POST", creator.operation.path, json_body=body, headers=headers
                 )
-                listing = probe.request(owner(target, victim), "GET", creator.operation.path)
+                # Planted: the victim sees the object and its author does not (an unfiltered list shows it to both).
+                seen_by_victim = probe.request(owner(target, victim), "GET", creator.operation.path)
+                seen_by_author = probe.request(owner(target, attacker), "GET", creator.operation.path)
+                planted = canary in seen_by_victim.text and canary not in seen_by_author.text
                 probe.check(
                     control,
-                    canary not in listing.text,
+                    not planted,
                     f"{attacker.slug} planted an object in {victim.slug} with {hint} "
                     f"(POST {creator.operation.path} answered {attempt.status})",
-                    [attempt, listing],
+                    [attempt, seen_by_victim, seen_by_author],
                     attacker=attacker.slug,
                     victim=victim.slug,
                 )
