@@ -228,6 +228,7 @@ class Probe:
         for (control_id, attacker, victim), attempts in self.attempts.items():
             control = catalogue.get(control_id)
             failed = [attempt for attempt in attempts if not attempt.ok]
+            measured: dict[str, Any]
             if control_id == CANARY_CONTROL and attacker is None:
                 measured = {
                     "attempts": self.exchanges,
