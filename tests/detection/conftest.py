@@ -24,9 +24,23 @@ class SuiteRun:
 
 def run_suite(suite: str, results_dir: Path, *options: str, timeout: float = 300) -> SuiteRun:
     completed = subprocess.run(
-        [sys.executable, "-m", "pytest", suite, "-q", "-p", "no:cacheprovider", "--results-dir", str(results_dir),
-         *options],
-        cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            suite,
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--results-dir",
+            str(results_dir),
+            *options,
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
     records = [
         json.loads(line) for path in sorted(results_dir.glob("*.jsonl")) for line in path.read_text().splitlines()
