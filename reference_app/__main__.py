@@ -2,12 +2,17 @@
 
     python -m reference_app setup --admin-url-env DATABASE_URL --database pake   # roles, database, migrations
     python -m reference_app serve --port 8000                                      # the API
+    python -m reference_app internal --port 8001                                   # the internal search service
+    python -m reference_app worker                                                 # the background worker
     python -m reference_app migrate -1                                             # one migration down
     python -m reference_app mint-token --tenant UUID --role member                 # the dev issuer
 
 ``setup`` prints the three role DSNs as JSON on standard output (they hold passwords: the
 caller keeps them, never logs them). The admin DSN is read from an environment variable so
 it never appears in a process listing.
+
+Every command reads ``REFERENCE_APP_FAULTS`` (seeded faults, see ``FAULTS.md``): an unknown
+name stops it with the list of valid names, and any fault on is logged loudly.
 """
 
 from __future__ import annotations
@@ -20,7 +25,23 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
+from reference_app import faults
 from reference_app.config import PREFIX, ConfigError, Settings
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
+
+
+def _logging() -> None:
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per internal call is noise
+
+
+def _settings(command: str) -> Settings:
+    try:
+        faults.active_names()
+        return Settings.from_env()
+    except (ConfigError, faults.FaultConfigError) as exc:
+        raise SystemExit(f"reference_app {command}: {exc}") from None
 
 
 def _serve(args: argparse.Namespace) -> None:
@@ -28,12 +49,33 @@ def _serve(args: argparse.Namespace) -> None:
 
     from reference_app.main import create_app
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    try:
-        app = create_app()
-    except ConfigError as exc:
-        raise SystemExit(f"reference_app: {exc}") from None
+    _logging()
+    app = create_app(_settings("serve"))
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
+
+
+def _internal(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    from reference_app.internal.service import create_internal_app
+
+    _logging()
+    app = create_internal_app(_settings("internal"))
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
+
+
+def _worker(args: argparse.Namespace) -> None:
+    import asyncio
+
+    from reference_app import worker
+    from reference_app.dal import Database
+
+    _logging()
+    settings = _settings("worker")
+    faults.announce("worker", logging.getLogger("reference_app.worker"))
+    database = Database(settings.database_url, settings.platform_database_url, max_size=4)
+    poll = args.poll_seconds or settings.worker_poll_seconds
+    asyncio.run(worker.serve(database, settings.platform_database_url, poll))
 
 
 def _setup(args: argparse.Namespace) -> None:
@@ -42,6 +84,13 @@ def _setup(args: argparse.Namespace) -> None:
     admin_url = os.environ.get(args.admin_url_env, "")
     if not admin_url:
         raise SystemExit(f"reference_app setup: set {args.admin_url_env} to a superuser DSN of the server")
+    try:
+        schema_faults = [fault for fault in faults.active() if fault.at_setup]
+    except faults.FaultConfigError as exc:
+        raise SystemExit(f"reference_app setup: {exc}") from None
+    if schema_faults:
+        logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+        faults.announce("database set-up", logging.getLogger("reference_app.setup"))
     passwords = database.bootstrap_roles(admin_url)
     if args.recreate:
         database.drop_database(admin_url, args.database)
@@ -89,6 +138,13 @@ def main(argv: list[str] | None = None) -> None:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.set_defaults(run=_serve)
+    internal = commands.add_parser("internal", help="serve the internal search service (called by the API)")
+    internal.add_argument("--host", default="127.0.0.1")
+    internal.add_argument("--port", type=int, default=8001)
+    internal.set_defaults(run=_internal)
+    work = commands.add_parser("worker", help="run background jobs (exports, imports) until SIGTERM")
+    work.add_argument("--poll-seconds", type=float, default=None, help=f"default {PREFIX}WORKER_POLL_SECONDS or 1")
+    work.set_defaults(run=_worker)
     setup = commands.add_parser("setup", help="create roles and database, run migrations; print role DSNs")
     setup.add_argument("--admin-url-env", default="DATABASE_URL", help="variable holding a superuser DSN")
     setup.add_argument("--database", default="pake")

@@ -1,32 +1,71 @@
-"""The FastAPI application: settings → database pools, token verifier, routes, error handlers."""
+"""The FastAPI application: settings → database pools, token verifier, cache, limits, metrics, routes."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
 
+from reference_app import faults
 from reference_app.api import errors
-from reference_app.api.routes import admin, attachments, comments, health, me, members, notes, tags
+from reference_app.api.middleware import RateLimitHeadersMiddleware
+from reference_app.api.routes import (
+    admin,
+    attachments,
+    comments,
+    exports,
+    health,
+    me,
+    members,
+    metrics,
+    notes,
+    tags,
+    usage,
+)
 from reference_app.auth import SigningKey, TokenSettings, TokenVerifier
+from reference_app.cache import create_cache
 from reference_app.config import Settings
 from reference_app.dal import Database
+from reference_app.internal.client import SearchClient
+from reference_app.limits import RateLimiter
+from reference_app.metrics import Metrics, MetricsMiddleware
+
+logger = logging.getLogger("reference_app")
+
+
+def app_dsn(settings: Settings) -> str:
+    """The DSN tenant requests use; the platform one only when a seeded fault reuses it (see faults.py)."""
+    if any(fault.platform_dsn for fault in faults.active() if fault is not faults.search_unscoped):
+        return settings.platform_database_url
+    return settings.database_url
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
+    faults.announce("API", logger)
     signing_key = SigningKey.from_pem(settings.jwt_private_key_file.read_bytes())
     token_settings = TokenSettings(
         issuer=settings.jwt_issuer, audience=settings.jwt_audience, hs256_secret=settings.jwt_hs256_secret
     )
-    database = Database(settings.database_url, settings.platform_database_url)
+    database = Database(app_dsn(settings), settings.platform_database_url, max_size=settings.db_pool_size)
+    cache = create_cache(settings.redis_url, settings.cache_max_entries, settings.cache_ttl_seconds)
+    search_client = (
+        SearchClient(settings.internal_url, signing_key, settings.jwt_issuer, settings.internal_token_ttl_seconds)
+        if settings.internal_url
+        else None
+    )
+    metrics_registry = Metrics(settings.metrics_max_tenants)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await database.open()
         yield
+        if search_client is not None:
+            await search_client.aclose()
+        await cache.close()
         await database.close()
 
     app = FastAPI(title="PAKE knowledge engine (multi-tenant reference app)", version="1.0.0", lifespan=lifespan)
@@ -35,9 +74,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.signing_key = signing_key
     app.state.token_settings = token_settings
     app.state.verifier = TokenVerifier([signing_key], token_settings)
+    app.state.cache = cache
+    app.state.search_client = search_client
+    app.state.limiter = RateLimiter(settings.plans)
+    app.state.metrics = metrics_registry
     errors.install(app)
-    app.add_middleware(errors.BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
-    for module in (health, me, notes, comments, attachments, tags, members, admin):
+    app.add_middleware(RateLimitHeadersMiddleware)
+    app.add_middleware(
+        errors.BodyLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        overrides={"/v1/admin/imports": settings.max_import_bytes},
+    )
+    app.add_middleware(MetricsMiddleware, metrics=metrics_registry)
+    for module in (health, me, notes, comments, attachments, tags, members, exports, usage, admin, metrics):
         app.include_router(module.router)
 
     @app.get("/.well-known/jwks.json", tags=["auth"], operation_id="jwks")

@@ -6,11 +6,11 @@ Create/Update models forbid unknown fields, so a client cannot smuggle ``tenant_
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Literal
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 Role = Literal["owner", "admin", "member", "viewer"]
 Plan = Literal["free", "pro", "enterprise"]
@@ -21,10 +21,20 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+TagName = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[\w-]+$")]
+
+
 class NoteCreate(Strict):
     title: str = Field(min_length=1, max_length=200)
     body: str = Field(default="", max_length=100_000)
-    tags: list[str] = Field(default_factory=list, max_length=20)
+    tags: list[TagName] = Field(default_factory=list, max_length=20)
+
+
+class NoteCreateImport(NoteCreate):
+    """The bulk-import tool's shape, which names the tenant. Only the seeded fault
+    ``mass_assignment_tenant`` ever lets a request body use it."""
+
+    tenant_id: UUID | None = None
 
 
 class NoteUpdate(Strict):
@@ -64,7 +74,7 @@ class CommentPublic(BaseModel):
 
 
 class TagCreate(Strict):
-    name: str = Field(min_length=1, max_length=64, pattern=r"^[\w-]+$")
+    name: TagName
 
 
 class TagPublic(BaseModel):
@@ -134,3 +144,64 @@ class Problem(BaseModel):
     status: int
     detail: str | None = None
     errors: list[dict[str, str]] | None = None
+    # Extension members of quota and rate-limit problems: which quota, its limit, current use.
+    quota: str | None = None
+    limit: int | None = None
+    used: int | None = None
+
+
+JobStatus = Literal["queued", "running", "succeeded", "failed"]
+
+
+class JobPublic(BaseModel):
+    id: UUID
+    kind: Literal["export", "import"]
+    status: JobStatus
+    requested_by: str
+    result_bytes: int | None
+    error: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class TenantImport(Strict):
+    """A restore: a bundle written by an export, into a new tenant."""
+
+    slug: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")
+    name: str = Field(min_length=1, max_length=200)
+    plan: Plan | None = None  # default: the plan of the bundle's source tenant
+    bundle: dict[str, Any]
+
+
+class ImportAccepted(BaseModel):
+    tenant: TenantPublic
+    job: JobPublic
+
+
+class UsageMeter(BaseModel):
+    used: int
+    limit: int
+
+
+class Usage(BaseModel):
+    plan: Plan
+    notes: UsageMeter
+    attachment_bytes: UsageMeter
+    requests_per_second: float
+    request_burst: int
+
+
+class NotesPerPlanDay(BaseModel):
+    plan: str
+    day: date
+    tenants: int
+    notes: int
+    tenant: str | None = None  # only ever set by the seeded fault analytics_row_level
+
+
+class NotesPerPlanReport(BaseModel):
+    min_tenants: int
+    days: int
+    groups: list[NotesPerPlanDay]
+    suppressed_groups: int

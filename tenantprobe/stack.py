@@ -1,7 +1,8 @@
-"""Start the reference app as a target: PostgreSQL, database set-up, API process.
+"""Start the reference app as a target: PostgreSQL, database set-up, and its three processes.
 
 tenantprobe treats the reference app like any other target: it only runs its command line
-(``python -m reference_app setup|serve``) and talks to it over HTTP, never imports it.
+(``python -m reference_app setup|serve|internal|worker``) and talks to it over HTTP, never
+imports it. The API finds the internal search service through ``REFERENCE_APP_INTERNAL_URL``.
 """
 
 from __future__ import annotations
@@ -51,9 +52,11 @@ class ReferenceStack:
     def __post_init__(self) -> None:
         self._server: PostgresServer | None = None
         self._processes: list[subprocess.Popen[bytes]] = []
+        self._names: list[str] = []
         self._workdir = Path(tempfile.mkdtemp(prefix="tenantprobe-stack-"))
         self.key_file = self._workdir / "jwt-signing-key.pem"
         self.base_url = ""
+        self.internal_url = ""
 
     def start(self, timeout: float = 60.0) -> ReferenceStack:
         if self.dsns is None:
@@ -64,13 +67,18 @@ class ReferenceStack:
             self.dsns = self._setup_database(admin_url)
         self._write_key()
         port = self.port or free_port()
+        internal_port = free_port()
         self.base_url = f"http://127.0.0.1:{port}"
+        self.internal_url = f"http://127.0.0.1:{internal_port}"
+        self._spawn("internal", ["internal", "--host", "127.0.0.1", "--port", str(internal_port)])
         self._spawn("api", ["serve", "--host", "127.0.0.1", "--port", str(port)])
-        self._wait_ready(timeout)
+        self._spawn("worker", ["worker"])
+        self._wait_ready(timeout, {"internal": f"{self.internal_url}/healthz", "api": f"{self.base_url}/readyz"})
         return self
 
     def _setup_database(self, admin_url: str) -> RoleDsns:
-        env = {**os.environ, ADMIN_URL_ENV: admin_url}
+        # Schema-level seeded faults (rls_disabled, app_role_bypassrls) are realised by set-up.
+        env = {**os.environ, ADMIN_URL_ENV: admin_url, "REFERENCE_APP_FAULTS": ",".join(self.faults)}
         setup = subprocess.run(
             [
                 sys.executable,
@@ -114,6 +122,7 @@ class ReferenceStack:
             "REFERENCE_APP_PLATFORM_DATABASE_URL": self.dsns.platform,
             "REFERENCE_APP_JWT_PRIVATE_KEY_FILE": str(self.key_file),
             "REFERENCE_APP_FAULTS": ",".join(self.faults),
+            "REFERENCE_APP_INTERNAL_URL": self.internal_url,
             **self.extra_env,
         }
 
@@ -121,6 +130,7 @@ class ReferenceStack:
         log_dir = self.log_dir or self._workdir
         log_dir.mkdir(parents=True, exist_ok=True)
         with (log_dir / f"{name}.log").open("ab") as log:
+            self._names.append(name)
             self._processes.append(
                 subprocess.Popen(
                     [sys.executable, "-m", "reference_app", *args],
@@ -131,25 +141,43 @@ class ReferenceStack:
                 )
             )
 
+    def pids(self) -> dict[str, list[int]]:
+        """Running processes this stack started, by component (load runs sample their CPU and memory)."""
+        found: dict[str, list[int]] = {}
+        for process in self._processes:
+            if process.poll() is None:
+                # args: [python, -m, reference_app, <command>, ...]; the command names the component.
+                command = process.args[3] if isinstance(process.args, list) and len(process.args) > 3 else "app"
+                found.setdefault("api" if command == "serve" else str(command), []).append(process.pid)
+        server = self._server._process if self._server is not None else None
+        if server is not None and server.poll() is None:
+            found["postgres"] = [server.pid]
+        return found
+
     def log_text(self, name: str = "api") -> str:
         path = (self.log_dir or self._workdir) / f"{name}.log"
         return path.read_text(errors="replace") if path.exists() else ""
 
-    def _wait_ready(self, timeout: float) -> None:
+    def _wait_ready(self, timeout: float, probes: dict[str, str]) -> None:
         deadline = time.monotonic() + timeout
+        waiting = dict(probes)
         while time.monotonic() < deadline:
-            for process in self._processes:
+            for name, process in zip(self._names, self._processes, strict=True):
                 if process.poll() is not None:
+                    log = self.log_text(name)[-4000:]
                     self.stop()
-                    raise TargetError(f"the reference app exited at start-up:\n{self.log_text()[-4000:]}")
-            try:
-                if httpx.get(f"{self.base_url}/readyz", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
+                    raise TargetError(f"the reference app's {name} process exited at start-up:\n{log}")
+            for name, url in list(waiting.items()):
+                try:
+                    if httpx.get(url, timeout=1).status_code == 200:
+                        del waiting[name]
+                except httpx.TransportError:
+                    pass
+            if not waiting:
+                return
+            time.sleep(0.05)
         self.stop()
-        raise TargetError(f"the reference app was not ready within {timeout:.0f} s")
+        raise TargetError(f"the reference app ({', '.join(waiting)}) was not ready within {timeout:.0f} s")
 
     def stop(self) -> None:
         for process in self._processes:
@@ -162,6 +190,7 @@ class ReferenceStack:
                 process.kill()
                 process.wait()
         self._processes.clear()
+        self._names.clear()
         if self._server is not None:
             self._server.stop()
             self._server = None

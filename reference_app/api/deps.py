@@ -10,17 +10,20 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from typing import Annotated
+from dataclasses import dataclass, field
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPBearer
 
+from reference_app import faults, limits
 from reference_app.api.errors import ProblemError
 from reference_app.auth import InvalidToken, Principal, TokenVerifier
+from reference_app.config import PlanLimits, Settings
 from reference_app.dal import Database, TenantSession
 from reference_app.dal import tenants as tenant_rows
+from reference_app.metrics import Metrics
 
 ROLE_RANK = {"viewer": 0, "member": 1, "admin": 2, "owner": 3}
 TENANT_HEADER = "x-tenant-id"
@@ -54,13 +57,31 @@ def current_principal(request: Request, _: Annotated[object, Depends(_bearer_sch
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
-@dataclass(frozen=True)
+@dataclass
 class TenantContext:
-    """A tenant principal and the way to open its unit of work."""
+    """A tenant principal and the way to open its unit of work (one per request)."""
 
     principal: Principal
     tenant_id: UUID
     database: Database
+    request: Request | None = None
+    plan: str = "free"
+    _rate_checked: bool = field(default=False, repr=False)
+
+    @property
+    def plan_limits(self) -> PlanLimits:
+        return self._settings.plans[self.plan]
+
+    @property
+    def _settings(self) -> Settings:
+        assert self.request is not None
+        settings: Settings = self.request.app.state.settings
+        return settings
+
+    @property
+    def state(self) -> Any:
+        assert self.request is not None
+        return self.request.app.state
 
     @property
     def actor(self) -> str:
@@ -75,21 +96,63 @@ class TenantContext:
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[TenantSession]:
-        """The tenant's transaction; a tenant that is unknown or suspended is refused here."""
+        """The tenant's transaction; a tenant that is unknown or suspended is refused here,
+        and the request is charged to the tenant's rate limit (once per request)."""
         async with self.database.tenant(self.tenant_id) as session:
             tenant = await tenant_rows.current(session)
             if tenant is None or tenant["status"] != "active":
                 raise unauthorized("The token's tenant is not active.")
+            self.plan = tenant["plan"]
+            self._charge_rate_limit()
             yield session
+
+    async def ensure_active(self) -> None:
+        """The tenant checks of :meth:`session` for work that does not touch the database here."""
+        async with self.session():
+            pass
+
+    def _charge_rate_limit(self) -> None:
+        if self._rate_checked or self.request is None:
+            return
+        self._rate_checked = True
+        limiter: limits.RateLimiter = self.state.limiter
+        client = self.request.client.host if self.request.client else None
+        decision = limiter.take(limits.bucket_key(self.tenant_id, client), self.plan)
+        self.request.state.ratelimit = decision
+        if not decision.allowed:
+            metrics: Metrics = self.state.metrics
+            metrics.reject(self.tenant_id, "requests")
+            raise ProblemError(
+                429,
+                "Too many requests",
+                f"The {self.plan} plan allows {self.plan_limits.rate:g} requests per second "
+                f"(bursts of {self.plan_limits.burst}); retry after {decision.retry_after} s.",
+                headers={"Retry-After": str(decision.retry_after)},
+                quota="requests",
+                limit=decision.limit,
+            )
+
+    async def check_storage(self, session: TenantSession, *, notes: int = 0, attachment_bytes: int = 0) -> None:
+        await limits.check_storage(session, self.plan, self.plan_limits, notes=notes, attachment_bytes=attachment_bytes)
 
 
 def tenant_context(request: Request, principal: CurrentPrincipal) -> TenantContext:
     if principal.tenant_id is None:
         raise ProblemError(403, "Forbidden", "This endpoint needs a tenant token.")
-    claimed = [request.headers.get(TENANT_HEADER), request.query_params.get("tenant_id")]
-    if any(value is not None and value.strip().lower() != str(principal.tenant_id) for value in claimed):
-        raise ProblemError(403, "Forbidden", "The tenant named in the request is not the token's tenant.")
-    return TenantContext(principal, principal.tenant_id, request.app.state.database)
+    tenant_id = principal.tenant_id
+    header = request.headers.get(TENANT_HEADER)
+    if faults.trust_tenant_header.active and header:
+        # Fault trust_tenant_header: "the gateway sets X-Tenant-ID", so it wins over the token.
+        try:
+            tenant_id = UUID(header.strip())
+        except ValueError:
+            raise ProblemError(400, "Bad request", "X-Tenant-ID is not a tenant id.") from None
+    else:
+        claimed = [header, request.query_params.get("tenant_id")]
+        if any(value is not None and value.strip().lower() != str(tenant_id) for value in claimed):
+            raise ProblemError(403, "Forbidden", "The tenant named in the request is not the token's tenant.")
+    request.state.tenant_id = tenant_id
+    return TenantContext(principal, tenant_id, request.app.state.database, request)
 
 
 TenantDep = Annotated[TenantContext, Depends(tenant_context)]
@@ -98,6 +161,7 @@ TenantDep = Annotated[TenantContext, Depends(tenant_context)]
 def platform_admin(request: Request, principal: CurrentPrincipal) -> Database:
     if not principal.is_platform_admin:
         raise ProblemError(403, "Forbidden", "This endpoint needs a platform administrator token.")
+    request.state.platform_subject = principal.subject
     database: Database = request.app.state.database
     return database
 

@@ -10,12 +10,15 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from reference_app import faults
+from reference_app.limits import QuotaExceeded
 from reference_app.models import Problem
 
 PROBLEM_JSON = "application/problem+json"
@@ -32,6 +35,7 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
         409: "Conflict",
         413: "Body too large",
         422: "Invalid input",
+        429: "Rate limit exceeded",
     }.items()
 }
 
@@ -39,15 +43,34 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
 class ProblemError(Exception):
     """Raise to answer with a problem document."""
 
-    def __init__(self, status: int, title: str, detail: str | None = None, headers: dict[str, str] | None = None):
+    def __init__(
+        self,
+        status: int,
+        title: str,
+        detail: str | None = None,
+        headers: dict[str, str] | None = None,
+        *,
+        quota: str | None = None,
+        limit: int | None = None,
+        used: int | None = None,
+    ):
         super().__init__(title)
-        self.problem = Problem(status=status, title=title, detail=detail)
+        self.problem = Problem(status=status, title=title, detail=detail, quota=quota, limit=limit, used=used)
         self.headers = headers
 
 
 def not_found(what: str) -> ProblemError:
     """The same answer for a missing row and for another tenant's row: nothing tells them apart."""
     return ProblemError(404, "Not found", f"No {what} with this id exists.")
+
+
+def conflict(detail: str, exc: psycopg.Error) -> ProblemError:
+    """A constraint violation as a 409 that names nothing internal (the driver's text goes to the log)."""
+    logger.info("conflict: %s", exc.sqlstate)
+    if faults.error_detail_leak.active:
+        # Fault error_detail_leak: "clients asked which field conflicts", so the driver's text goes out.
+        detail = f"{exc.sqlstate}: {exc.diag.message_primary} DETAIL: {exc.diag.message_detail}"
+    return ProblemError(409, "Conflict", detail)
 
 
 def problem_response(problem: Problem, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -79,12 +102,30 @@ async def _validation(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(Problem(status=422, title="Invalid input", errors=errors))
 
 
+async def _quota(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, QuotaExceeded)
+    metrics = getattr(request.app.state, "metrics", None)
+    if metrics is not None:
+        metrics.reject(getattr(request.state, "tenant_id", None), exc.quota)
+    problem = Problem(
+        status=403,
+        title="Quota exceeded",
+        detail=f"The {exc.plan} plan allows {exc.limit} {exc.quota.replace('_', ' ')}; this tenant uses {exc.used}.",
+        quota=exc.quota,
+        limit=exc.limit,
+        used=exc.used,
+    )
+    return problem_response(problem)
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     logger.exception("unhandled error on %s %s", request.method, request.url.path)
-    return problem_response(Problem(status=500, title="Internal error"))
+    detail = f"{type(exc).__name__}: {exc}" if faults.error_detail_leak.active else None
+    return problem_response(Problem(status=500, title="Internal error", detail=detail))
 
 
 def install(app: FastAPI) -> None:
+    app.add_exception_handler(QuotaExceeded, _quota)
     app.add_exception_handler(ProblemError, _problem)
     app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(RequestValidationError, _validation)
@@ -94,16 +135,18 @@ def install(app: FastAPI) -> None:
 class BodyLimitMiddleware:
     """Answers 413 before reading more than ``max_bytes`` of a request body."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, overrides: dict[str, int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.overrides = overrides or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        max_bytes = self.overrides.get(scope["path"], self.max_bytes)
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+        if declared is not None and declared.isdigit() and int(declared) > max_bytes:
             await self._reject(send)
             return
         received = 0
@@ -112,7 +155,7 @@ class BodyLimitMiddleware:
             nonlocal received
             message = await receive()
             received += len(message.get("body", b""))
-            if received > self.max_bytes:
+            if received > max_bytes:
                 raise _BodyTooLarge
             return message
 

@@ -16,6 +16,7 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from reference_app import faults
 from reference_app.auth.keys import SIGNING_ALG, SigningKey
 
 HS256 = "HS256"
@@ -133,6 +134,12 @@ class TokenVerifier:
         self._hs256_key = settings.hs256_secret.encode() if settings.hs256_secret is not None else None
         self._leeway = timedelta(seconds=settings.leeway_seconds)
         self._options: jwt.types.Options = {"require": list(REQUIRED_CLAIMS)}
+        if faults.jwt_skip_audience.active:
+            # Fault jwt_skip_audience: "we only have one API", so the audience went unchecked.
+            self._options["verify_aud"] = False
+        if faults.jwt_expired_accepted.active:
+            # Fault jwt_expired_accepted: expiry off after clock-skew complaints.
+            self._options["verify_exp"] = False
 
     def verify(self, token: str) -> Principal:
         if len(token) > MAX_TOKEN_CHARS:
@@ -141,6 +148,8 @@ class TokenVerifier:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
             raise InvalidToken("malformed token") from None
+        if faults.jwt_alg_none.active and header.get("alg") == "none":
+            return self._unsigned(token)
         alg, key = self._key_for(header)
         try:
             claims = jwt.decode(
@@ -157,6 +166,14 @@ class TokenVerifier:
         except jwt.PyJWTError as exc:
             raise InvalidToken(_reason(exc)) from None
         _check_lifetime(claims, self._settings.max_ttl_seconds)
+        return _principal_from_claims(claims)
+
+    def _unsigned(self, token: str) -> Principal:
+        """Fault jwt_alg_none: local test tokens are unsigned, and this branch shipped."""
+        try:
+            claims = jwt.decode(token, options={"verify_signature": False, "verify_aud": False})
+        except jwt.PyJWTError as exc:
+            raise InvalidToken(_reason(exc)) from None
         return _principal_from_claims(claims)
 
     def _key_for(self, header: dict[str, Any]) -> tuple[str, rsa.RSAPublicKey | bytes]:

@@ -24,6 +24,13 @@ async def get(session: TenantSession, note_id: UUID, comment_id: UUID) -> Row | 
     )
 
 
+async def get_by_id(session: TenantSession, comment_id: UUID) -> Row | None:
+    """Used only by the seeded fault nested_parent_unchecked."""
+    return await session.fetch_one(
+        f"select {_COLUMNS} from comments where tenant_id = %(tenant_id)s and id = %(id)s", {"id": comment_id}
+    )
+
+
 async def create(session: TenantSession, note_id: UUID, *, body: str, author: str) -> Row:
     row = await session.fetch_one(
         f"insert into comments (tenant_id, note_id, body, author) "

@@ -6,6 +6,7 @@ import base64
 from datetime import datetime
 from uuid import UUID
 
+from reference_app import faults
 from reference_app.dal.session import Row, TenantSession
 
 _NOTE_COLUMNS = """
@@ -26,7 +27,14 @@ def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
     return datetime.fromisoformat(created_at), UUID(note_id)
 
 
+# Fault dal_unscoped_get: the tags subquery filters by the caller's tenant, so the DAL's
+# "names %(tenant_id)s" guard passes, while the note itself is found by its id alone.
+_UNSCOPED_TAGS = _NOTE_COLUMNS.replace("where nt.tenant_id = n.tenant_id", "where nt.tenant_id = %(tenant_id)s")
+
+
 async def get(session: TenantSession, note_id: UUID) -> Row | None:
+    if faults.dal_unscoped_get.active:
+        return await session.fetch_one(f"select {_UNSCOPED_TAGS} from notes n where n.id = %(id)s", {"id": note_id})
     return await session.fetch_one(
         f"select {_NOTE_COLUMNS} from notes n where n.tenant_id = %(tenant_id)s and n.id = %(id)s",
         {"id": note_id},
@@ -45,6 +53,20 @@ async def list_page(
 ) -> list[Row]:
     """Newest first; keyset pagination on (created_at, id) so pages stay stable under writes."""
     after, after_id = cursor if cursor else (None, None)
+    if faults.list_unfiltered.active:
+        # Fault list_unfiltered: the tenant condition slid into the tag branch during a refactor.
+        return await session.fetch_all(
+            f"""
+            select {_NOTE_COLUMNS} from notes n
+            where (%(after)s::timestamptz is null or (n.created_at, n.id) < (%(after)s, %(after_id)s::uuid))
+              and (%(tag)s::text is null or exists (
+                    select 1 from note_tags nt join tags t on t.tenant_id = nt.tenant_id and t.id = nt.tag_id
+                    where nt.tenant_id = %(tenant_id)s and nt.note_id = n.id and t.name = %(tag)s))
+            order by n.created_at desc, n.id desc
+            limit %(limit)s
+            """,
+            {"after": after, "after_id": after_id, "tag": tag, "limit": limit},
+        )
     return await session.fetch_all(
         f"""
         select {_NOTE_COLUMNS} from notes n
@@ -72,23 +94,40 @@ async def search(session: TenantSession, query: str, limit: int) -> list[Row]:
     )
 
 
+async def search_all_tenants(session: TenantSession, query: str, limit: int) -> list[Row]:
+    """Fault search_unscoped: one global index, the caller's tenant *boosted* instead of filtered."""
+    return await session.fetch_all(
+        f"""
+        select {_NOTE_COLUMNS} from notes n
+        where n.search @@ plainto_tsquery('simple', %(q)s)
+        order by (n.tenant_id = %(tenant_id)s) desc, ts_rank(n.search, plainto_tsquery('simple', %(q)s)) desc, n.id
+        limit %(limit)s
+        """,
+        {"q": query, "limit": limit},
+    )
+
+
 async def count(session: TenantSession) -> int:
     row = await session.fetch_one("select count(*) as n from notes where tenant_id = %(tenant_id)s")
     return int(row["n"]) if row else 0
 
 
-async def create(session: TenantSession, *, title: str, body: str, author: str, tags: list[str]) -> UUID:
+async def create(
+    session: TenantSession, *, title: str, body: str, author: str, tags: list[str], owner: UUID | None = None
+) -> UUID:
+    """``owner`` exists only for the seeded fault mass_assignment_tenant (the bulk-import shape)."""
     row = await session.fetch_one(
         """
         insert into notes (tenant_id, title, body, author)
-        values (%(tenant_id)s, %(title)s, %(body)s, %(author)s) returning id
+        values (coalesce(%(owner)s, %(tenant_id)s), %(title)s, %(body)s, %(author)s) returning id
         """,
-        {"title": title, "body": body, "author": author},
+        {"title": title, "body": body, "author": author, "owner": owner},
     )
     assert row is not None
     note_id: UUID = row["id"]
-    for name in dict.fromkeys(tags):
-        await attach_tag(session, note_id, name)
+    if owner is None:
+        for name in dict.fromkeys(tags):
+            await attach_tag(session, note_id, name)
     return note_id
 
 
@@ -109,6 +148,18 @@ async def attach_tag(session: TenantSession, note_id: UUID, name: str) -> None:
 
 
 async def update(session: TenantSession, note_id: UUID, *, title: str | None, body: str | None) -> bool:
+    if faults.idor_update.active:
+        # Fault idor_update: "only active tenants may write", checked in the statement; the note
+        # is never tied to that tenant (n.tenant_id = t.id is missing).
+        changed = await session.execute(
+            """
+            update notes n set title = coalesce(%(title)s, n.title), body = coalesce(%(body)s, n.body),
+                               updated_at = clock_timestamp()
+            from tenants t where t.id = %(tenant_id)s and t.status = 'active' and n.id = %(id)s
+            """,
+            {"id": note_id, "title": title, "body": body},
+        )
+        return changed == 1
     changed = await session.execute(
         """
         update notes set title = coalesce(%(title)s, title), body = coalesce(%(body)s, body),
@@ -121,6 +172,13 @@ async def update(session: TenantSession, note_id: UUID, *, title: str | None, bo
 
 
 async def delete(session: TenantSession, note_id: UUID) -> bool:
+    if faults.idor_delete.active:
+        # Fault idor_delete: the same uncorrelated "tenant is active" join as idor_update.
+        deleted = await session.execute(
+            "delete from notes n using tenants t where t.id = %(tenant_id)s and t.status = 'active' and n.id = %(id)s",
+            {"id": note_id},
+        )
+        return deleted == 1
     deleted = await session.execute(
         "delete from notes where tenant_id = %(tenant_id)s and id = %(id)s", {"id": note_id}
     )

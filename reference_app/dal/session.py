@@ -21,6 +21,8 @@ from psycopg import AsyncConnection, AsyncPipeline
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool
 
+from reference_app import faults
+
 Row = dict[str, Any]
 Params = Mapping[str, Any]
 
@@ -60,6 +62,14 @@ class TenantSession:
         await self._pipeline.sync()  # the row count is known only once the server answered
         return cursor.rowcount
 
+    async def execute_many(self, query: str, params: list[Params]) -> None:
+        """One statement for many rows, pipelined: the bulk path of imports."""
+        if not params:
+            return
+        bound = [self._bind(query, row) for row in params]
+        async with self._conn.cursor() as cursor:
+            await cursor.executemany(query, bound)
+
 
 class PlatformSession:
     """Runs statements as the platform role (bypasses row-level security): provisioning, aggregates."""
@@ -89,6 +99,23 @@ async def clear_tenant_context(conn: AsyncConnection[Any]) -> None:
     await conn.execute("select set_config('app.tenant_id', '', false)")
 
 
+async def _connection_bound_tenant(conn: AsyncConnection[DictRow], tenant_id: UUID) -> UUID:
+    """Fault ``session_set_bleed``: the tenant lives on the connection, at session scope.
+
+    A tenant already on the connection is kept "so a nested unit of work cannot clobber the
+    outer one's tenant", and queries are bound to the connection's tenant. Without the pool
+    reset, whatever tenant used the connection last is still there for the next borrower.
+    """
+    cursor = await conn.execute(
+        "select set_config('app.tenant_id', coalesce(nullif(current_setting('app.tenant_id', true), ''), %s), false)"
+        " as tenant",
+        (str(tenant_id),),
+    )
+    row = await cursor.fetchone()
+    assert row is not None
+    return UUID(row["tenant"])
+
+
 class Database:
     """The app's two connection pools and the units of work over them."""
 
@@ -99,7 +126,8 @@ class Database:
             max_size=max_size,
             open=False,
             configure=_configure,
-            reset=clear_tenant_context,
+            # Fault session_set_bleed: the reset was dropped as "a round trip per checkout for nothing".
+            reset=None if faults.session_set_bleed.active else clear_tenant_context,
             kwargs={"row_factory": dict_row},
             name="app",
         )
@@ -128,8 +156,11 @@ class Database:
             raise UnscopedQueryError("a tenant unit of work needs a tenant id")
         # Pipeline mode sends BEGIN, the tenant setting and the first query in one round trip.
         async with self.app_pool.connection() as conn, conn.pipeline() as pipeline, conn.transaction():
-            # is_local=true: the setting dies with the transaction, never with the connection.
-            await conn.execute("select set_config('app.tenant_id', %s, true)", (str(tenant_id),))
+            if faults.session_set_bleed.active:
+                tenant_id = await _connection_bound_tenant(conn, tenant_id)
+            else:
+                # is_local=true: the setting dies with the transaction, never with the connection.
+                await conn.execute("select set_config('app.tenant_id', %s, true)", (str(tenant_id),))
             yield TenantSession(conn, pipeline, tenant_id)
 
     @asynccontextmanager

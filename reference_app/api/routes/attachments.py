@@ -29,6 +29,7 @@ async def create_attachment(ctx: TenantDep, note_id: UUID, payload: AttachmentCr
     async with ctx.session() as session:
         if not await notes.exists(session, note_id):
             raise not_found("note")
+        await ctx.check_storage(session, attachment_bytes=payload.size_bytes)
         row = await attachments.create(
             session,
             note_id,

@@ -6,6 +6,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Response
 
+from reference_app import faults
 from reference_app.api.deps import TenantDep
 from reference_app.api.errors import PROBLEM_RESPONSES, ProblemError, not_found
 from reference_app.dal import audit, members
@@ -52,7 +53,8 @@ async def get_member(ctx: TenantDep, member_id: UUID) -> MemberPublic:
 
 @router.patch("/{member_id}", operation_id="updateMember")
 async def update_member(ctx: TenantDep, member_id: UUID, payload: MemberUpdate) -> MemberPublic:
-    ctx.require("admin")
+    # Fault role_escalation: the role check was copied from the notes routes.
+    ctx.require("member" if faults.role_escalation.active else "admin")
     _check_grantable(ctx, payload.role)
     async with ctx.session() as session:
         row = await members.update_role(session, member_id, payload.role)

@@ -1,18 +1,43 @@
-"""Notes: CRUD, keyset-paginated list filtered by tag, full-text search, count."""
+"""Notes: CRUD, keyset-paginated list filtered by tag, full-text search, count.
+
+``GET /v1/notes/{note_id}`` is the hot read path: it is served from the tenant-scoped cache
+after the tenant check, and every write that changes a note invalidates its entry.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+import logging
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 
+from reference_app import faults
 from reference_app.api.deps import TenantDep
 from reference_app.api.errors import PROBLEM_RESPONSES, ProblemError, not_found
+from reference_app.cache import TenantCache
 from reference_app.dal import audit, notes
-from reference_app.models import NoteCount, NoteCreate, NotePage, NotePublic, NoteUpdate
+from reference_app.internal.client import InternalServiceError, SearchClient
+from reference_app.models import NoteCount, NoteCreate, NoteCreateImport, NotePage, NotePublic, NoteUpdate
 
 router = APIRouter(prefix="/v1/notes", tags=["notes"], responses=PROBLEM_RESPONSES)
+logger = logging.getLogger("reference_app")
+
+if TYPE_CHECKING:
+    NoteCreateBody = NoteCreate
+else:
+    # Fault mass_assignment_tenant: the create endpoint took over the bulk-import shape, tenant_id and all.
+    NoteCreateBody = NoteCreateImport if faults.mass_assignment_tenant.active else NoteCreate
+
+
+def _cache(ctx: TenantDep) -> TenantCache:
+    cache: TenantCache = ctx.state.cache
+    return cache
+
+
+def _note_key(note_id: UUID) -> str:
+    return f"note:{note_id}"
 
 
 @router.get("", operation_id="listNotes")
@@ -36,39 +61,85 @@ async def list_notes(
 @router.get("/search", operation_id="searchNotes")
 async def search_notes(
     ctx: TenantDep,
+    request: Request,
     q: Annotated[str, Query(min_length=1, max_length=200)],
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> list[NotePublic]:
-    async with ctx.session() as session:
-        rows = await notes.search(session, q, limit)
-    return [NotePublic.model_validate(row) for row in rows]
+    """Runs in the internal search service when one is configured, else in this process."""
+    search_client: SearchClient | None = ctx.state.search_client
+    if search_client is None:
+        async with ctx.session() as session:
+            rows = await notes.search(session, q, limit)
+        return [NotePublic.model_validate(row) for row in rows]
+    await ctx.ensure_active()
+    try:
+        items = await search_client.search(ctx.tenant_id, q, limit, request.headers.get("traceparent"))
+    except InternalServiceError as exc:
+        logger.error("search for tenant %s failed: %s", ctx.tenant_id, exc)
+        raise ProblemError(502, "Search unavailable", "The search service did not answer; try again.") from None
+    return [NotePublic.model_validate(item) for item in items]
 
 
 @router.get("/count", operation_id="countNotes")
 async def count_notes(ctx: TenantDep) -> NoteCount:
+    if faults.count_leak.active:
+        await ctx.ensure_active()
+        # Fault count_leak: moved to the reporting connection (platform role); "RLS will scope it".
+        async with ctx.database.platform("note count offloaded to the reporting connection") as reporting:
+            row = await reporting.fetch_one("select count(*) as n from notes")
+        return NoteCount(count=int(row["n"]) if row else 0)
     async with ctx.session() as session:
         return NoteCount(count=await notes.count(session))
 
 
 @router.post("", status_code=201, operation_id="createNote")
-async def create_note(ctx: TenantDep, payload: NoteCreate) -> NotePublic:
+async def create_note(ctx: TenantDep, payload: NoteCreateBody) -> NotePublic:
     ctx.require("member")
+    owner = getattr(payload, "tenant_id", None)
     async with ctx.session() as session:
+        await ctx.check_storage(session, notes=1)
         note_id = await notes.create(
-            session, title=payload.title, body=payload.body, author=ctx.actor, tags=payload.tags
+            session, title=payload.title, body=payload.body, author=ctx.actor, tags=payload.tags, owner=owner
         )
         await audit.record(session, actor=ctx.actor, action="create", entity="note", entity_id=note_id)
         row = await notes.get(session, note_id)
+    if row is None:  # the note went to the tenant_id of the body (seeded fault mass_assignment_tenant)
+        now = datetime.now(UTC)
+        return NotePublic(
+            id=note_id,
+            title=payload.title,
+            body=payload.body,
+            author=ctx.actor,
+            tags=[],
+            created_at=now,
+            updated_at=now,
+        )
     return NotePublic.model_validate(row)
 
 
 @router.get("/{note_id}", operation_id="getNote")
 async def get_note(ctx: TenantDep, note_id: UUID) -> NotePublic:
+    cache = _cache(ctx)
     async with ctx.session() as session:
+        cached = await cache.get(ctx.tenant_id, _note_key(note_id))
+        if cached is not None:
+            return NotePublic.model_validate_json(cached)
+        if faults.existence_oracle.active:
+            await _forbid_foreign(ctx, note_id)
         row = await notes.get(session, note_id)
     if row is None:
         raise not_found("note")
-    return NotePublic.model_validate(row)
+    note = NotePublic.model_validate(row)
+    await cache.set(ctx.tenant_id, _note_key(note_id), note.model_dump_json().encode())
+    return note
+
+
+async def _forbid_foreign(ctx: TenantDep, note_id: UUID) -> None:
+    """Fault existence_oracle: "a clearer error": 403 when the note exists in another tenant."""
+    async with ctx.database.platform("tell 'not yours' from 'not found'") as lookup:
+        owner = await lookup.fetch_one("select tenant_id from notes where id = %(id)s", {"id": note_id})
+    if owner is not None and owner["tenant_id"] != ctx.tenant_id:
+        raise ProblemError(403, "Forbidden", "This note belongs to another tenant.")
 
 
 @router.patch("/{note_id}", operation_id="updateNote")
@@ -79,6 +150,9 @@ async def update_note(ctx: TenantDep, note_id: UUID, payload: NoteUpdate) -> Not
             raise not_found("note")
         await audit.record(session, actor=ctx.actor, action="update", entity="note", entity_id=note_id)
         row = await notes.get(session, note_id)
+    await _cache(ctx).delete(ctx.tenant_id, _note_key(note_id))
+    if row is None:  # deleted concurrently
+        raise not_found("note")
     return NotePublic.model_validate(row)
 
 
@@ -89,4 +163,5 @@ async def delete_note(ctx: TenantDep, note_id: UUID) -> Response:
         if not await notes.delete(session, note_id):
             raise not_found("note")
         await audit.record(session, actor=ctx.actor, action="delete", entity="note", entity_id=note_id)
+    await _cache(ctx).delete(ctx.tenant_id, _note_key(note_id))
     return Response(status_code=204)

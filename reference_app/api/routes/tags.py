@@ -5,9 +5,10 @@ from __future__ import annotations
 from uuid import UUID
 
 from fastapi import APIRouter, Response
+from psycopg.errors import UniqueViolation
 
 from reference_app.api.deps import TenantDep
-from reference_app.api.errors import PROBLEM_RESPONSES, ProblemError, not_found
+from reference_app.api.errors import PROBLEM_RESPONSES, conflict, not_found
 from reference_app.dal import audit, tags
 from reference_app.models import TagCreate, TagPublic
 
@@ -24,11 +25,12 @@ async def list_tags(ctx: TenantDep) -> list[TagPublic]:
 @router.post("", status_code=201, operation_id="createTag")
 async def create_tag(ctx: TenantDep, payload: TagCreate) -> TagPublic:
     ctx.require("member")
-    async with ctx.session() as session:
-        row = await tags.create(session, payload.name)
-        if row is None:
-            raise ProblemError(409, "Conflict", "A tag of this name already exists.")
-        await audit.record(session, actor=ctx.actor, action="create", entity="tag", entity_id=row["id"])
+    try:
+        async with ctx.session() as session:
+            row = await tags.create(session, payload.name)
+            await audit.record(session, actor=ctx.actor, action="create", entity="tag", entity_id=row["id"])
+    except UniqueViolation as exc:
+        raise conflict("A tag of this name already exists.", exc) from None
     return TagPublic.model_validate(row)
 
 
@@ -39,4 +41,6 @@ async def delete_tag(ctx: TenantDep, tag_id: UUID) -> Response:
         if not await tags.delete(session, tag_id):
             raise not_found("tag")
         await audit.record(session, actor=ctx.actor, action="delete", entity="tag", entity_id=tag_id)
+    # Cached notes list their tags: drop the tenant's cached notes rather than hunt for them.
+    await ctx.state.cache.clear_tenant(ctx.tenant_id)
     return Response(status_code=204)

@@ -1,0 +1,116 @@
+"""The job queue: one row per background job, in the tenant's own rows.
+
+Tenants enqueue and read their jobs through their unit of work (row-level security applies).
+Only the worker's *claim* crosses tenants, through the platform escape hatch: it picks the
+oldest queued job of any tenant with ``FOR UPDATE SKIP LOCKED``, so several workers never
+take the same job and never wait for each other. Running the job is tenant work again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from uuid import UUID
+
+from reference_app.dal.session import PlatformSession, Row, TenantSession
+
+NOTIFY_CHANNEL = "pake_jobs"
+_PUBLIC = "id, kind, status, requested_by, result_bytes, error, created_at, started_at, finished_at"
+
+
+@dataclass(frozen=True)
+class ClaimedJob:
+    tenant_id: UUID
+    id: UUID
+    kind: str
+    requested_by: str
+    payload: bytes | None
+
+
+async def enqueue(session: TenantSession, kind: str, requested_by: str, payload: bytes | None = None) -> Row:
+    row = await session.fetch_one(
+        f"insert into jobs (tenant_id, kind, requested_by, payload) "
+        f"values (%(tenant_id)s, %(kind)s, %(requested_by)s, %(payload)s) returning {_PUBLIC}",
+        {"kind": kind, "requested_by": requested_by, "payload": payload},
+    )
+    assert row is not None
+    # Delivered at commit, so the worker never wakes for a job it cannot see yet.
+    await session.execute("select pg_notify(%(channel)s, %(tenant_id)s::text)", {"channel": NOTIFY_CHANNEL})
+    return row
+
+
+async def get(session: TenantSession, job_id: UUID, kind: str) -> Row | None:
+    return await session.fetch_one(
+        f"select {_PUBLIC} from jobs where tenant_id = %(tenant_id)s and id = %(id)s and kind = %(kind)s",
+        {"id": job_id, "kind": kind},
+    )
+
+
+async def list_recent(session: TenantSession, kind: str, limit: int) -> list[Row]:
+    return await session.fetch_all(
+        f"select {_PUBLIC} from jobs where tenant_id = %(tenant_id)s and kind = %(kind)s "
+        "order by created_at desc, id desc limit %(limit)s",
+        {"kind": kind, "limit": limit},
+    )
+
+
+async def result(session: TenantSession, job_id: UUID, kind: str) -> Row | None:
+    return await session.fetch_one(
+        "select status, result from jobs where tenant_id = %(tenant_id)s and id = %(id)s and kind = %(kind)s",
+        {"id": job_id, "kind": kind},
+    )
+
+
+async def succeed(session: TenantSession, job_id: UUID, result: bytes | None) -> None:
+    """Recorded in the job's own tenant transaction, so the result and the status commit together."""
+    await session.execute(
+        "update jobs set status = 'succeeded', result = %(result)s, result_bytes = %(size)s, payload = null, "
+        "finished_at = clock_timestamp() where tenant_id = %(tenant_id)s and id = %(id)s",
+        {"id": job_id, "result": result, "size": len(result) if result is not None else None},
+    )
+
+
+# ------------------------------------------------------------------ platform: the queue itself
+async def claim_next(session: PlatformSession) -> ClaimedJob | None:
+    row = await session.fetch_one(
+        """
+        update jobs set status = 'running', started_at = clock_timestamp(), attempts = attempts + 1
+        where (tenant_id, id) = (
+            select tenant_id, id from jobs where status = 'queued'
+            order by created_at limit 1 for update skip locked)
+        returning tenant_id, id, kind, requested_by, payload
+        """
+    )
+    if row is None:
+        return None
+    return ClaimedJob(row["tenant_id"], row["id"], row["kind"], row["requested_by"], row["payload"])
+
+
+async def fail(session: PlatformSession, tenant_id: UUID, job_id: UUID, error: str) -> None:
+    await session.execute(
+        "update jobs set status = 'failed', error = %(error)s, payload = null, finished_at = clock_timestamp() "
+        "where tenant_id = %(tenant_id)s and id = %(id)s",
+        {"tenant_id": tenant_id, "id": job_id, "error": error},
+    )
+
+
+async def enqueue_for(
+    session: PlatformSession, tenant_id: UUID, kind: str, requested_by: str, payload: bytes | None
+) -> Row:
+    """Platform-initiated jobs (a restore into a new tenant): the job still belongs to that tenant."""
+    row = await session.fetch_one(
+        f"insert into jobs (tenant_id, kind, requested_by, payload) "
+        f"values (%(tenant_id)s, %(kind)s, %(requested_by)s, %(payload)s) returning {_PUBLIC}",
+        {"tenant_id": tenant_id, "kind": kind, "requested_by": requested_by, "payload": payload},
+    )
+    assert row is not None
+    await session.execute(
+        "select pg_notify(%(channel)s, %(tenant_id)s::text)", {"channel": NOTIFY_CHANNEL, "tenant_id": str(tenant_id)}
+    )
+    return row
+
+
+async def get_for(session: PlatformSession, tenant_id: UUID, job_id: UUID) -> Row | None:
+    return await session.fetch_one(
+        f"select {_PUBLIC} from jobs where tenant_id = %(tenant_id)s and id = %(id)s",
+        {"tenant_id": tenant_id, "id": job_id},
+    )

@@ -1,0 +1,105 @@
+"""Per-tenant Prometheus metrics with bounded cardinality.
+
+Every request is counted and timed with its tenant, method and *route template*
+(``/v1/notes/{note_id}``, never the raw path). Tenant label values are bounded: the first
+``max_tenants`` tenants seen by this process get their own value, every later one is counted
+as ``other``, requests without a tenant as ``none``. Quota and rate-limit rejections are
+counted per tenant and quota.
+"""
+
+from __future__ import annotations
+
+import time
+from uuid import UUID
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+NO_TENANT = "none"
+OTHER = "other"
+UNMATCHED = "unmatched"
+
+
+class TenantLabels:
+    """Maps tenant ids to label values; at most ``max_tenants`` distinct ones, then ``other``."""
+
+    def __init__(self, max_tenants: int) -> None:
+        self._max = max_tenants
+        self._admitted: set[str] = set()
+
+    def __call__(self, tenant_id: UUID | str | None) -> str:
+        if tenant_id is None:
+            return NO_TENANT
+        value = str(tenant_id)
+        if value in self._admitted:
+            return value
+        if len(self._admitted) < self._max:
+            self._admitted.add(value)
+            return value
+        return OTHER
+
+
+class Metrics:
+    def __init__(self, max_tenants: int) -> None:
+        self.registry = CollectorRegistry()
+        self.label = TenantLabels(max_tenants)
+        self.requests = Counter(
+            "pake_http_requests", "HTTP requests", ["tenant", "method", "route", "status"], registry=self.registry
+        )
+        self.latency = Histogram(
+            "pake_http_request_duration_seconds",
+            "HTTP request latency",
+            ["tenant", "method", "route"],
+            registry=self.registry,
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+        )
+        self.errors = Counter(
+            "pake_http_errors",
+            "HTTP responses with status >= 400",
+            ["tenant", "route", "class"],
+            registry=self.registry,
+        )
+        self.quota_rejections = Counter(
+            "pake_quota_rejections",
+            "Requests refused by a quota or rate limit",
+            ["tenant", "quota"],
+            registry=self.registry,
+        )
+
+    def reject(self, tenant_id: UUID | None, quota: str) -> None:
+        self.quota_rejections.labels(tenant=self.label(tenant_id), quota=quota).inc()
+
+
+class MetricsMiddleware:
+    """Times and counts every HTTP request; the tenant comes from ``scope["state"]["tenant_id"]``."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def observe(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, observe)
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path", None) or UNMATCHED
+            tenant = self.metrics.label(scope.get("state", {}).get("tenant_id"))
+            method = scope["method"]
+            self.metrics.requests.labels(tenant=tenant, method=method, route=template, status=str(status)).inc()
+            self.metrics.latency.labels(tenant=tenant, method=method, route=template).observe(
+                time.perf_counter() - started
+            )
+            if status >= 400:
+                self.metrics.errors.labels(tenant=tenant, route=template, **{"class": f"{status // 100}xx"}).inc()
