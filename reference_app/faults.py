@@ -74,6 +74,8 @@ def rls_disabled() -> None:
     catalog looks busy while nothing is enforced: the app role without tenant context reads
     every tenant's rows. Realised by ``setup`` (``migrations/tenancy.py``). The catalog audit
     (relrowsecurity / relforcerowsecurity) and the RLS probes should catch it.
+
+    Control: ``DATA-RLS-FORCED``.
     """
 
 
@@ -84,6 +86,8 @@ def app_role_bypassrls() -> None:
     Every policy is skipped for the role that serves requests; only the DAL's explicit
     filters still stand. Realised by ``setup`` (``database.bootstrap_roles``). The role
     audit (rolbypassrls) and the RLS probes as the app role should catch it.
+
+    Control: ``DATA-APP-ROLE-PRIVILEGES``.
     """
 
 
@@ -97,6 +101,8 @@ def session_set_bleed() -> None:
     the previous tenant: tenant B reads and writes tenant A's rows. Realised in
     ``dal/session.py``. The pool-bleed probe and the cross-tenant/concurrency oracles should
     catch it.
+
+    Control: ``DATA-POOL-BLEED``.
     """
 
 
@@ -108,6 +114,8 @@ def deprovision_orphans() -> None:
     the same list; the tenant row is only suspended, so nothing cascades. Rows of a
     deprovisioned tenant survive. Realised in ``api/routes/admin.py``. Counting the tenant's
     rows in every table with a tenant column after deprovisioning should catch it.
+
+    Control: ``DATA-DEPROVISION-COMPLETE``.
     """
 
 
@@ -119,6 +127,8 @@ def dal_unscoped_get() -> None:
     The tenant placeholder survives in the tags subquery, so the DAL's "query names
     %(tenant_id)s" guard is satisfied; the API connects with the platform DSN, so RLS does
     not save it. Realised in ``dal/notes.py``. Foreign-id reads should catch it.
+
+    Control: ``API-CROSS-TENANT-READ``.
     """
 
 
@@ -130,6 +140,8 @@ def list_unfiltered() -> None:
     notes (the placeholder in the tag branch satisfies the DAL guard; platform DSN, so no
     RLS). Realised in ``dal/notes.py``. Collection reads scanned for foreign ids should
     catch it.
+
+    Control: ``API-LIST-FILTER``.
     """
 
 
@@ -140,6 +152,8 @@ def search_unscoped() -> None:
     The search service "indexes every tenant", so it was given the platform DSN; its query
     relies on RLS that the platform role bypasses. Search as one tenant finds every tenant's
     notes. Realised in ``internal/service.py``. Searches for a foreign canary should catch it.
+
+    Control: ``API-LIST-FILTER``.
     """
 
 
@@ -151,6 +165,8 @@ def idor_update() -> None:
 
     Any tenant can change any note by id (platform DSN, so no RLS). Realised in
     ``dal/notes.py``. Foreign writes followed by the victim's re-read should catch it.
+
+    Control: ``API-CROSS-TENANT-WRITE``.
     """
 
 
@@ -161,6 +177,8 @@ def idor_delete() -> None:
 
     Any tenant can delete any note by id (platform DSN, so no RLS). Realised in
     ``dal/notes.py``. Foreign deletes followed by the victim's re-read should catch it.
+
+    Control: ``API-CROSS-TENANT-WRITE``.
     """
 
 
@@ -172,6 +190,8 @@ def mass_assignment_tenant() -> None:
     A client can plant notes in another tenant (platform DSN, so RLS's WITH CHECK does not
     refuse the row). Realised in ``models.py``/``dal/notes.py``. Creates with a foreign
     ``tenant_id`` in the body should catch it.
+
+    Control: ``API-MASS-ASSIGNMENT``.
     """
 
 
@@ -182,6 +202,8 @@ def nested_parent_unchecked() -> None:
     ``GET /v1/notes/{any_note}/comments/{comment_id}`` answers for any note id, another
     tenant's or none at all. Realised in ``api/routes/comments.py``. Mixing parents and
     children of two tenants should catch it.
+
+    Control: ``API-NESTED-PARENT``.
     """
 
 
@@ -192,6 +214,8 @@ def trust_tenant_header() -> None:
     Any valid user of any tenant reads and writes another tenant by sending its id in the
     header; RLS cannot help, because the context it enforces is the header's. Realised in
     ``api/deps.py``. Header tampering with valid credentials should catch it.
+
+    Control: ``API-TENANT-CONTEXT-TAMPER``.
     """
 
 
@@ -199,9 +223,12 @@ def trust_tenant_header() -> None:
 def error_detail_leak() -> None:
     """Database errors are answered with the driver's message "so clients know what conflicts".
 
-    A duplicate answers with the SQLSTATE, constraint name and the ``DETAIL: Key (...)=(...)``
-    line; unexpected errors carry the exception text. Realised in ``api/errors.py``. Error
-    bodies scanned for internals should catch it.
+    A duplicate answers with the SQLSTATE, the constraint name and the driver's message (and
+    its ``DETAIL: Key (...)=(...)`` line, which PostgreSQL itself withholds on tables with
+    row-level security); unexpected errors carry the exception text. Realised in
+    ``api/errors.py``. Error bodies scanned for internals should catch it.
+
+    Control: ``API-ERROR-HYGIENE``.
     """
 
 
@@ -212,6 +239,8 @@ def existence_oracle() -> None:
     The answer tells an attacker which ids exist in other tenants. Realised in
     ``api/routes/notes.py``. Comparing the answer for a foreign id with the one for a
     missing id should catch it.
+
+    Control: ``API-EXISTENCE-ORACLE``.
     """
 
 
@@ -223,6 +252,8 @@ def count_leak() -> None:
     The platform role bypasses RLS, so the count is every tenant's. Realised in
     ``api/routes/notes.py``. A count that changes when only another tenant writes should
     catch it.
+
+    Control: ``API-COUNT-LEAK``.
     """
 
 
@@ -233,6 +264,8 @@ def role_escalation() -> None:
     Any member can make anyone, themselves included, an admin. Realised in
     ``api/routes/members.py``. The role matrix (member calling PATCH /v1/members/{id})
     should catch it.
+
+    Control: ``API-AUTHZ-ROLE``.
     """
 
 
@@ -243,6 +276,8 @@ def jwt_alg_none() -> None:
 
     Anyone can mint a token for any tenant. Realised in ``auth/tokens.py``. Forged tokens
     should catch it.
+
+    Control: ``AUTH-JWT-VALIDATION``.
     """
 
 
@@ -253,6 +288,8 @@ def jwt_skip_audience() -> None:
     Tokens minted for another service of the same issuer (the internal service's tokens
     among them) are accepted. Realised in ``auth/tokens.py``. Wrong-audience tokens should
     catch it.
+
+    Control: ``AUTH-JWT-VALIDATION``.
     """
 
 
@@ -261,6 +298,8 @@ def jwt_expired_accepted() -> None:
     """Expiry is not verified (turned off after clock-skew complaints).
 
     Stolen tokens never die. Realised in ``auth/tokens.py``. Expired tokens should catch it.
+
+    Control: ``AUTH-JWT-VALIDATION``.
     """
 
 
@@ -272,6 +311,8 @@ def cache_key_without_tenant() -> None:
     After tenant A reads a note, tenant B asking for the same id gets A's note from the
     cache. Realised in ``cache.py``. Cold/warm/repeat reads of the same URL by two tenants
     should catch it.
+
+    Control: ``APP-CACHE-TENANT-KEY``.
     """
 
 
@@ -282,6 +323,8 @@ def job_context_lost() -> None:
     The runner captured the first job's tenant, so later exports of other tenants contain
     the first tenant's data, downloadable by whoever asked. Realised in ``worker.py``.
     Export results scanned for foreign canaries should catch it.
+
+    Control: ``APP-JOB-CONTEXT``.
     """
 
 
@@ -292,6 +335,8 @@ def internal_service_trusts_caller() -> None:
 
     Anything that can reach it reads any tenant. Realised in ``internal/service.py``. Direct
     calls without, or with bad, tenant context should catch it.
+
+    Control: ``APP-SERVICE-PROPAGATION``.
     """
 
 
@@ -301,6 +346,8 @@ def analytics_row_level() -> None:
 
     Groups of one tenant, named by slug, are returned. Realised in ``dal/analytics.py``.
     Analytics output scanned for tenant identifiers and small groups should catch it.
+
+    Control: ``APP-ANALYTICS-AGGREGATE-ONLY``.
     """
 
 
@@ -311,6 +358,8 @@ def quota_unenforced() -> None:
 
     A tenant writes far past its plan until the snapshot expires. Realised in
     ``limits.py``. Writing past the quota should catch it.
+
+    Control: ``OPS-QUOTA-ENFORCED``.
     """
 
 
@@ -320,6 +369,8 @@ def rate_limit_global() -> None:
 
     One noisy tenant exhausts the bucket of all. Realised in ``limits.py``. A noisy
     neighbour with quiet tenants' throttling measured should catch it.
+
+    Control: ``OPS-RATE-LIMIT-PER-TENANT``.
     """
 
 
@@ -363,9 +414,19 @@ def announce(component: str, logger: logging.Logger | None = None) -> tuple[Faul
 
 def table(faults: Iterable[Fault] | None = None) -> str:
     """The Markdown table of ``FAULTS.md`` (a test keeps the file in step with the registry)."""
-    rows = ["| fault | layer | what a real team got wrong | control that should catch it |", "|---|---|---|---|"]
+    rows = [
+        "| fault | layer | what a real team got wrong | layer below switched off | control that should catch it |",
+        "|---|---|---|---|---|",
+    ]
     for fault in faults if faults is not None else REGISTRY.values():
-        rows.append(f"| `{fault.name}` | {fault.layer} | {fault.summary} | `{fault.control}` |")
+        below = (
+            "realised by `setup`"
+            if fault.at_setup
+            else "connects as the platform role (no RLS)"
+            if fault.platform_dsn
+            else "—"
+        )
+        rows.append(f"| `{fault.name}` | {fault.layer} | {fault.summary} | {below} | `{fault.control}` |")
     return "\n".join(rows)
 
 

@@ -69,7 +69,9 @@ def conflict(detail: str, exc: psycopg.Error) -> ProblemError:
     logger.info("conflict: %s", exc.sqlstate)
     if faults.error_detail_leak.active:
         # Fault error_detail_leak: "clients asked which field conflicts", so the driver's text goes out.
-        detail = f"{exc.sqlstate}: {exc.diag.message_primary} DETAIL: {exc.diag.message_detail}"
+        detail = f"{exc.sqlstate}: {exc.diag.message_primary}" + (
+            f" DETAIL: {exc.diag.message_detail}" if exc.diag.message_detail else ""
+        )
     return ProblemError(409, "Conflict", detail)
 
 
