@@ -1,3 +1,3 @@
-"""Registers the tenantprobe pytest plugin for runs from a source checkout."""
+"""Registers the tenantprobe pytest plugins for runs from a source checkout."""
 
-pytest_plugins = ["tenantprobe.plugin"]
+pytest_plugins = ["tenantprobe.plugin", "tenantprobe.kube.plugin"]

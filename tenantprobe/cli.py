@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -141,6 +142,62 @@ def db_migrate(
     if result.returncode != 0:
         typer.echo(f"migration to {revision} failed on {redact_dsn(owner_url)}", err=True)
         raise typer.Exit(result.returncode)
+
+
+KubeconfigOption = Annotated[
+    str | None,
+    typer.Option(
+        "--kubeconfig", help="the cluster (default: the profile's kubernetes.kubeconfig, KUBECONFIG, ~/.kube/config)"
+    ),
+]
+TemplateOption = Annotated[Path, typer.Option("--template", help="the tenant template directory")]
+ProfileOption = Annotated[Path, typer.Option("--target", help="target profile: namespace pattern, app tenant API")]
+AppUrlOption = Annotated[
+    str | None, typer.Option("--with-app-url", help="also create/delete the tenant in the app at this URL")
+]
+AppKeyOption = Annotated[
+    Path | None,
+    typer.Option("--app-key-file", envvar="REFERENCE_APP_JWT_PRIVATE_KEY_FILE", help="mint the app admin token"),
+]
+AppTokenOption = Annotated[
+    str | None, typer.Option("--app-token", envvar="TENANTPROBE_APP_TOKEN", help="the app's platform admin token")
+]
+
+
+@app.command()
+def provision(
+    tenant: Annotated[str, typer.Argument(help="tenant name (a DNS label)")],
+    kubeconfig: KubeconfigOption = None,
+    template: TemplateOption = Path("k8s/tenant-template"),
+    target: ProfileOption = Path("targets/reference.yaml"),
+    with_app_url: AppUrlOption = None,
+    app_key_file: AppKeyOption = None,
+    app_token: AppTokenOption = None,
+    timeout: Annotated[float, typer.Option(help="seconds to wait until the namespace is usable")] = 60.0,
+) -> None:
+    """Create one tenant on all layers: its namespace from the template (server-side apply) and its app tenant."""
+    from tenantprobe.kube import commands
+
+    options = commands.Options(kubeconfig, template, target, with_app_url, app_key_file, app_token)
+    commands.provision(tenant, options, timeout)
+
+
+@app.command()
+def deprovision(
+    tenant: Annotated[str, typer.Argument(help="tenant name")],
+    kubeconfig: KubeconfigOption = None,
+    template: TemplateOption = Path("k8s/tenant-template"),
+    target: ProfileOption = Path("targets/reference.yaml"),
+    with_app_url: AppUrlOption = None,
+    app_key_file: AppKeyOption = None,
+    app_token: AppTokenOption = None,
+    wait: Annotated[bool, typer.Option(help="wait until the namespace is gone")] = False,
+) -> None:
+    """Remove one tenant from all layers: its app tenant, cluster-scoped objects and its namespace."""
+    from tenantprobe.kube import commands
+
+    options = commands.Options(kubeconfig, template, target, with_app_url, app_key_file, app_token)
+    commands.deprovision(tenant, options, wait)
 
 
 def main() -> None:
