@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -194,6 +195,8 @@ class ReferenceStack:
         if self._server is not None:
             self._server.stop()
             self._server = None
+        # The work directory holds the JWT signing key: it must not outlive the run.
+        shutil.rmtree(self._workdir, ignore_errors=True)
 
     def __enter__(self) -> ReferenceStack:
         return self.start()

@@ -111,6 +111,11 @@ class Target:
         }
 
     @property
+    def tenant_fields(self) -> set[str]:
+        column = self.profile.database.tenant_column if self.profile.database else "tenant_id"
+        return {column, "tenant_id", "tenantId"}
+
+    @property
     def database_dsn(self) -> str | None:
         return self.profile.database.resolved_dsn() if self.profile.database else None
 
@@ -193,6 +198,9 @@ class Target:
             return None
         canary = self.canaries.issue(seeded.slug)
         body = synthesize(creator.operation.body_schema, canary)
+        if isinstance(body, dict):
+            # A schema that (wrongly) accepts a tenant id gets the tenant's own: seeding is not an attack.
+            body.update({key: seeded.ref.id for key in self.tenant_fields if key in body})
         exchange = probe.request(actor, "POST", path, json_body=body)
         created = exchange.json()
         if not exchange.ok or not isinstance(created, dict) or not isinstance(created.get("id"), str):

@@ -80,14 +80,25 @@ def test_foreign_reads_look_like_missing(target: Target, pairs: list[tuple[Any, 
     probe.finish()
 
 
-def _still_there(target: Target, probe: Probe, victim: SeededTenant, obj: SeededObject) -> tuple[bool, Any]:
-    """Re-read the victim's object: (unchanged?, the exchange that shows it)."""
+def _still_there(
+    target: Target, probe: Probe, victim: SeededTenant, obj: SeededObject, attack_canary: str
+) -> tuple[bool, list[Any]]:
+    """Re-read the victim's object by id and in its collection: (unchanged?, the exchanges that show it).
+
+    Both reads, because a cached item read can hide a write that the collection shows.
+    """
+    exchanges = []
+    unchanged = True
     item = target.api.find("GET", obj.creator.item_path)
     if item is not None:
         exchange = probe.request(owner(target, victim), "GET", item.url(obj.bindings))
-        return exchange.ok and exchange.json() == obj.snapshot, exchange
+        unchanged = exchange.ok and exchange.json() == obj.snapshot
+        exchanges.append(exchange)
     listing = probe.request(owner(target, victim), "GET", obj.creator.operation.url(obj.bindings))
-    return obj.id in listing.text and obj.canary in listing.text, listing
+    if listing.ok:
+        unchanged = unchanged and obj.id in listing.text and attack_canary not in listing.text
+        exchanges.append(listing)
+    return unchanged, exchanges
 
 
 @pytest.mark.controls("API-CROSS-TENANT-WRITE", "API-EXISTENCE-ORACLE")
@@ -114,14 +125,14 @@ def test_foreign_writes_change_nothing(target: Target, pairs: list[tuple[Any, An
             missing = probe.request(
                 owner(target, attacker), op.method, op.url(missing_bindings(op, obj.bindings)), json_body=body
             )
-            unchanged, reread = _still_there(target, probe, victim, obj)
+            unchanged, reread = _still_there(target, probe, victim, obj, canary)
             pair = {"attacker": attacker.slug, "victim": victim.slug}
             probe.check(
                 "API-CROSS-TENANT-WRITE",
                 unchanged and not attack.ok,
                 f"{attacker.slug} {op.method} on {victim.slug}'s object answered {attack.status}; "
                 f"object {'unchanged' if unchanged else 'changed or gone'}",
-                [attack, reread],
+                [attack, *reread],
                 **pair,
             )
             ids = [*obj.bindings.values(), missing.url.rsplit("/", 1)[-1]]

@@ -106,7 +106,10 @@ def pytest_collection_finish(session: pytest.Session) -> None:
             "later runs use the cache. Set KUBECONFIG or --kubeconfig to use a cluster instead.",
             flush=True,
         )
-        ensure_binaries()
+        try:
+            ensure_binaries()
+        except TenantProbeError as exc:
+            raise pytest.UsageError(str(exc)) from None
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
