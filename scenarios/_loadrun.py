@@ -1,4 +1,4 @@
-"""The locust side of the load scenarios: options, tenant-bound users, per-tenant statistics, SLOs.
+"""The locust side of the load scenarios: options, event listeners, per-tenant statistics, SLOs.
 
 Lifecycle (one process, or a master with workers):
 
@@ -21,60 +21,36 @@ import logging
 import math
 import os
 import platform
-import random
-import sys
 import time
-from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
-from urllib.parse import urlencode
+from typing import Any
 
 import gevent
-import gevent.event
-from _loadplan import Operation, PlannedTenant, Preparation, fill, load_workload, reweigh, tenant_ref, token_source
-from locust import FastHttpUser, __version__, events, task
-from locust.runners import MasterRunner, WorkerRunner
+from _loadplan import PlannedTenant, Preparation, load_workload, reweigh
+from _loadstate import (
+    DRAIN_SECONDS,
+    FINAL_WAIT_SECONDS,
+    MSG_FINAL,
+    MSG_FLUSH,
+    MSG_PLAN,
+    SCENARIOS,
+    STATE,
+    USER_SETTINGS,
+    Scenario,
+    fail_setup,
+    is_master,
+    is_worker,
+)
+from locust import __version__, events
 
 from tenantprobe import loadresult, loadslo
-from tenantprobe.credentials import render
 from tenantprobe.errors import ProfileError, TenantProbeError
-from tenantprobe.loadstats import LoadCollector, Phase, merge_wires
+from tenantprobe.loadstats import Phase, merge_wires
 from tenantprobe.procstats import ProcessSampler, unavailable
 from tenantprobe.records import ResultWriter, now_iso
 
 log = logging.getLogger("tenantprobe.load")
 logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per setup request drowns the run
-
-MSG_PLAN = "tenantprobe:plan"
-MSG_FLUSH = "tenantprobe:flush"
-MSG_FINAL = "tenantprobe:final"
-FINAL_WAIT_SECONDS = 20.0
-PLAN_WAIT_SECONDS = 120.0
-# A timed run's window closes this long before the run stops: requests in flight at the stop are
-# not counted as offered-but-not-served unless they were slower than this.
-DRAIN_SECONDS = 1.0
-# The options users read; workers take them from the plan, not from their own command line.
-USER_SETTINGS = ("tenant_rps", "burst_rps", "burst_users", "provision_count", "provision_interval")
-# Answers that refuse a write for a storage quota (the reference app: 403 with a problem naming it).
-QUOTA_STATUSES = (403, 413, 507)
-
-
-@dataclass(frozen=True)
-class Scenario:
-    name: str
-    default_tenants: int
-    fairness_roles: tuple[str, ...]
-    fairness_phase: str = "all"
-
-
-SCENARIOS = {
-    "steady": Scenario("steady", 120, ("steady",)),
-    "burst": Scenario("burst", 1, ("burst",)),
-    "noisy-neighbour": Scenario("noisy-neighbour", 20, ("quiet",), "noisy"),
-    "provisioning": Scenario("provisioning", 20, ("steady",)),
-}
-
 
 # ---------------------------------------------------------------------------- options
 
@@ -112,304 +88,6 @@ def add_options(parser: Any) -> None:
     parser.add_argument("--seed-objects", type=int, default=-1, help="tenantprobe: objects seeded per tenant")
 
 
-# ---------------------------------------------------------------------------- pacing
-
-
-class Pacer:
-    """A Poisson arrival schedule: exponential gaps at ``rate`` per second, kept on an intended timeline.
-
-    The next arrival is drawn from the previous *intended* time, not from when the last
-    request finished, so a slow target makes the user fall behind (offered > achieved)
-    instead of silently offering less. ``rate == 0`` means unpaced: as fast as possible.
-    """
-
-    def __init__(self, rate: float, rng: random.Random, start: float) -> None:
-        self.rate = rate
-        self.rng = rng
-        self.next = start
-        self.taken = False
-
-    def take(self) -> float:
-        """The intended time of the arrival being served now."""
-        self.taken = True
-        return self.next if self.rate > 0 else time.time()
-
-    def delay(self) -> float:
-        if self.rate <= 0:
-            return 0.0
-        self.next += self.rng.expovariate(self.rate)
-        self.taken = False
-        return max(0.0, self.next - time.time())
-
-    def pending(self, end: float) -> list[float]:
-        """Arrivals already due by ``end`` that no request served (the user was behind)."""
-        if self.rate <= 0:
-            return []
-        due, moment = [], self.next
-        if self.taken:
-            moment += self.rng.expovariate(self.rate)
-        while moment <= end:
-            due.append(moment)
-            moment += self.rng.expovariate(self.rate)
-        return due
-
-
-# ---------------------------------------------------------------------------- run state
-
-
-@dataclass
-class RunState:
-    """Everything one locust process knows about the run (module-level: one per process)."""
-
-    scenario: Scenario | None = None
-    options: Any = None
-    prep: Preparation | None = None
-    plan_base: dict[str, Any] = field(default_factory=dict)
-    plan: dict[str, Any] | None = None
-    tenants: dict[str, list[PlannedTenant]] = field(default_factory=dict)
-    operations: list[Operation] = field(default_factory=list)
-    role_operations: dict[str, list[Operation]] = field(default_factory=dict)
-    usage_settings: dict[str, str] = field(default_factory=dict)
-    collector: LoadCollector | None = None
-    pacers: list[tuple[str, Pacer]] = field(default_factory=list)
-    claims: Counter[str] = field(default_factory=Counter)
-    worker_index: int = 0
-    worker_count: int = 1
-    sampler: ProcessSampler | None = None
-    sampler_greenlet: Any = None
-    window_end: float | None = None
-    finals: dict[str, dict[str, Any]] = field(default_factory=dict)
-    expected_workers: set[str] = field(default_factory=set)
-    provisioned: list[dict[str, Any]] = field(default_factory=list)
-    started_at: str = ""
-    exit_code: int | None = None
-    plan_ready: gevent.event.Event = field(default_factory=gevent.event.Event)
-
-    def install_plan(self, plan: dict[str, Any]) -> None:
-        self.plan = plan
-        self.scenario = SCENARIOS[plan["scenario"]]
-        self.operations = [Operation(**op) for op in plan["operations"]]
-        self.role_operations = {
-            role: [Operation(**op) for op in ops] for role, ops in plan.get("role_operations", {}).items()
-        }
-        self.tenants = {}
-        for raw in plan["tenants"]:
-            tenant = PlannedTenant(**raw)
-            self.tenants.setdefault(tenant.role, []).append(tenant)
-        phases = [Phase(p["name"], p["offset"]) for p in plan["phases"]]
-        self.collector = LoadCollector(plan["window_start"], phases, plan["window_end"], DRAIN_SECONDS)
-        self.pacers = []
-        self.claims = Counter()
-        self.provisioned = []
-        self.plan_ready.set()
-
-    def setting(self, name: str) -> Any:
-        """An option as the master (or the single process) had it: workers get them with the plan."""
-        return self.wait_plan()["settings"][name]
-
-    def wait_plan(self) -> dict[str, Any]:
-        if not self.plan_ready.wait(PLAN_WAIT_SECONDS) or self.plan is None:
-            raise RuntimeError("tenantprobe: no load plan arrived from the master; is it a tenantprobe scenario?")
-        return self.plan
-
-    def claim(self, role: str) -> PlannedTenant:
-        """The next tenant of ``role`` for a new user; workers take every worker_count-th tenant."""
-        self.wait_plan()
-        everyone = self.tenants.get(role, [])
-        if not everyone:
-            raise RuntimeError(f"tenantprobe: the plan has no tenant with role {role!r}")
-        mine = [t for i, t in enumerate(everyone) if i % self.worker_count == self.worker_index % self.worker_count]
-        pool = mine or everyone
-        tenant = pool[self.claims[role] % len(pool)]
-        self.claims[role] += 1
-        return tenant
-
-    def pick(self, rng: random.Random, tenant: PlannedTenant) -> Operation:
-        operations = self.role_operations.get(tenant.role, self.operations)
-        usable = [op for op in operations if op.weight > 0 and (tenant.ids or not op.needs_id)]
-        return rng.choices(usable, weights=[op.weight for op in usable])[0]
-
-    def close_collector(self, end: float) -> dict[str, Any]:
-        assert self.collector is not None
-        end = end if self.collector.end is None else min(end, self.collector.end)
-        for key, pacer in self.pacers:
-            for moment in pacer.pending(end):
-                self.collector.offer(key, moment)
-        return self.collector.close(end)
-
-
-STATE = RunState()
-
-
-def _is_worker(environment: Any) -> bool:
-    return isinstance(environment.runner, WorkerRunner)
-
-
-def _is_master(environment: Any) -> bool:
-    return isinstance(environment.runner, MasterRunner)
-
-
-def _fail_setup(message: str) -> None:
-    log.error("tenantprobe: %s", message)
-    if STATE.prep is not None:
-        STATE.prep.close()
-    sys.exit(loadslo.EXIT_SETUP_FAILED)
-
-
-# ---------------------------------------------------------------------------- users
-
-
-class TenantUser(FastHttpUser):
-    """A user bound to one tenant for its whole life, offering a Poisson stream of the workload's mix."""
-
-    abstract = True
-    role: ClassVar[str] = "steady"
-
-    def user_rate(self) -> float:
-        return float(STATE.setting("tenant_rps"))
-
-    def on_start(self) -> None:
-        self.tenant = STATE.claim(self.role)
-        self.rng = random.Random()
-        self.counter = 0
-        self.auth = {"Authorization": f"Bearer {self.tenant.token}"}
-        started = time.time()
-        self.pacer = Pacer(self.user_rate(), self.rng, started)
-        assert STATE.collector is not None
-        STATE.collector.join(self.tenant.key, started, paced=self.pacer.rate > 0)
-        STATE.pacers.append((self.tenant.key, self.pacer))
-
-    def wait_time(self) -> float:
-        return self.pacer.delay()
-
-    @task
-    def operate(self) -> None:
-        assert STATE.collector is not None
-        intended = self.pacer.take()
-        STATE.collector.offer(self.tenant.key, intended)
-        op = STATE.pick(self.rng, self.tenant)
-        self.counter += 1
-        path = fill(op.path, self.tenant, self.rng, self.counter)
-        query = fill(op.query, self.tenant, self.rng, self.counter)
-        if query:
-            path += "?" + urlencode(query)
-        body = fill(op.body, self.tenant, self.rng, self.counter) if op.body is not None else None
-        with self.client.request(
-            op.method,
-            path,
-            name=op.name,
-            json=body,
-            headers=self.auth,
-            context={"tenant": self.tenant.key, "intended": intended},
-            catch_response=True,
-        ) as response:
-            self.judge(response, op)
-
-    def judge(self, response: Any, op: Operation) -> None:
-        status = response.status_code or 0
-        if status == 429:
-            response.failure("429 Too Many Requests")
-        elif op.method == "POST" and 200 <= status < 300 and len(self.tenant.ids) < 200:
-            try:
-                created = response.json()
-            except ValueError:
-                return
-            if isinstance(created, dict) and isinstance(created.get("id"), str):
-                self.tenant.ids.append(created["id"])
-
-
-class FloodingUser(TenantUser):
-    """Many of these share one tenant and send as fast as they can once the noisy phase begins.
-
-    Their 429s are what a per-tenant limit should answer: counted apart, not failures.
-    """
-
-    abstract = True
-    role: ClassVar[str] = "flooder"
-
-    def user_rate(self) -> float:
-        return 0.0
-
-    def on_start(self) -> None:
-        plan = STATE.wait_plan()
-        noisy_at = plan["window_start"] + plan["phases"][-1]["offset"]
-        gevent.sleep(max(0.0, noisy_at - time.time()))
-        super().on_start()
-
-    def judge(self, response: Any, op: Operation) -> None:
-        status = response.status_code or 0
-        if status == 429 or (status in QUOTA_STATUSES and "quota" in (response.text or "").lower()):
-            response.success()  # counted apart (throttled or refused), not as a failure
-        else:
-            super().judge(response, op)
-
-
-class BurstUser(TenantUser):
-    abstract = True
-    role: ClassVar[str] = "burst"
-
-    def user_rate(self) -> float:
-        return float(STATE.setting("burst_rps")) / max(int(STATE.setting("burst_users")), 1)
-
-
-class OnboardingUser(FastHttpUser):
-    """Provisions tenants one after another while the others load the target, and times each.
-
-    Provisioning time is measured to the tenant's first successful request, the moment it is
-    usable, not only to the platform API's answer.
-    """
-
-    abstract = True
-    role: ClassVar[str] = "provisioner"
-
-    def on_start(self) -> None:
-        plan = STATE.wait_plan()
-        self.template = plan["provisioning"]
-        self.tokens = token_source(self.template, plan["base_url"])
-        self.platform = {"Authorization": f"Bearer {self.template['platform_token']}"}
-        self.done = 0
-        self.run_id = plan["run_id"]
-
-    def wait_time(self) -> float:
-        return float(STATE.setting("provision_interval"))
-
-    @task
-    def onboard(self) -> None:
-        if self.done >= int(STATE.setting("provision_count")):
-            return
-        self.done += 1
-        slug = f"lt-onboard-{self.run_id}-w{STATE.worker_index}-{self.done:04d}"
-        sample: dict[str, Any] = {"slug": slug, "status": "failed"}
-        started = time.time()
-        body = render(self.template["body"], {"slug": slug})
-        with self.client.post(
-            self.template["path"], json=body, headers=self.platform, name="provision", catch_response=True
-        ) as response:
-            if not 200 <= (response.status_code or 0) < 300:
-                sample["error"] = f"provisioning answered {response.status_code}"
-                STATE.provisioned.append(sample)
-                return
-            tenant_id = response.json().get(self.template["id_field"])
-        sample["provision_s"] = round(time.time() - started, 6)
-        token = self.tokens.token(tenant_ref(tenant_id, slug), self.template["writer_role"])
-        first = next((op for op in STATE.operations if op.method == "GET" and not op.needs_id), None)
-        path = first.path if first else "/"
-        deadline = started + 300
-        while time.time() < deadline:
-            with self.client.get(
-                path, headers={"Authorization": f"Bearer {token}"}, name="first-request", catch_response=True
-            ) as response:
-                if 200 <= (response.status_code or 0) < 300:
-                    sample["ready_s"] = round(time.time() - started, 6)
-                    sample["status"] = "ok"
-                    break
-                response.success()  # not ready yet is not a failure; not ready in 5 minutes is
-            gevent.sleep(0.05)
-        else:
-            sample["error"] = "the new tenant's first request did not succeed within 300 s"
-        STATE.provisioned.append(sample)
-
-
 # ---------------------------------------------------------------------------- events
 
 
@@ -417,7 +95,7 @@ def _scenario_of(user_classes: list[type]) -> Scenario:
     names = {getattr(cls, "scenario", None) for cls in user_classes}
     if len(names) != 1 or None in names:
         classes = ", ".join(sorted(cls.__name__ for cls in user_classes))
-        _fail_setup(
+        fail_setup(
             f"name the user classes of exactly one scenario, e.g. `locust -f scenarios SteadyTenant`; "
             f"this run would mix {classes or 'no classes'}"
         )
@@ -440,7 +118,7 @@ def _roles(scenario: Scenario, options: Any) -> tuple[dict[str, int], dict[str, 
 
 @events.init.add_listener
 def on_init(environment: Any, **_: Any) -> None:
-    if _is_worker(environment):
+    if is_worker(environment):
         environment.runner.register_message(MSG_PLAN, _on_plan)
         environment.runner.register_message(MSG_FLUSH, _on_flush)
         return
@@ -468,7 +146,7 @@ def on_init(environment: Any, **_: Any) -> None:
         flooders = [t for t in tenants if t.role == "flooder"]
         flooder_start = STATE.prep.usage(flooders[0], STATE.usage_settings) if flooders else {}
     except TenantProbeError as exc:
-        _fail_setup(str(exc))
+        fail_setup(str(exc))
         return
     STATE.plan_base = {
         "scenario": scenario.name,
@@ -493,9 +171,9 @@ def on_init(environment: Any, **_: Any) -> None:
     try:
         pids = STATE.prep.launched_pids or _external_pids(options.app_pids)
     except ProfileError as exc:
-        _fail_setup(str(exc))
+        fail_setup(str(exc))
     STATE.sampler = ProcessSampler(pids) if pids else None
-    if _is_master(environment):
+    if is_master(environment):
         environment.runner.register_message(MSG_FINAL, _on_final)
 
 
@@ -535,7 +213,7 @@ def _external_pids(text: str) -> dict[str, list[int]]:
 
 @events.test_start.add_listener
 def on_test_start(environment: Any, **_: Any) -> None:
-    if _is_worker(environment) or STATE.scenario is None:
+    if is_worker(environment) or STATE.scenario is None:
         return
     options = STATE.options
     now = time.time()
@@ -548,7 +226,7 @@ def on_test_start(environment: Any, **_: Any) -> None:
     window_end = now + options.run_time - DRAIN_SECONDS if options.run_time else None
     plan = {**STATE.plan_base, "window_start": now + float(options.warmup), "window_end": window_end, "phases": phases}
     STATE.install_plan(plan)
-    if _is_master(environment):
+    if is_master(environment):
         runner = environment.runner
         clients = runner.clients.ready + runner.clients.running + runner.clients.spawning
         STATE.expected_workers = {client.id for client in clients}
@@ -620,20 +298,20 @@ def on_request(
 
 @events.test_stopping.add_listener
 def on_test_stopping(environment: Any, **_: Any) -> None:
-    if _is_worker(environment) or STATE.collector is None or STATE.window_end is not None:
+    if is_worker(environment) or STATE.collector is None or STATE.window_end is not None:
         return
     STATE.window_end = time.time()
-    if _is_master(environment):
+    if is_master(environment):
         environment.runner.send_message(MSG_FLUSH, {"end": STATE.window_end})
 
 
 @events.test_stop.add_listener
 def on_test_stop(environment: Any, **_: Any) -> None:
-    if _is_worker(environment) or STATE.collector is None or STATE.scenario is None:
+    if is_worker(environment) or STATE.collector is None or STATE.scenario is None:
         return
     stopped = STATE.window_end or time.time()
     end = min(stopped, STATE.plan["window_end"]) if STATE.plan and STATE.plan["window_end"] else stopped
-    if _is_master(environment):
+    if is_master(environment):
         deadline = time.time() + FINAL_WAIT_SECONDS
         while set(STATE.finals) < STATE.expected_workers and time.time() < deadline:
             gevent.sleep(0.05)
@@ -743,8 +421,8 @@ def _finish(
     generator = {
         "tool": "locust",
         "locust_version": __version__,
-        "mode": "distributed" if _is_master(environment) else "standalone",
-        "workers": len(STATE.finals) if _is_master(environment) else 0,
+        "mode": "distributed" if is_master(environment) else "standalone",
+        "workers": len(STATE.finals) if is_master(environment) else 0,
         "workers_missing": missing,
         "host": platform.node(),
         "cpu_count": os.cpu_count(),
@@ -791,7 +469,7 @@ def _finish(
 
 @events.quitting.add_listener
 def on_quitting(environment: Any, **_: Any) -> None:
-    if _is_worker(environment):
+    if is_worker(environment):
         return
     if STATE.exit_code is not None:
         environment.process_exit_code = STATE.exit_code

@@ -6,7 +6,7 @@
 Measures PERF-TENANT-THROUGHPUT (achieved requests/s of the one tenant).
 """
 
-from _loadrun import BurstUser
+from _loadusers import BurstUser
 
 
 class BurstTenant(BurstUser):
