@@ -74,6 +74,43 @@ class DatabaseSettings:
 
 
 @dataclass(frozen=True)
+class JobSettings:
+    """An asynchronous job: ``start`` creates it, ``status`` is polled, ``result`` downloads its output.
+
+    Operations are ``"METHOD /path"``; the job's id fills the path's one parameter.
+    """
+
+    start: str
+    status: str
+    result: str
+    status_field: str = "status"
+    done: tuple[str, ...] = ("succeeded", "done", "completed")
+    failed: tuple[str, ...] = ("failed", "error")
+    timeout_seconds: float = 60.0
+
+
+@dataclass(frozen=True)
+class InternalService:
+    """A service the API calls with propagated tenant context; tenantprobe calls it directly.
+
+    ``url`` may be ``{internal_url}`` for the launched reference app; ``claims`` is the
+    template of a valid internal token (signed with ``auth``'s key).
+    """
+
+    name: str
+    call: str
+    claims: dict[str, Any]
+    url: str = "{internal_url}"
+    body: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AnalyticsSettings:
+    operations: tuple[str, ...]
+    min_tenants: int = 5
+
+
+@dataclass(frozen=True)
 class Expectation:
     operation: str  # "METHOD /path/glob", METHOD may be "*"
     min_role: str
@@ -97,6 +134,9 @@ class TargetProfile:
     database: DatabaseSettings | None = None
     faults: tuple[str, ...] = ()
     kubernetes: dict[str, str] = field(default_factory=dict)
+    jobs: tuple[JobSettings, ...] = ()
+    internal_services: tuple[InternalService, ...] = ()
+    analytics: AnalyticsSettings | None = None
 
     @property
     def highest_role(self) -> str:
@@ -196,6 +236,14 @@ def parse_profile(raw: object, source: str = "<profile>", path: Path | None = No
         database=DatabaseSettings(**database) if database is not None else None,
         faults=tuple(raw.get("faults", ())),
         kubernetes=raw.get("kubernetes", {}),
+        jobs=tuple(
+            JobSettings(**{**job, **{k: tuple(job[k]) for k in ("done", "failed") if k in job}})
+            for job in raw.get("jobs", ())
+        ),
+        internal_services=tuple(InternalService(**service) for service in raw.get("internal_services", ())),
+        analytics=AnalyticsSettings(tuple(raw["analytics"]["operations"]), raw["analytics"].get("min_tenants", 5))
+        if "analytics" in raw
+        else None,
     )
 
 
