@@ -202,6 +202,20 @@ def deprovision(
     commands.deprovision(tenant, options, wait)
 
 
+@app.command(
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    add_help_option=False,
+)
+def report(ctx: typer.Context) -> None:
+    """Score result records and write report.html, report.json and junit.xml (options: report --help)."""
+    # The one exception to the dependency rule (reports depends on tenantprobe, never the reverse):
+    # the report package is imported only when this command runs, never at import time, and its
+    # options are declared there, so `tenantprobe report --help` is answered by reports/cli.py.
+    from reports.cli import run
+
+    run(ctx.args)
+
+
 def main() -> None:
     try:
         app()

@@ -1,0 +1,274 @@
+"""Reading what a run left behind, without ever trusting it to be whole.
+
+A results directory holds result records (``*.jsonl``, one JSON object a line) and optional
+load results (``load-*.json``). Every defect (a truncated line, a record without a control
+id, an unknown control, a load file that does not match its schema) becomes a
+:class:`Problem` naming the file and line; the rest of the input is still read, and the
+verdict can no longer be PASS.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import date
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from reports._model import STATUSES, Declaration, EvidenceFile, LoadResult, Problem, Record, Waiver
+from tenantprobe.controls import Catalogue
+from tenantprobe.errors import ProfileError, TenantProbeError
+
+LOAD_SCHEMA_ID = "tenantprobe.load/1"
+REPORT_SCHEMA_ID = "tenantprobe.report/1"
+
+
+@dataclass
+class RunInputs:
+    results_dir: Path
+    records: list[Record] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    load_results: list[LoadResult] = field(default_factory=list)
+    evidence_files: list[EvidenceFile] = field(default_factory=list)
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@cache
+def load_result_schema() -> dict[str, Any]:
+    schema: dict[str, Any] = json.loads(resources.files("reports").joinpath("load-result.schema.json").read_text())
+    return schema
+
+
+def read_results(results_dir: Path, catalogue: Catalogue) -> RunInputs:
+    """Every record and load result under ``results_dir``, with a problem for each defect."""
+    if not results_dir.is_dir():
+        raise ProfileError(
+            f"--results {results_dir}: no such directory. Run a suite first, e.g. "
+            f"`pytest suites/isolation --results-dir {results_dir}`, then point --results at that directory."
+        )
+    inputs = RunInputs(results_dir)
+    for path in sorted(results_dir.glob("*.jsonl")):
+        _read_jsonl(path, catalogue, inputs)
+    for path in sorted(results_dir.glob("load-*.json")):
+        _read_load(path, inputs)
+    if not inputs.records and not inputs.load_results:
+        inputs.problems.append(
+            Problem(
+                str(results_dir),
+                "no result records (*.jsonl) or load results (load-*.json) here: either no suite ran or every "
+                "suite crashed before writing. Nothing can be scored; run the suites with "
+                f"--results-dir {results_dir}.",
+            )
+        )
+    return inputs
+
+
+def _read_jsonl(path: Path, catalogue: Catalogue, inputs: RunInputs) -> None:
+    data = path.read_bytes()
+    count = 0
+    text = data.decode("utf-8", errors="replace")
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        where = f"{path.name}:{number}"
+        try:
+            raw = json.loads(line)
+        except json.JSONDecodeError as exc:
+            inputs.problems.append(
+                Problem(
+                    where,
+                    f"not a complete JSON record ({exc.msg}, column {exc.colno}): the line is truncated or "
+                    "corrupted, typically because the suite was killed while writing. Its check is missing from "
+                    "this report; re-run the suite.",
+                )
+            )
+            continue
+        record = _record(raw, where, catalogue, inputs)
+        if record is not None:
+            inputs.records.append(record)
+            count += 1
+    inputs.evidence_files.append(EvidenceFile(path.name, _sha256(data), len(data), count))
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _record(raw: Any, where: str, catalogue: Catalogue, inputs: RunInputs) -> Record | None:
+    if not isinstance(raw, dict):
+        inputs.problems.append(Problem(where, f"expected a JSON object, found {type(raw).__name__}"))
+        return None
+    missing = [key for key in ("control_id", "check_id", "status") if not isinstance(raw.get(key), str)]
+    if missing:
+        inputs.problems.append(Problem(where, f"record without {', '.join(repr(k) for k in missing)}: ignored"))
+        return None
+    status = raw["status"]
+    if status not in STATUSES:
+        inputs.problems.append(
+            Problem(where, f"status {status!r} is not one of {', '.join(sorted(STATUSES))}: the record is ignored")
+        )
+        return None
+    try:
+        catalogue.get(raw["control_id"])
+    except TenantProbeError as exc:
+        inputs.problems.append(Problem(where, f"{exc} The record is ignored (is the catalogue older than the suite?)"))
+        return None
+    pair, measured, target = _mapping(raw.get("pair")), _mapping(raw.get("measured")), _mapping(raw.get("target"))
+    evidence: list[Any] = raw["evidence"] if isinstance(raw.get("evidence"), list) else []
+    return Record(
+        control_id=raw["control_id"],
+        check_id=raw["check_id"],
+        status=status,
+        source=where,
+        summary=str(raw.get("summary") or ""),
+        severity=str(raw.get("severity") or ""),
+        reason=str(raw["reason"]) if raw.get("reason") else None,
+        measured=measured,
+        evidence=evidence,
+        attacker=str(pair["attacker"]) if pair.get("attacker") else None,
+        victim=str(pair["victim"]) if pair.get("victim") else None,
+        target=target,
+        started_at=str(raw["started_at"]) if raw.get("started_at") else None,
+        finished_at=str(raw["finished_at"]) if raw.get("finished_at") else None,
+    )
+
+
+def _read_load(path: Path, inputs: RunInputs) -> None:
+    data = path.read_bytes()
+    inputs.evidence_files.append(EvidenceFile(path.name, _sha256(data), len(data), 0))
+    try:
+        raw = json.loads(data)
+    except ValueError as exc:
+        inputs.problems.append(Problem(path.name, f"not valid JSON ({exc}); this load result is ignored"))
+        return
+    errors = sorted(
+        jsonschema.Draft202012Validator(load_result_schema()).iter_errors(raw), key=lambda e: list(e.absolute_path)
+    )
+    if errors:
+        first = errors[0]
+        key = ".".join(str(p) for p in first.absolute_path) or "(top level)"
+        inputs.problems.append(
+            Problem(
+                path.name,
+                f"does not match reports/load-result.schema.json at {key}: {first.message}"
+                + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else "")
+                + "; this load result is ignored",
+            )
+        )
+        return
+    inputs.load_results.append(LoadResult(path.name, str(raw["scenario"]), raw))
+
+
+# ---------------------------------------------------------------------- waivers
+WAIVER_KEYS = ("control", "reason", "owner", "expires")
+
+
+def read_waivers(
+    path: Path, catalogue: Catalogue, today: date
+) -> tuple[list[Waiver], list[Declaration], list[Problem], EvidenceFile]:
+    """Waivers and not-applicable declarations from the user's YAML file (see reports/README.md).
+
+    A malformed entry is reported and not applied, so it can only make the verdict stricter.
+    """
+    if not path.is_file():
+        raise ProfileError(f"--waivers {path}: no such file")
+    data = path.read_bytes()
+    evidence = EvidenceFile(path.name, _sha256(data), len(data), 0)
+    problems: list[Problem] = []
+    try:
+        raw = yaml.safe_load(data) or {}
+    except yaml.YAMLError as exc:
+        return [], [], [Problem(path.name, f"not valid YAML: {exc}; no waiver applied")], evidence
+    if not isinstance(raw, dict) or set(raw) - {"waivers", "not_applicable"}:
+        unknown = sorted(set(raw) - {"waivers", "not_applicable"}) if isinstance(raw, dict) else []
+        problems.append(
+            Problem(
+                path.name,
+                "expected a mapping with the keys 'waivers' and/or 'not_applicable'"
+                + (f"; unknown key(s) {', '.join(map(repr, unknown))}" if unknown else ""),
+            )
+        )
+        if not isinstance(raw, dict):
+            return [], [], problems, evidence
+    waivers: list[Waiver] = []
+    for index, entry in enumerate(raw.get("waivers") or []):
+        where = f"{path.name}: waivers[{index}]"
+        if not isinstance(entry, dict):
+            problems.append(Problem(where, "expected a mapping with control, reason, owner and expires"))
+            continue
+        missing = [key for key in WAIVER_KEYS if not entry.get(key)]
+        if missing:
+            problems.append(
+                Problem(
+                    where,
+                    f"missing {', '.join(missing)}: a waiver needs a control, a reason, an owner and an expiry date "
+                    "(YYYY-MM-DD); this one is not applied",
+                )
+            )
+            continue
+        control_id = str(entry["control"])
+        try:
+            catalogue.get(control_id)
+        except TenantProbeError as exc:
+            problems.append(Problem(f"{where}.control", f"{exc} This waiver is not applied."))
+            continue
+        expires = entry["expires"]
+        if isinstance(expires, str):
+            try:
+                expires = date.fromisoformat(expires)
+            except ValueError:
+                problems.append(Problem(f"{where}.expires", f"{expires!r} is not a date (YYYY-MM-DD); not applied"))
+                continue
+        if not isinstance(expires, date):
+            problems.append(Problem(f"{where}.expires", f"{expires!r} is not a date (YYYY-MM-DD); not applied"))
+            continue
+        waivers.append(
+            Waiver(
+                control_id=control_id,
+                reason=str(entry["reason"]),
+                owner=str(entry["owner"]),
+                expires=expires.isoformat(),
+                expired=expires < today,
+                source=where,
+            )
+        )
+    declarations: list[Declaration] = []
+    for index, entry in enumerate(raw.get("not_applicable") or []):
+        where = f"{path.name}: not_applicable[{index}]"
+        if not isinstance(entry, dict) or not entry.get("control") or not entry.get("reason"):
+            problems.append(
+                Problem(where, "a not_applicable entry needs a control and a reason; this one is not applied")
+            )
+            continue
+        try:
+            catalogue.get(str(entry["control"]))
+        except TenantProbeError as exc:
+            problems.append(Problem(f"{where}.control", f"{exc} Not applied."))
+            continue
+        declarations.append(Declaration(str(entry["control"]), str(entry["reason"]), where))
+    return waivers, declarations, problems, evidence
+
+
+# ---------------------------------------------------------------------- previous report
+def read_previous(path: Path) -> tuple[dict[str, Any] | None, list[Problem]]:
+    """The controls of an earlier report.json, for the trend; a bad file is a warning, not a blocker."""
+    if not path.is_file():
+        raise ProfileError(f"--previous {path}: no such file (pass the report.json of an earlier run)")
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        return None, [Problem(path.name, f"previous report is not valid JSON ({exc}); no trend shown", False)]
+    if not isinstance(raw, dict) or raw.get("schema") != REPORT_SCHEMA_ID or not isinstance(raw.get("controls"), list):
+        return None, [
+            Problem(path.name, f"not a tenantprobe report.json (schema {REPORT_SCHEMA_ID}); no trend shown", False)
+        ]
+    return raw, []
