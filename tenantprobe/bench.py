@@ -139,6 +139,7 @@ def scale(
     results_dir: Annotated[Path, typer.Option(help="where load-scale.json goes")] = Path("results"),
     processes: Annotated[int, typer.Option(help="locust --processes per point (0: one process)")] = 0,
     scenarios: Annotated[Path | None, typer.Option(help="the scenarios directory")] = None,
+    name: Annotated[str, typer.Option(help="result name: load-<name>.json, <name>/ for the points")] = "scale",
 ) -> None:
     """Run the steady scenario at each tenant count and record the scalability curve."""
     from tenantprobe.profiles import load_profile
@@ -152,7 +153,7 @@ def scale(
     profile = load_profile(target)
     opened = Target.open(profile, tuple(f for f in faults.split(",") if f), log_dir=results_dir / "logs")
     points: list[dict[str, Any]] = []
-    point_dir = results_dir / "scale"
+    point_dir = results_dir / name
     point_dir.mkdir(parents=True, exist_ok=True)
     try:
         pids = opened.stack.pids() if opened.stack is not None else {}
@@ -160,22 +161,23 @@ def scale(
         with tempfile.TemporaryDirectory(prefix="tenantprobe-bench-") as workdir:
             profile_path = _profile_for(target, opened.base_url, opened.profile.auth.key_file, Path(workdir))
             for count in counts:
-                name = f"steady-t{count:04d}"
+                point_name = f"steady-t{count:04d}"
                 command = [
                     sys.executable, "-m", "locust", "-f", str(scenario_dir), "SteadyTenant", "--headless",
                     "--only-summary", "-t", f"{run_time}s", "--tenants", str(count), "--tenant-rps", str(tenant_rps),
                     "--warmup", str(warmup), "--target", str(profile_path), "--results-dir", str(point_dir),
-                    "--result-name", name, "--app-pids", app_pids,
+                    "--result-name", point_name, "--app-pids", app_pids,
                 ]  # fmt: skip
                 if processes:
                     command += ["--processes", str(processes)]
                 typer.echo(f"bench scale: {count} tenants x {tenant_rps:g} req/s for {run_time} s ...")
-                with (point_dir / f"locust-{name}.log").open("wb") as log:
+                with (point_dir / f"locust-{point_name}.log").open("wb") as log:
                     done = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, env=os.environ, check=False)
-                result = point_dir / f"load-{name}.json"
+                result = point_dir / f"load-{point_name}.json"
                 if done.returncode == EXIT_SETUP_FAILED or not result.is_file():
                     raise TenantProbeError(
-                        f"the {count}-tenant point failed (exit {done.returncode}); see {point_dir}/locust-{name}.log"
+                        f"the {count}-tenant point failed (exit {done.returncode}); "
+                        f"see {point_dir}/locust-{point_name}.log"
                     )
                 points.append(point(json.loads(result.read_text(encoding="utf-8")), result, done.returncode))
                 last = points[-1]
@@ -197,9 +199,9 @@ def scale(
     finally:
         opened.close()
     results = document.pop("_results")
-    path = results_dir / "load-scale.json"
+    path = results_dir / f"load-{name}.json"
     path.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
-    write_records(document, results, ResultWriter(results_dir, "load-scale", document["target"]), path)
+    write_records(document, results, ResultWriter(results_dir, f"load-{name}", document["target"]), path)
     typer.echo(f"bench scale: {path} written; verdict {document['verdict']}")
     if document["exit_code"]:
         raise typer.Exit(document["exit_code"])

@@ -42,6 +42,9 @@ def _counts_view(counts: PhaseCounts, seconds: float) -> dict[str, Any]:
         "achieved_ratio": ratio(counts.ok, counts.offered),
         "error_rate": round(counts.errors / counts.requests, 6) if counts.requests else 0.0,
         "latency_us": counts.latency.summary(),
+        # How late requests were sent against the Poisson schedule: the generator falling behind
+        # (closed loop) shows here; latency_us is the service time of the requests that were sent.
+        "schedule_lag_us": counts.lag.summary(),
     }
 
 

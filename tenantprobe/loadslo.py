@@ -400,9 +400,15 @@ def _extra_metrics(document: dict[str, Any]) -> dict[str, float]:
         if latency["count"]:
             for key in ("avg", "p50", "p95", "p99", "max"):
                 extra[f"{role}_{key}_ms"] = latency[f"{key}_us"] / 1000
+        if aggregate["schedule_lag_us"]["count"]:
+            extra[f"{role}_schedule_lag_p99_ms"] = aggregate["schedule_lag_us"]["p99_us"] / 1000
         extra[f"{role}_achieved_rps"] = aggregate["achieved_rps"]
         if aggregate["achieved_ratio"] is not None:
             extra[f"{role}_achieved_ratio"] = aggregate["achieved_ratio"]
+    summary = document["resource_summary"].get("summary") or {}
+    if summary.get("sampled_seconds") and totals["requests"] and document["duration_s"]:
+        served_while_sampled = totals["requests"] * min(1.0, summary["sampled_seconds"] / document["duration_s"])
+        extra["app_cpu_ms_per_request"] = round(1000 * summary["cpu_core_seconds"] / max(served_while_sampled, 1), 3)
     if document["scenario"] == "noisy-neighbour" and "quiet" in document["roles"]:
         for phase in ("baseline", "noisy"):
             latency = document["roles"]["quiet"]["phases"][phase]["latency_us"]

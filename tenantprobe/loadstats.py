@@ -117,6 +117,7 @@ class PhaseCounts:
     throttled_without_retry_after: int = 0
     refused: int = 0
     latency: LatencyHistogram = field(default_factory=LatencyHistogram)
+    lag: LatencyHistogram = field(default_factory=LatencyHistogram)
 
     def merge(self, other: PhaseCounts) -> None:
         self.offered += other.offered
@@ -127,6 +128,7 @@ class PhaseCounts:
         self.throttled_without_retry_after += other.throttled_without_retry_after
         self.refused += other.refused
         self.latency.merge(other.latency)
+        self.lag.merge(other.lag)
 
     def to_wire(self) -> dict[str, Any]:
         return {
@@ -138,6 +140,7 @@ class PhaseCounts:
             "throttled_without_retry_after": self.throttled_without_retry_after,
             "refused": self.refused,
             "latency": self.latency.to_wire(),
+            "lag": self.lag.to_wire(),
         }
 
     @classmethod
@@ -151,6 +154,7 @@ class PhaseCounts:
             throttled_without_retry_after=data["throttled_without_retry_after"],
             refused=data["refused"],
             latency=LatencyHistogram.from_wire(data["latency"]),
+            lag=LatencyHistogram.from_wire(data["lag"]),
         )
 
 
@@ -285,14 +289,16 @@ class LoadCollector:
     ) -> None:
         """One completed request: 429 is throttled, a failure an error, another status >= 400 that the
         scenario accepted (``failed=False``: a flooder's quota refusal) is refused; the rest is ok."""
-        # A request belongs to the window and phase of its intended arrival, like its offer did;
-        # it still has to complete before the window closes to count.
-        arrival = start if intended is None else intended
+        # A request belongs to the window and phase in which it was sent (so a generator that fell
+        # behind still shows what the target served); it must complete within the drain to count.
+        # How late it was sent against the tenant's schedule is kept apart, as the lag.
         completed = start + duration_ms / 1000
-        if not self._in_window(arrival) or (self.end is not None and completed > self.end + self.drain):
+        if not self._in_window(start) or (self.end is not None and completed > self.end + self.drain):
             return
-        counts = self.tenant(key).phase(self.phase_at(arrival))
+        counts = self.tenant(key).phase(self.phase_at(start))
         counts.requests += 1
+        if intended is not None:
+            counts.lag.record(max(round((start - intended) * 1_000_000), 0))
         second = int(completed - self.window_start)
         total = self.totals_per_second.setdefault(second, [0, 0, 0, 0])
         if status == 429:

@@ -71,6 +71,7 @@ class ProcessSampler:
         core_percent = {name: round(100 * busy / elapsed, 2) for name, busy in cpu.items()}
         record = {
             "t": now,
+            "elapsed_s": round(elapsed, 4),
             "cpu_core_percent": {**core_percent, "total": round(sum(core_percent.values()), 2)},
             "cpu_percent": {
                 **{name: round(value / self.cpu_count, 2) for name, value in core_percent.items()},
@@ -109,6 +110,12 @@ class ProcessSampler:
                 "cpu_core_percent_max": max(s["cpu_core_percent"]["total"] for s in samples),
                 "rss_bytes_max": rss_max,
                 "memory_percent_max": round(100 * rss_max / self.memory_total, 3),
+                # CPU time the target spent over the samples: divided by the requests served in
+                # the same time it is a cost per request that does not depend on contention.
+                "cpu_core_seconds": round(
+                    sum(s["cpu_core_percent"]["total"] / 100 * s["elapsed_s"] for s in samples), 3
+                ),
+                "sampled_seconds": round(sum(s["elapsed_s"] for s in samples), 3),
             },
         }
 

@@ -47,13 +47,13 @@ def test_jain_index_is_one_when_fair_and_one_over_n_when_one_takes_all() -> None
     assert jain_index([]) is None
 
 
-def test_collector_counts_by_intended_arrival_and_keeps_429_apart() -> None:
+def test_collector_counts_by_sending_time_keeps_lag_and_429_apart() -> None:
     collector = LoadCollector(T0, [Phase("baseline", 0.0), Phase("noisy", 10.0)], window_end=T0 + 20, drain=1.0)
     collector.join("q", T0 - 5)
     collector.offer("q", T0 - 1)  # warm-up: not counted
     collector.offer("q", T0 + 1)
     collector.offer("q", T0 + 12)
-    collector.record("q", "read", start=T0 + 1.2, duration_ms=2.5, status=200, intended=T0 + 1)
+    collector.record("q", "read", start=T0 + 1.2, duration_ms=2.5, status=200, intended=T0 + 1)  # 0.2 s late
     collector.record("q", "read", start=T0 + 12.1, duration_ms=1.0, status=429, failed=True, retry_after=False)
     collector.record("q", "read", start=T0 + 19.99, duration_ms=500, status=200, intended=T0 + 19.99)  # in drain
     collector.record("q", "read", start=T0 + 19.99, duration_ms=5000, status=200, intended=T0 + 19.99)  # too late
@@ -63,6 +63,7 @@ def test_collector_counts_by_intended_arrival_and_keeps_429_apart() -> None:
     assert stats.first_active == T0
     baseline, noisy = stats.phases["baseline"], stats.phases["noisy"]
     assert (baseline.offered, baseline.ok, baseline.latency.summary()["min_us"]) == (1, 1, 2_500)
+    assert baseline.lag.summary()["max_us"] == pytest.approx(200_000, rel=0.001)
     assert (noisy.offered, noisy.requests, noisy.throttled, noisy.throttled_without_retry_after) == (1, 2, 1, 1)
     assert noisy.errors == 0
     assert sum(sum(v) for v in merged.totals_per_second.values()) == baseline.requests + noisy.requests
