@@ -262,6 +262,20 @@ def _set_pdeathsig() -> None:  # runs in the child between fork and exec
         libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
 
 
+def _exited_unreaped(pid: int, timeout: float) -> bool:
+    """Wait up to ``timeout`` seconds for a child to exit, leaving it a zombie (not reaped)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None:
+                return True
+        except ChildProcessError:  # reaped elsewhere
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+
+
 def _safe_filename(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)[:80] or "user"
 
@@ -431,14 +445,17 @@ class LocalControlPlane:
         first would leave the apiserver hanging in its shutdown."""
         procs, self._procs = self._procs, []
         for proc in reversed(procs):
+            if proc.popen.returncode is not None:
+                # Already reaped: its pid, and so its group id, may belong to another process now.
+                continue
             self._signal_group(proc, signal.SIGTERM)
-            try:
-                proc.popen.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
+            if not _exited_unreaped(proc.popen.pid, timeout):
                 self._signal_group(proc, signal.SIGKILL)
-                proc.popen.wait()
-            # anything left in the group (there should be nothing) goes too
+                _exited_unreaped(proc.popen.pid, timeout)
+            # Anything left in the group (there should be nothing) goes too. The leader is not
+            # reaped yet, so its zombie still holds the group id: no other process can have it.
             self._signal_group(proc, signal.SIGKILL)
+            proc.popen.wait()
         atexit.unregister(self.stop)
         if self.workdir is not None and self._workdir_arg is None and not self.keep_workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
