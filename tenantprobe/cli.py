@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -110,9 +111,27 @@ def demo(database_url: DatabaseUrlOption = None) -> None:
             "--tenant <tenant id> --role member)"
         )
         typer.echo(f'  curl -H "Authorization: Bearer $TOKEN" {stack.base_url}/v1/notes')
-        typer.echo(f"OpenAPI document: {stack.base_url}/openapi.json — Ctrl-C stops the demo.")
+        typer.echo(f"OpenAPI document: {stack.base_url}/openapi.json")
+        typer.echo(f"\nchecking isolation: pytest suites/isolation (results in {DEMO_DIR}/results) ...")
+        _run_isolation_suite_and_report()
+        typer.echo("Ctrl-C stops the demo.")
         if os.environ.get("TENANTPROBE_DEMO_NO_WAIT") != "1":
             _wait_for_interrupt()
+
+
+DEMO_DIR = Path("build/demo")
+
+
+def _run_isolation_suite_and_report() -> None:
+    """The demo's last act: the isolation suite against a fresh reference app, then the report."""
+    results, out = DEMO_DIR / "results", DEMO_DIR / "report"
+    shutil.rmtree(results, ignore_errors=True)
+    pytest = [sys.executable, "-m", "pytest", "suites/isolation", "-q", "-p", "no:cacheprovider"]
+    suite = subprocess.run([*pytest, "--results-dir", str(results)], check=False)
+    typer.echo(f"isolation suite {'passed' if suite.returncode == 0 else 'FOUND PROBLEMS'}")
+    tenantprobe = [sys.executable, "-c", "from tenantprobe.cli import main; main()"]
+    subprocess.run([*tenantprobe, "report", "--results", str(results), "--out", str(out), "--no-fail"], check=False)
+    typer.echo(f"report: {(out / 'report.html').resolve()}")
 
 
 @db_app.command("start")

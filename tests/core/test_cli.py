@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -14,12 +15,13 @@ from tenantprobe.cli import app
 TENANTPROBE = [sys.executable, "-c", "from tenantprobe.cli import main; main()"]
 
 
+@pytest.mark.timeout(900)  # it runs the whole isolation suite at the end, as make demo does
 def test_demo_starts_the_app_provisions_tenants_and_prints_how_to_call_it() -> None:
     result = subprocess.run(
         [*TENANTPROBE, "demo"],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=900,
         check=False,
         env={**os.environ, "TENANTPROBE_DEMO_NO_WAIT": "1", "DATABASE_URL": ""},
     )
@@ -27,6 +29,9 @@ def test_demo_starts_the_app_provisions_tenants_and_prints_how_to_call_it() -> N
     assert "reference app ready at http://127.0.0.1:" in result.stdout
     assert result.stdout.count("tenant ") >= 2
     assert "curl -H" in result.stdout
+    assert "isolation suite passed" in result.stdout
+    report = result.stdout.rsplit("report: ", 1)[1].split()[0]
+    assert Path(report).is_file()
     assert "eyJ" not in result.stdout + result.stderr, "no token may be printed"
 
 
