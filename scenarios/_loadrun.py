@@ -173,6 +173,9 @@ def on_init(environment: Any, **_: Any) -> None:
     except ProfileError as exc:
         fail_setup(str(exc))
     STATE.sampler = ProcessSampler(pids) if pids else None
+    STATE.generator = ProcessSampler(
+        {"locust": [os.getpid()]}, exclude=[pid for group in pids.values() for pid in group]
+    )
     if is_master(environment):
         environment.runner.register_message(MSG_FINAL, _on_final)
 
@@ -236,15 +239,18 @@ def on_test_start(environment: Any, **_: Any) -> None:
                 {"plan": plan, "worker_index": runner.get_worker_index(client.id), "worker_count": len(clients)},
                 client_id=client.id,
             )
-    if STATE.sampler is not None and STATE.sampler_greenlet is None:
-        STATE.sampler_greenlet = gevent.spawn(_sample_forever, STATE.sampler)
+    if STATE.sampler_greenlet is None:
+        samplers = [sampler for sampler in (STATE.sampler, STATE.generator) if sampler is not None]
+        STATE.sampler_greenlet = gevent.spawn(_sample_forever, samplers)
 
 
-def _sample_forever(sampler: ProcessSampler) -> None:
-    sampler.sample()
+def _sample_forever(samplers: list[ProcessSampler]) -> None:
+    for sampler in samplers:
+        sampler.sample()
     while True:
         gevent.sleep(1.0)
-        sampler.sample()
+        for sampler in samplers:
+            sampler.sample()
 
 
 def _on_plan(environment: Any, msg: Any, **_: Any) -> None:
@@ -380,6 +386,9 @@ def _finish(
     window = (plan["window_start"], end)
     if STATE.sampler is not None:
         resources = STATE.sampler.report(*window)
+        if STATE.generator is not None:
+            # The load generator's own CPU, never part of the target's figures.
+            resources["generator"] = STATE.generator.report(*window).get("summary")
     else:
         resources = unavailable("the target was not launched by tenantprobe and no --app-pids were given")
     provisioning = None

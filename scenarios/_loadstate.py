@@ -115,6 +115,7 @@ class RunState:
     worker_index: int = 0
     worker_count: int = 1
     sampler: ProcessSampler | None = None
+    generator: ProcessSampler | None = None  # this locust process (and --processes children), apart
     sampler_greenlet: Any = None
     window_end: float | None = None
     finals: dict[str, dict[str, Any]] = field(default_factory=dict)

@@ -24,15 +24,18 @@ import psutil
 
 
 class ProcessSampler:
-    def __init__(self, groups: dict[str, list[int]]) -> None:
+    def __init__(self, groups: dict[str, list[int]], exclude: list[int] | None = None) -> None:
         self.groups = {name: list(pids) for name, pids in groups.items() if pids}
+        # Processes (with their descendants) never counted here, e.g. a target the load
+        # generator started as its own child.
+        self.exclude = list(exclude or [])
         self.cpu_count = psutil.cpu_count() or 1
         self.memory_total = psutil.virtual_memory().total
         self._last_cpu: dict[int, float] = {}
         self._last_time: float | None = None
         self.samples: list[dict[str, Any]] = []
 
-    def _tree(self, pids: list[int]) -> list[psutil.Process]:
+    def _tree(self, pids: list[int], skip: frozenset[int] = frozenset()) -> list[psutil.Process]:
         found: list[psutil.Process] = []
         for pid in pids:
             try:
@@ -41,7 +44,7 @@ class ProcessSampler:
                 found.extend(root.children(recursive=True))
             except psutil.Error:
                 continue
-        return found
+        return [process for process in found if process.pid not in skip]
 
     def sample(self) -> dict[str, Any] | None:
         """Take one sample; the first call only primes the CPU counters and returns None."""
@@ -50,10 +53,11 @@ class ProcessSampler:
         cpu: dict[str, float] = {}
         rss: dict[str, int] = {}
         seen: dict[int, float] = {}
+        skip = frozenset(process.pid for process in self._tree(self.exclude))
         for name, pids in self.groups.items():
             busy = 0.0
             memory = 0
-            for process in self._tree(pids):
+            for process in self._tree(pids, skip):
                 try:
                     times = process.cpu_times()
                     memory += process.memory_info().rss
