@@ -95,7 +95,7 @@ def test_steady_tenants_each_drive_their_own_tenant(load_target: LoadTarget, tmp
 
 def test_burst_tenant_unpaced_reports_its_rate(load_target: LoadTarget, tmp_path: Path) -> None:
     run = run_locust(
-        tmp_path, "burst", "BurstTenant", *load_target.options, "-t", "3s", "--burst-rps", "0",
+        tmp_path, "burst", "BurstTenant", *load_target.options, "-t", "4s", "--burst-rps", "0",
         "--burst-users", "3",
     )  # fmt: skip
     document = assert_complete_and_consistent(run)
@@ -143,9 +143,11 @@ def test_distributed_master_merges_every_workers_tenants(load_target: LoadTarget
         for _ in range(2)
     ]
     try:
+        # 8 s, not 4: each worker spawns its users only after the plan reached it, which takes
+        # seconds on a loaded machine, and a tenant that sent nothing in the window fails the check
         run = run_locust(
             tmp_path, "steady", "SteadyTenant", "--master", "--master-bind-host", "127.0.0.1",
-            "--master-bind-port", port, "--expect-workers", "2", *load_target.options, "-t", "4s",
+            "--master-bind-port", port, "--expect-workers", "2", *load_target.options, "-t", "8s",
             "--tenants", "4", "--tenant-rps", "3", "--seed-objects", "2",
         )  # fmt: skip
     finally:
