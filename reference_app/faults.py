@@ -363,6 +363,18 @@ def quota_unenforced() -> None:
     """
 
 
+@_fault("operations", "OPS-MONITORING-COVERAGE")
+def metrics_tenant_from_header() -> None:
+    """Request metrics take their tenant label from the ``X-Tenant-ID`` header the old gateway set.
+
+    Clients of the JWT API never send it, so every request is counted under ``none`` and no
+    tenant's traffic can be told apart. Realised in ``metrics.py``. Scraping the metrics after
+    a tenant's requests should catch it.
+
+    Control: ``OPS-MONITORING-COVERAGE``.
+    """
+
+
 @_fault("operations", "OPS-RATE-LIMIT-PER-TENANT")
 def rate_limit_global() -> None:
     """The rate limiter is keyed by client address, and every tenant arrives through one gateway.

@@ -13,7 +13,10 @@ import time
 from uuid import UUID
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
+from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from reference_app import faults
 
 NO_TENANT = "none"
 OTHER = "other"
@@ -70,6 +73,14 @@ class Metrics:
         self.quota_rejections.labels(tenant=self.label(tenant_id), quota=quota).inc()
 
 
+def _tenant_of(scope: Scope) -> UUID | str | None:
+    """The authenticated tenant, which the tenant dependency leaves in the request state."""
+    if faults.metrics_tenant_from_header.active:
+        return Headers(scope=scope).get("x-tenant-id")
+    tenant: UUID | None = scope.get("state", {}).get("tenant_id")
+    return tenant
+
+
 class MetricsMiddleware:
     """Times and counts every HTTP request; the tenant comes from ``scope["state"]["tenant_id"]``."""
 
@@ -95,7 +106,7 @@ class MetricsMiddleware:
         finally:
             route = scope.get("route")
             template = getattr(route, "path", None) or UNMATCHED
-            tenant = self.metrics.label(scope.get("state", {}).get("tenant_id"))
+            tenant = self.metrics.label(_tenant_of(scope))
             method = scope["method"]
             self.metrics.requests.labels(tenant=tenant, method=method, route=template, status=str(status)).inc()
             self.metrics.latency.labels(tenant=tenant, method=method, route=template).observe(

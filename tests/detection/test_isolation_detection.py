@@ -47,6 +47,7 @@ EXPECTED = {
     "job_context_lost": "APP-JOB-CONTEXT",
     "internal_service_trusts_caller": "APP-SERVICE-PROPAGATION",
     "analytics_row_level": "APP-ANALYTICS-AGGREGATE-ONLY",
+    "metrics_tenant_from_header": "OPS-MONITORING-COVERAGE",
 }
 
 
@@ -55,7 +56,12 @@ def test_secure_reference_app_passes_every_isolation_check(tmp_path: Path) -> No
     assert run.exit_code == 0, run.output
     assert run.controls_with("fail") == set(), run.output
     assert run.controls_with("error") == set(), run.output
-    assert {"API-CROSS-TENANT-READ", "DATA-RLS-PROBE", "APP-JOB-CONTEXT"} <= run.controls_with("pass")
+    assert {
+        "API-CROSS-TENANT-READ",
+        "DATA-RLS-PROBE",
+        "APP-JOB-CONTEXT",
+        "OPS-MONITORING-COVERAGE",
+    } <= run.controls_with("pass")
     leaked = [r for r in run.records if "eyJ" in str(r)]
     assert leaked == [], "no token may reach the result records"
 

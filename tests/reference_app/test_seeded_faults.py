@@ -30,7 +30,12 @@ from tests.conftest import new_database
 from tests.reference_app.conftest import SETTINGS, Tenant
 
 # Small limits, the same for the faulty and the secure app: pro for storage, enterprise for rate.
-LIMITS = {"REFERENCE_APP_PLAN_PRO": "notes=2", "REFERENCE_APP_PLAN_ENTERPRISE": "rate=0.01,burst=8"}
+# Every tenant the module creates gets its own metrics label (the default bound is 50).
+LIMITS = {
+    "REFERENCE_APP_PLAN_PRO": "notes=2",
+    "REFERENCE_APP_PLAN_ENTERPRISE": "rate=0.01,burst=8",
+    "REFERENCE_APP_METRICS_MAX_TENANTS": "10000",
+}
 
 
 @dataclass
@@ -113,6 +118,7 @@ def group_api(admin_dsn: str, role_passwords: dict[str, str], migrated_template:
         "analytics_row_level",
         "deprovision_orphans",
         "quota_unenforced",
+        "metrics_tenant_from_header",
     )
     with running(fresh(admin_dsn, role_passwords, migrated_template), faults) as app:
         yield app
@@ -331,6 +337,18 @@ def test_quota_unenforced_lets_a_tenant_write_past_its_plan(group_api: App, secu
         app.http.post("/v1/notes", json={"title": f"n{i}"}, headers=tenant.headers()).status_code for i in range(4)
     ]
     assert statuses == ([201] * 4 if app_name == "faulty" else [201, 201, 403, 403])
+
+
+@pytest.mark.parametrize("app_name", ["faulty", "secure"])
+def test_metrics_tenant_from_header_counts_every_tenant_request_under_none(
+    group_api: App, secure: App, app_name: str
+) -> None:
+    app = group_api if app_name == "faulty" else secure
+    tenant = app.tenant()
+    assert app.http.get("/v1/notes", headers=tenant.headers()).status_code == 200
+    metrics = app.http.get("/metrics", headers=app.platform).text
+    labelled = f'tenant="{tenant.id}"' in metrics
+    assert labelled is (app_name == "secure")
 
 
 # ------------------------------------------------------------------------------------ DAL-level API faults
