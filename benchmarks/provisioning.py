@@ -26,7 +26,7 @@ import uuid
 from typing import Any
 
 import httpx
-import psycopg
+from _seed import seed
 
 from reference_app.auth import SigningKey, TokenSettings, mint_token
 from tenantprobe.stack import ReferenceStack
@@ -64,29 +64,6 @@ def provision(http: httpx.Client, platform: dict[str, str], plan: str = "enterpr
     response.raise_for_status()
     server = float(response.headers["Server-Timing"].split("dur=")[1]) / 1000
     return response.json()["id"], wall, server
-
-
-def seed(platform_dsn: str, tenant_id: str, notes: int) -> None:
-    with psycopg.connect(platform_dsn) as conn:
-        conn.execute(
-            "insert into notes (tenant_id, title, body, author) "
-            "select %s, 'note ' || g, repeat('lorem ipsum ', 20) || g, 'bench' from generate_series(1, %s) g",
-            (tenant_id, notes),
-        )
-        conn.execute(
-            "insert into tags (tenant_id, name) select %s, 'tag' || g from generate_series(1, 20) g", (tenant_id,)
-        )
-        conn.execute(
-            "insert into note_tags (tenant_id, note_id, tag_id) "
-            "select n.tenant_id, n.id, t.id from notes n join tags t on t.tenant_id = n.tenant_id "
-            "and t.name = 'tag' || (1 + abs(hashtext(n.id::text)) %% 20) where n.tenant_id = %s",
-            (tenant_id,),
-        )
-        conn.execute(
-            "insert into comments (tenant_id, note_id, body, author) "
-            "select tenant_id, id, 'a comment', 'bench' from notes where tenant_id = %s and random() < 0.1",
-            (tenant_id,),
-        )
 
 
 def main() -> None:
