@@ -26,8 +26,12 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# scenarios/ and benchmarks/ are script directories (locust loads one, python runs the other), each
+# with its own module names, so each is checked on its own.
 typecheck: $(STAMP)
 	$(BIN)/mypy
+	$(BIN)/mypy scenarios
+	$(BIN)/mypy benchmarks
 
 unit: $(STAMP)
 	$(BIN)/pytest

@@ -66,7 +66,7 @@ def _replace_note_read(pool: AsyncConnectionPool[AsyncConnection[DictRow]]) -> N
         return NotePublic.model_validate(row)
 
     for index, route in enumerate(notes.router.routes):
-        if isinstance(route, APIRoute) and route.path == NOTE_PATH and "GET" in route.methods:
+        if isinstance(route, APIRoute) and route.path == NOTE_PATH and "GET" in (route.methods or ()):
             notes.router.routes[index] = replacement.routes[0]
             return
     raise RuntimeError(f"the reference app has no GET {NOTE_PATH} route to replace")

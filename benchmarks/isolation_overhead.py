@@ -400,7 +400,7 @@ def _jwt_cost(key_file: Path, token: str) -> float:
 
 
 def _median(runs: list[dict[str, Any]], key: str) -> float:
-    return statistics.median(run[key] for run in runs)
+    return float(statistics.median(run[key] for run in runs))
 
 
 def _report(servers: list[Server], args: argparse.Namespace, jwt_us: float) -> dict[str, Any]:

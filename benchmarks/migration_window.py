@@ -57,16 +57,16 @@ def timed(step: Callable[[], None]) -> float:
 
 def row_counts(dsn: str) -> dict[str, int]:
     with psycopg.connect(dsn) as conn:
-        return {table: int(conn.execute(f"select count(*) from {table}").fetchone()[0]) for table in TENANT_TABLES}
+        return {table: int(conn.execute(f"select count(*) from {table}").fetchall()[0][0]) for table in TENANT_TABLES}
 
 
 def populate(platform_dsn: str, tenants: int, notes: int) -> None:
     with psycopg.connect(platform_dsn) as conn:
         ids = [
             str(
-                conn.execute("insert into tenants (slug, name) values (%s, %s) returning id", (slug, slug)).fetchone()[
+                conn.execute("insert into tenants (slug, name) values (%s, %s) returning id", (slug, slug)).fetchall()[
                     0
-                ]
+                ][0]
             )
             for slug in (f"m-{uuid.uuid4().hex[:12]}" for _ in range(tenants))
         ]

@@ -24,6 +24,7 @@ vocabulary, ``{n}`` a counter, ``{tenant}`` the tenant's slug.
 
 from __future__ import annotations
 
+import functools
 import random
 import time
 import uuid
@@ -245,7 +246,7 @@ class Preparation:
         rng = random.Random(tenant.slug)
         with httpx.Client(base_url=self.target.base_url, timeout=30) as client:
             for n in range(count):
-                response = patient(lambda n=n: send(client, op, tenant, rng, n))
+                response = patient(functools.partial(send, client, op, tenant, rng, n))
                 if response.status_code >= 400:
                     raise ProvisioningError(
                         f"seeding tenant {tenant.slug}: {op.method} {op.path} answered {response.status_code}: "

@@ -21,6 +21,13 @@ from tenantprobe.target import SeededTenant, Target
 FIXED_MINOR = {13: 22, 14: 19, 15: 14, 16: 10, 17: 6, 18: 0}
 
 
+def _one(conn: psycopg.Connection[Any], query: Any, params: Any = None) -> tuple[Any, ...]:
+    """The single row a catalog or count query must return."""
+    row = conn.execute(query, params).fetchone()
+    assert row is not None, f"no row from {query}"
+    return tuple(row)
+
+
 @pytest.fixture(scope="module")
 def app_conn(target: Target) -> Iterator[psycopg.Connection[Any]]:
     dsn = target.database_dsn
@@ -63,9 +70,9 @@ def test_row_level_security_is_forced_with_tenant_policies(
 ) -> None:
     setting = _setting(target)
     for table in tenant_tables:
-        enabled, forced = app_conn.execute(
-            "select relrowsecurity, relforcerowsecurity from pg_class where oid = %s::regclass", (table,)
-        ).fetchone()
+        enabled, forced = _one(
+            app_conn, "select relrowsecurity, relforcerowsecurity from pg_class where oid = %s::regclass", (table,)
+        )
         probe.check(
             "DATA-RLS-FORCED",
             enabled and forced,
@@ -101,17 +108,18 @@ def test_row_level_security_is_forced_with_tenant_policies(
 def test_application_role_cannot_bypass_rls(
     app_conn: psycopg.Connection[Any], tenant_tables: list[str], probe: Probe
 ) -> None:
-    role, superuser, bypass = app_conn.execute(
-        "select rolname, rolsuper, rolbypassrls from pg_roles where rolname = current_user"
-    ).fetchone()
+    role, superuser, bypass = _one(
+        app_conn, "select rolname, rolsuper, rolbypassrls from pg_roles where rolname = current_user"
+    )
     probe.check("DATA-APP-ROLE-PRIVILEGES", not superuser, f"the application role {role} is a superuser")
     probe.check("DATA-APP-ROLE-PRIVILEGES", not bypass, f"the application role {role} has BYPASSRLS")
     for table in tenant_tables:
-        owns, truncate = app_conn.execute(
+        owns, truncate = _one(
+            app_conn,
             "select pg_has_role(current_user, c.relowner, 'USAGE'), has_table_privilege(c.oid, 'TRUNCATE') "
             "from pg_class c where c.oid = %s::regclass",
             (table,),
-        ).fetchone()
+        )
         probe.check("DATA-APP-ROLE-PRIVILEGES", not owns, f"{role} owns (or acts as the owner of) {table}")
         probe.check("DATA-APP-ROLE-PRIVILEGES", not truncate, f"{role} may TRUNCATE {table} (ignores RLS)")
     app_conn.rollback()
@@ -124,9 +132,11 @@ def test_keys_and_constraints_include_the_tenant(
 ) -> None:
     column = _column(target)
     for table in tenant_tables:
-        not_null = app_conn.execute(
-            "select attnotnull from pg_attribute where attrelid = %s::regclass and attname = %s", (table, column)
-        ).fetchone()[0]
+        not_null = _one(
+            app_conn,
+            "select attnotnull from pg_attribute where attrelid = %s::regclass and attname = %s",
+            (table, column),
+        )[0]
         probe.check("DATA-COMPOSITE-KEYS", not_null, f"{table}.{column} is nullable")
         constraints = app_conn.execute(
             """
@@ -201,25 +211,29 @@ def test_tenant_leading_indexes_serve_lookups(
 ) -> None:
     column = _column(target)
     for table in tenant_tables:
-        leading = app_conn.execute(
+        leading = _one(
+            app_conn,
             "select count(*) from pg_index i join pg_attribute a on a.attrelid = i.indrelid "
             "and a.attnum = i.indkey[0] where i.indrelid = %s::regclass and a.attname = %s",
             (table, column),
-        ).fetchone()[0]
+        )[0]
         probe.check("DATA-TENANT-INDEX", leading > 0, f"{table} has no index leading with {column}")
     app_conn.execute("set local enable_seqscan = off")
     for table in tenant_tables:
-        has_id = app_conn.execute(
-            "select 1 from pg_attribute where attrelid = %s::regclass and attname = 'id'", (table,)
-        ).fetchone()
+        (has_id,) = _one(
+            app_conn,
+            "select exists (select from pg_attribute where attrelid = %s::regclass and attname = 'id')",
+            (table,),
+        )
         if not has_id:
             continue
-        plan = app_conn.execute(
+        plan = _one(
+            app_conn,
             sql.SQL("explain (format json) select * from {} where {} = %s and id::text = %s").format(
                 sql.SQL(table), sql.Identifier(column)
             ),
             ("00000000-0000-0000-0000-000000000000", "0"),
-        ).fetchone()[0]
+        )[0]
         text = str(plan)
         probe.check(
             "DATA-TENANT-INDEX", "Index" in text, f"a tenant lookup on {table} does not use an index", actual=text[:500]
@@ -244,7 +258,7 @@ def test_server_has_the_rls_cve_fixes(app_conn: psycopg.Connection[Any], probe: 
     probe.finish()
 
 
-def _savepoint(conn: psycopg.Connection[Any], statement: sql.Composable, params: tuple[Any, ...]) -> str:
+def _savepoint(conn: psycopg.Connection[Any], statement: sql.Composed, params: tuple[Any, ...]) -> str:
     """Run one probe statement; returns 'ok:<rowcount>' or the SQLSTATE it failed with."""
     try:
         with conn.transaction():
@@ -276,7 +290,7 @@ def test_rls_holds_for_the_application_role(
             if context is not None:
                 app_conn.execute("select set_config(%s, %s, true)", (setting, context))
             for table in tenant_tables:
-                count = app_conn.execute(sql.SQL("select count(*) from {}").format(sql.SQL(table))).fetchone()[0]
+                count = _one(app_conn, sql.SQL("select count(*) from {}").format(sql.SQL(table)))[0]
                 probe.check(
                     "DATA-RLS-PROBE",
                     count == 0,
@@ -286,8 +300,7 @@ def test_rls_holds_for_the_application_role(
         ident = sql.Identifier(column)
         for table in tenant_tables:
             t = sql.SQL(table)
-            visible = app_conn.execute(sql.SQL("select count(*) from {} where {} = %s").format(t, ident), (b,))
-            count = visible.fetchone()[0]
+            (count,) = _one(app_conn, sql.SQL("select count(*) from {} where {} = %s").format(t, ident), (b,))
             probe.check("DATA-RLS-PROBE", count == 0, f"{table}: tenant A sees {count} of B's rows")
             outcomes = {
                 "update B's rows": _savepoint(
@@ -312,7 +325,7 @@ def test_rls_holds_for_the_application_role(
     probe.finish()
 
 
-def _copy_row_into(conn: psycopg.Connection[Any], table: str, column: str) -> sql.Composable:
+def _copy_row_into(conn: psycopg.Connection[Any], table: str, column: str) -> sql.Composed:
     """INSERT that copies one of A's rows with the tenant set to B (generated columns left out)."""
     columns = [
         name
@@ -339,10 +352,8 @@ def test_tenant_context_ends_with_its_transaction(
     setting = _setting(target)
     with app_conn.transaction():
         app_conn.execute("select set_config(%s, %s, true)", (setting, tenants[0].ref.id))
-    leftover = app_conn.execute("select current_setting(%s, true)", (setting,)).fetchone()[0]
-    visible = sum(
-        app_conn.execute(sql.SQL("select count(*) from {}").format(sql.SQL(t))).fetchone()[0] for t in tenant_tables
-    )
+    leftover = _one(app_conn, "select current_setting(%s, true)", (setting,))[0]
+    visible = sum(_one(app_conn, sql.SQL("select count(*) from {}").format(sql.SQL(t)))[0] for t in tenant_tables)
     probe.check(
         "DATA-POOL-BLEED",
         not leftover and visible == 0,
@@ -367,10 +378,11 @@ def test_deprovisioning_leaves_no_row(
     with app_conn.transaction():
         app_conn.execute("select set_config(%s, %s, true)", (setting, doomed.ref.id))
         for table in tenant_tables:
-            left = app_conn.execute(
+            left = _one(
+                app_conn,
                 sql.SQL("select count(*) from {} where {} = %s").format(sql.SQL(table), sql.Identifier(column)),
                 (doomed.ref.id,),
-            ).fetchone()[0]
+            )[0]
             probe.check("DATA-DEPROVISION-COMPLETE", left == 0, f"{table} still holds {left} rows of {doomed.slug}")
     app_conn.rollback()
     probe.finish()
