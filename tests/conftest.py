@@ -9,7 +9,9 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
+import psycopg
 import pytest
 
 from reference_app import database
@@ -57,3 +59,10 @@ def api(db: DatabaseUrls) -> Iterator[ReferenceStack]:
     """The reference app serving this module's database over real HTTP."""
     with ReferenceStack(dsns=RoleDsns(owner=db.owner, app=db.app, platform=db.platform)) as stack:
         yield stack
+
+
+def one(conn: psycopg.Connection[Any], query: Any, params: Any = None) -> Any:
+    """The row a query must return (a missing row fails the test where it happened)."""
+    row = conn.execute(query, params).fetchone()
+    assert row is not None, f"no row from {query!r}"
+    return row

@@ -194,7 +194,7 @@ def test_pod_selector_allows_traffic_from_pods_within_the_server_namespace() -> 
 
 def test_allow_all_to_a_target_overrides_namespace_default_deny() -> None:
     """Upstream: "should enforce policy to allow ingress traffic for a target"."""
-    everyone = {"podSelector": {}, "namespaceSelector": {}}
+    everyone: Policy = {"podSelector": {}, "namespaceSelector": {}}
     matrix = model_matrix(
         netpol("deny-all", ingress=[]), netpol("allow-all-to-a", {"pod": "a"}, ingress=[{"from": [everyone]}])
     )
@@ -204,7 +204,7 @@ def test_allow_all_to_a_target_overrides_namespace_default_deny() -> None:
 
 def test_empty_namespace_selector_allows_pods_in_all_namespaces() -> None:
     """Upstream: "should enforce policy to allow ingress traffic from pods in all namespaces"."""
-    rule = {"from": [{"namespaceSelector": {"matchLabels": {}}}]}
+    rule: Policy = {"from": [{"namespaceSelector": {"matchLabels": {}}}]}
     matrix = model_matrix(netpol("allow-from-another-ns", {"pod": "a"}, ingress=[rule]))
     assert_reachability(matrix, Reachability(), 80)
 
@@ -450,8 +450,12 @@ def test_ingress_any_port_on_a_specific_protocol() -> None:
 def test_allow_all_policy_takes_precedence_over_a_port_restriction(direction: str) -> None:
     """Upstream: "should enforce multiple ingress policies with ingress allow-all policy taking precedence" and
     "should enforce multiple egress policies with egress allow-all policy taking precedence"."""
-    only_80 = netpol("allow-port-80", {}, **{direction: [{"ports": [{"port": 80}]}]})
-    allow_all = netpol("allow-all", {}, **{direction: [{}]})
+
+    def policy(name: str, rules: list[Policy]) -> Policy:
+        return netpol(name, {}, ingress=rules) if direction == "ingress" else netpol(name, {}, egress=rules)
+
+    only_80 = policy("allow-port-80", [{"ports": [{"port": 80}]}])
+    allow_all = policy("allow-all", [{}])
     blocked = ("", "x") if direction == "ingress" else ("x", "")
     assert_reachability(model_matrix(only_80), Reachability().expect_peer(*blocked, value=False), 81)
     assert_reachability(model_matrix(only_80, allow_all), Reachability(), 81)
@@ -569,7 +573,7 @@ def test_end_port_applies_to_egress() -> None:
 def test_policy_types_default_to_ingress_plus_egress_when_egress_rules_exist() -> None:
     """The apiserver's defaulting, which cyclonus' builder relies on: an ingress-only spec, even with ``egress: []``,
     does not isolate egress; egress rules add the Egress type."""
-    no_types = {"metadata": {"name": "p", "namespace": "x"}, "spec": {"podSelector": {}, "egress": []}}
+    no_types: Policy = {"metadata": {"name": "p", "namespace": "x"}, "spec": {"podSelector": {}, "egress": []}}
     assert NetworkPolicy.from_dict(no_types).policy_types == {"ingress"}
     matrix = model_matrix(no_types)
     assert_reachability(matrix, Reachability().expect_peer("", "x", value=False), 80)
@@ -678,7 +682,7 @@ def test_table_uses_the_upstream_layout() -> None:
 
 def test_objects_from_the_kubernetes_client_are_understood() -> None:
     """What ``ApiClient().sanitize_for_serialization`` makes of V1 objects is the engine's input shape."""
-    api = ApiClient()
+    api: Any = ApiClient()  # the generated client is untyped
     namespace = V1Namespace(metadata=V1ObjectMeta(name="y", labels={"team": "blue"}))
     container = V1Container(name="s", ports=[V1ContainerPort(container_port=8080, name="http", protocol="TCP")])
     pods = [

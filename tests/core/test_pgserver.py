@@ -11,15 +11,14 @@ import pytest
 
 from tenantprobe.errors import DatabaseError
 from tenantprobe.pgserver import UNPRIVILEGED_USER, PostgresServer
+from tests.conftest import one
 
 
 def test_server_listens_on_loopback_and_stops_without_leftovers() -> None:
     server = PostgresServer()
     address = server.start()
     with psycopg.connect(address.dsn()) as conn:
-        listen, data_dir = conn.execute(
-            "select current_setting('listen_addresses'), current_setting('data_directory')"
-        ).fetchone()
+        listen, data_dir = one(conn, "select current_setting('listen_addresses'), current_setting('data_directory')")
     postmaster = [p for p in psutil.process_iter(["cmdline"]) if data_dir in " ".join(p.info["cmdline"] or [])]
     assert listen == "127.0.0.1"
     assert postmaster

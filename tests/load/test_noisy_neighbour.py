@@ -24,8 +24,10 @@ from tests.conftest import new_database
 from tests.load.conftest import ROOT, TIGHT_LIMITS, LoadRun, pids_option, profile_for, serve, start_popen
 from tests.load.test_scenarios import assert_complete_and_consistent
 
-NOISY = ("QuietTenant", "Flooder", "-t", "10s", "--tenants", "2", "--tenant-rps", "1.5", "--baseline", "3")
-NOISY += ("--flood-users", "4", "--flood-mix", "create=80,list=20", "--seed-objects", "3")
+NOISY = (
+    *("QuietTenant", "Flooder", "-t", "10s", "--tenants", "2", "--tenant-rps", "1.5", "--baseline", "3"),
+    *("--flood-users", "4", "--flood-mix", "create=80,list=20", "--seed-objects", "3"),
+)
 
 
 def require_faults(*names: str) -> None:

@@ -9,6 +9,7 @@ import httpx
 import psycopg
 
 from reference_app.database import DatabaseUrls
+from tests.conftest import one
 from tests.reference_app.conftest import Tenant
 
 
@@ -114,10 +115,7 @@ def test_deprovisioning_removes_every_row_of_the_tenant(
             )
         ]
         assert tables
-        remaining = {
-            t: conn.execute(f"select count(*) from {t} where tenant_id = %s", (tenant.id,)).fetchone()[0]
-            for t in tables
-        }
+        remaining = {t: one(conn, f"select count(*) from {t} where tenant_id = %s", (tenant.id,))[0] for t in tables}
     assert set(remaining.values()) == {0}
     assert client.get("/v1/me", headers=tenant.headers()).status_code == 401
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 from uuid import UUID
 
 import psycopg
@@ -12,28 +14,33 @@ import pytest
 from reference_app.dal import Database, UnscopedQueryError
 from reference_app.dal import notes as note_rows
 from reference_app.database import DatabaseUrls
+from tests.conftest import one
 
-
-def run(coro):  # type: ignore[no-untyped-def]
-    return asyncio.run(coro)
+T = TypeVar("T")
 
 
 @pytest.fixture(scope="module")
 def tenants(db: DatabaseUrls) -> tuple[UUID, UUID]:
     with psycopg.connect(db.platform) as conn:
-        return tuple(  # type: ignore[return-value]
-            conn.execute("insert into tenants (slug, name) values (%s, %s) returning id", (slug, slug)).fetchone()[0]
+        a, b = (
+            one(conn, "insert into tenants (slug, name) values (%s, %s) returning id", (slug, slug))[0]
             for slug in ("dal-a", "dal-b")
         )
+        return a, b
 
 
-async def _with_db(db: DatabaseUrls, work):  # type: ignore[no-untyped-def]
-    database = Database(db.app, db.platform, max_size=1)
-    await database.open()
-    try:
-        return await work(database)
-    finally:
-        await database.close()
+def run_with_db(db: DatabaseUrls, work: Callable[[Database], Awaitable[T]]) -> T:
+    """``work`` on a fresh one-connection Database, in its own event loop."""
+
+    async def main() -> T:
+        database = Database(db.app, db.platform, max_size=1)
+        await database.open()
+        try:
+            return await work(database)
+        finally:
+            await database.close()
+
+    return asyncio.run(main())
 
 
 def test_query_without_tenant_filter_raises(db: DatabaseUrls, tenants: tuple[UUID, UUID]) -> None:
@@ -42,7 +49,7 @@ def test_query_without_tenant_filter_raises(db: DatabaseUrls, tenants: tuple[UUI
             await session.fetch_all("select * from notes")
 
     with pytest.raises(UnscopedQueryError):
-        run(_with_db(db, work))
+        run_with_db(db, work)
 
 
 def test_tenant_unit_of_work_without_tenant_raises(db: DatabaseUrls) -> None:
@@ -51,7 +58,7 @@ def test_tenant_unit_of_work_without_tenant_raises(db: DatabaseUrls) -> None:
             pass
 
     with pytest.raises(UnscopedQueryError):
-        run(_with_db(db, work))
+        run_with_db(db, work)
 
 
 def test_binding_another_tenant_id_raises(db: DatabaseUrls, tenants: tuple[UUID, UUID]) -> None:
@@ -60,7 +67,7 @@ def test_binding_another_tenant_id_raises(db: DatabaseUrls, tenants: tuple[UUID,
             await session.fetch_all("select * from notes where tenant_id = %(tenant_id)s", {"tenant_id": tenants[1]})
 
     with pytest.raises(UnscopedQueryError):
-        run(_with_db(db, work))
+        run_with_db(db, work)
 
 
 def test_platform_unit_of_work_must_say_why(db: DatabaseUrls) -> None:
@@ -69,7 +76,7 @@ def test_platform_unit_of_work_must_say_why(db: DatabaseUrls) -> None:
             pass
 
     with pytest.raises(ValueError, match="must say why"):
-        run(_with_db(db, work))
+        run_with_db(db, work)
 
 
 def test_tenant_setting_does_not_outlive_its_transaction(db: DatabaseUrls, tenants: tuple[UUID, UUID]) -> None:
@@ -85,7 +92,7 @@ def test_tenant_setting_does_not_outlive_its_transaction(db: DatabaseUrls, tenan
         assert visible is not None
         return setting["s"], visible["n"]
 
-    setting, visible = run(_with_db(db, work))
+    setting, visible = run_with_db(db, work)
     assert setting in (None, "")
     assert visible == 0
 
@@ -101,7 +108,7 @@ def test_pool_reset_clears_a_session_level_setting(db: DatabaseUrls, tenants: tu
         assert row is not None
         return int(row["n"])
 
-    assert run(_with_db(db, work)) == 0
+    assert run_with_db(db, work) == 0
 
 
 def test_tenant_reads_only_its_own_notes(db: DatabaseUrls, tenants: tuple[UUID, UUID]) -> None:
@@ -116,4 +123,4 @@ def test_tenant_reads_only_its_own_notes(db: DatabaseUrls, tenants: tuple[UUID, 
             seen_by_b = await note_rows.search(session, marker, 10)
         return len(seen_by_a), len(seen_by_b)
 
-    assert run(_with_db(db, work)) == (0, 1)
+    assert run_with_db(db, work) == (0, 1)

@@ -4,6 +4,7 @@ internal token and a traceparent; the service refuses any call without proper te
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -18,9 +19,9 @@ SEARCH = "/internal/v1/tenants/{tenant}/search"
 
 
 @pytest.fixture(scope="module")
-def internal(api: ReferenceStack) -> httpx.Client:
+def internal(api: ReferenceStack) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=api.internal_url, timeout=10) as http:
-        yield http  # type: ignore[misc]
+        yield http
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -14,6 +14,7 @@ import psycopg
 
 from reference_app.dal import Database, jobs
 from reference_app.database import DatabaseUrls
+from tests.conftest import one
 from tests.reference_app.conftest import Tenant
 
 
@@ -68,8 +69,7 @@ def test_admin_export_holds_every_row_of_its_tenant_and_nothing_else(
     assert other.id not in str(bundle)
     with psycopg.connect(db.platform) as conn:
         for table, rows in bundle["tables"].items():
-            count = conn.execute(f"select count(*) from {table} where tenant_id = %s", (owner.id,)).fetchone()
-            assert count is not None
+            count = one(conn, f"select count(*) from {table} where tenant_id = %s", (owner.id,))
             # The export's own audit row is written when it is requested, before it runs.
             assert len(rows) == count[0], table
     assert bundle["counts"]["notes"] == 3
@@ -197,9 +197,9 @@ def test_restore_needs_a_new_slug_and_a_well_formed_bundle(
 def test_concurrent_claims_never_take_the_same_job(db: DatabaseUrls) -> None:
     """The queue claim uses FOR UPDATE SKIP LOCKED: two workers in flight get two different jobs."""
     with psycopg.connect(db.platform) as conn:
-        tenant = conn.execute(
-            "insert into tenants (slug, name) values (%s, 'q') returning id", (f"q-{uuid.uuid4().hex[:8]}",)
-        ).fetchone()[0]
+        tenant = one(
+            conn, "insert into tenants (slug, name) values (%s, 'q') returning id", (f"q-{uuid.uuid4().hex[:8]}",)
+        )[0]
         for _ in range(2):
             conn.execute("insert into jobs (tenant_id, kind, requested_by) values (%s, 'export', 't')", (tenant,))
 

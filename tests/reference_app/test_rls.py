@@ -10,6 +10,7 @@ import pytest
 from psycopg import errors
 
 from reference_app.database import DatabaseUrls
+from tests.conftest import one
 
 
 @pytest.fixture(scope="module")
@@ -17,12 +18,12 @@ def two_tenants(db: DatabaseUrls) -> tuple[str, str, str]:
     """Tenants A and B, and one note of B's (created as the platform role, which bypasses RLS)."""
     with psycopg.connect(db.platform) as conn:
         a, b = (
-            conn.execute("insert into tenants (slug, name) values (%s, %s) returning id", (slug, slug)).fetchone()[0]
+            one(conn, "insert into tenants (slug, name) values (%s, %s) returning id", (slug, slug))[0]
             for slug in ("rls-a", "rls-b")
         )
-        note_b = conn.execute(
-            "insert into notes (tenant_id, title, author) values (%s, 'b secret', 'b') returning id", (b,)
-        ).fetchone()[0]
+        note_b = one(
+            conn, "insert into notes (tenant_id, title, author) values (%s, 'b secret', 'b') returning id", (b,)
+        )[0]
     return str(a), str(b), str(note_b)
 
 
@@ -38,20 +39,20 @@ def as_tenant(conn: psycopg.Connection[tuple[object, ...]], tenant_id: str) -> N
 
 
 def test_no_tenant_context_sees_no_rows(app_conn: psycopg.Connection, two_tenants: tuple[str, str, str]) -> None:
-    assert app_conn.execute("select count(*) from notes").fetchone() == (0,)
-    assert app_conn.execute("select count(*) from tenants").fetchone() == (0,)
+    assert one(app_conn, "select count(*) from notes") == (0,)
+    assert one(app_conn, "select count(*) from tenants") == (0,)
 
 
 def test_empty_tenant_context_sees_no_rows(app_conn: psycopg.Connection, two_tenants: tuple[str, str, str]) -> None:
     as_tenant(app_conn, "")
-    assert app_conn.execute("select count(*) from notes").fetchone() == (0,)
+    assert one(app_conn, "select count(*) from notes") == (0,)
 
 
 def test_tenant_a_cannot_read_b_rows(app_conn: psycopg.Connection, two_tenants: tuple[str, str, str]) -> None:
     a, b, note_b = two_tenants
     as_tenant(app_conn, a)
-    assert app_conn.execute("select count(*) from notes where id = %s", (note_b,)).fetchone() == (0,)
-    assert app_conn.execute("select count(*) from tenants where id = %s", (b,)).fetchone() == (0,)
+    assert one(app_conn, "select count(*) from notes where id = %s", (note_b,)) == (0,)
+    assert one(app_conn, "select count(*) from tenants where id = %s", (b,)) == (0,)
 
 
 def test_tenant_a_cannot_insert_into_b(app_conn: psycopg.Connection, two_tenants: tuple[str, str, str]) -> None:
@@ -73,9 +74,9 @@ def test_tenant_a_cannot_update_or_delete_b_rows(
 def test_tenant_a_cannot_move_its_row_to_b(app_conn: psycopg.Connection, two_tenants: tuple[str, str, str]) -> None:
     a, b, _ = two_tenants
     as_tenant(app_conn, a)
-    note_a = app_conn.execute(
-        "insert into notes (tenant_id, title, author) values (%s, 'mine', 'a') returning id", (a,)
-    ).fetchone()[0]
+    note_a = one(app_conn, "insert into notes (tenant_id, title, author) values (%s, 'mine', 'a') returning id", (a,))[
+        0
+    ]
     with pytest.raises(errors.InsufficientPrivilege, match="row-level security"):
         app_conn.execute("update notes set tenant_id = %s where id = %s", (b, note_a))
 
@@ -91,12 +92,8 @@ def test_composite_foreign_key_refuses_a_child_under_a_foreign_parent(
 
 def test_app_role_is_neither_superuser_nor_bypassrls_nor_owner(db: DatabaseUrls) -> None:
     with psycopg.connect(db.app) as conn:
-        superuser, bypass = conn.execute(
-            "select rolsuper, rolbypassrls from pg_roles where rolname = current_user"
-        ).fetchone()
-        owned = conn.execute(
-            "select count(*) from pg_tables where schemaname = 'public' and tableowner = current_user"
-        ).fetchone()
+        superuser, bypass = one(conn, "select rolsuper, rolbypassrls from pg_roles where rolname = current_user")
+        owned = one(conn, "select count(*) from pg_tables where schemaname = 'public' and tableowner = current_user")
     assert (superuser, bypass, owned) == (False, False, (0,))
 
 
@@ -110,4 +107,4 @@ def test_unknown_tenant_id_in_context_sees_nothing(
     app_conn: psycopg.Connection, two_tenants: tuple[str, str, str]
 ) -> None:
     as_tenant(app_conn, str(uuid.uuid4()))
-    assert app_conn.execute("select count(*) from notes").fetchone() == (0,)
+    assert one(app_conn, "select count(*) from notes") == (0,)

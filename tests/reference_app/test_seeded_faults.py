@@ -26,7 +26,7 @@ from reference_app import database
 from reference_app.auth import SigningKey, mint_token
 from reference_app.database import DatabaseUrls
 from tenantprobe.stack import ReferenceStack, RoleDsns
-from tests.conftest import new_database
+from tests.conftest import new_database, one
 from tests.reference_app.conftest import SETTINGS, Tenant
 
 # Small limits, the same for the faulty and the secure app: pro for storage, enterprise for rate.
@@ -305,11 +305,8 @@ def _rows_left(dsn: str, tenant_id: str) -> dict[str, int]:
                 "and column_name = 'tenant_id'"
             )
         ]
-        left = {
-            t: conn.execute(f"select count(*) from {t} where tenant_id = %s", (tenant_id,)).fetchone()[0]
-            for t in tables
-        }
-        left["tenants"] = conn.execute("select count(*) from tenants where id = %s", (tenant_id,)).fetchone()[0]
+        left = {t: one(conn, f"select count(*) from {t} where tenant_id = %s", (tenant_id,))[0] for t in tables}
+        left["tenants"] = one(conn, "select count(*) from tenants where id = %s", (tenant_id,))[0]
     return {t: n for t, n in left.items() if n}
 
 
@@ -532,7 +529,7 @@ def test_rate_limit_global_lets_one_tenant_throttle_all(
 
 def _visible_without_context(app_dsn: str) -> int:
     with psycopg.connect(app_dsn) as conn:
-        return int(conn.execute("select count(*) from notes").fetchone()[0])
+        return int(one(conn, "select count(*) from notes")[0])
 
 
 def test_rls_disabled_leaves_every_row_readable_without_tenant_context(
@@ -544,10 +541,10 @@ def test_rls_disabled_leaves_every_row_readable_without_tenant_context(
     with running(dsns, ("rls_disabled",)) as app:
         app.note(app.tenant())
         with psycopg.connect(urls.app) as conn:
-            enabled, forced = conn.execute(
-                "select relrowsecurity, relforcerowsecurity from pg_class where relname = 'notes'"
-            ).fetchone()
-            bypass = conn.execute("select rolbypassrls from pg_roles where rolname = current_user").fetchone()[0]
+            enabled, forced = one(
+                conn, "select relrowsecurity, relforcerowsecurity from pg_class where relname = 'notes'"
+            )
+            bypass = one(conn, "select rolbypassrls from pg_roles where rolname = current_user")[0]
         assert (enabled, forced, bypass) == (False, False, False)
         assert _visible_without_context(urls.app) >= 1
     secure.note(secure.tenant())
@@ -558,9 +555,9 @@ def test_app_role_bypassrls_is_set_up_by_setup_and_ignores_every_policy(secure: 
     with running(None, ("app_role_bypassrls",)) as app:  # its own PostgreSQL: role attributes are cluster-wide
         app.note(app.tenant())
         with psycopg.connect(app.dsns.app) as conn:
-            bypass = conn.execute("select rolbypassrls from pg_roles where rolname = current_user").fetchone()[0]
+            bypass = one(conn, "select rolbypassrls from pg_roles where rolname = current_user")[0]
         assert bypass is True
         assert _visible_without_context(app.dsns.app) >= 1
         assert "app_role_bypassrls" in app.stack.log_text("api")
     with psycopg.connect(secure.dsns.app) as conn:
-        assert conn.execute("select rolbypassrls from pg_roles where rolname = current_user").fetchone()[0] is False
+        assert one(conn, "select rolbypassrls from pg_roles where rolname = current_user")[0] is False

@@ -7,15 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from reports import Verdict
+from reports import Report, Verdict
 from tenantprobe.controls import load_catalogue
 from tests.reports.conftest import passing_everything, record, report_for, write_records
 
 TODAY = date(2026, 11, 26)
 
 
-def _status(report, control_id: str) -> str:  # type: ignore[no-untyped-def]
-    return next(r.status for r in report.results if r.control.id == control_id)
+def _status(report: Report, control_id: str) -> str:
+    return next(str(r.status) for r in report.results if r.control.id == control_id)
 
 
 def test_every_control_passing_gives_pass(tmp_path: Path) -> None:
