@@ -24,9 +24,12 @@ from tests.conftest import new_database
 from tests.load.conftest import ROOT, TIGHT_LIMITS, LoadRun, pids_option, profile_for, serve, start_popen
 from tests.load.test_scenarios import assert_complete_and_consistent
 
+# --min-achieved-ratio 0.5: a quiet tenant of a few seconds' run on a loaded machine may get 8 of
+# its 9 arrivals served; these runs prove the machinery and the 429 criteria, not throughput.
 NOISY = (
     *("QuietTenant", "Flooder", "-t", "10s", "--tenants", "2", "--tenant-rps", "1.5", "--baseline", "3"),
     *("--flood-users", "4", "--flood-mix", "create=80,list=20", "--seed-objects", "3"),
+    *("--min-achieved-ratio", "0.5"),
 )
 
 
