@@ -130,7 +130,10 @@ def _run_isolation_suite_and_report() -> None:
     suite = subprocess.run([*pytest, "--results-dir", str(results)], check=False)
     typer.echo(f"isolation suite {'passed' if suite.returncode == 0 else 'FOUND PROBLEMS'}")
     tenantprobe = [sys.executable, "-c", "from tenantprobe.cli import main; main()"]
-    subprocess.run([*tenantprobe, "report", "--results", str(results), "--out", str(out), "--no-fail"], check=False)
+    docs = ["--docs", "docs"] if Path("docs").is_dir() else []  # the phase's documentation deliverables
+    subprocess.run(
+        [*tenantprobe, "report", "--results", str(results), "--out", str(out), "--no-fail", *docs], check=False
+    )
     typer.echo(f"report: {(out / 'report.html').resolve()}")
 
 
