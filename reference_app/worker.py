@@ -34,7 +34,8 @@ class ExportRunner:
     tenant_id: UUID
 
     async def build(self) -> bytes:
-        async with self.database.tenant(self.tenant_id) as session:
+        # One snapshot for every table: a tenant writing meanwhile cannot make the bundle disagree with itself.
+        async with self.database.tenant(self.tenant_id, snapshot=True) as session:
             return bundle.encode(await bundle.export_rows(session))
 
 

@@ -150,13 +150,19 @@ class Database:
         await self.platform_pool.close()
 
     @asynccontextmanager
-    async def tenant(self, tenant_id: UUID | None) -> AsyncIterator[TenantSession]:
-        """One transaction scoped to ``tenant_id``; commits on success, rolls back on error."""
+    async def tenant(self, tenant_id: UUID | None, *, snapshot: bool = False) -> AsyncIterator[TenantSession]:
+        """One transaction scoped to ``tenant_id``; commits on success, rolls back on error.
+
+        ``snapshot=True`` runs it at REPEATABLE READ, so a read of many tables (an export) sees
+        one snapshot; at the default READ COMMITTED each statement sees the writes committed before it.
+        """
         if not isinstance(tenant_id, UUID):
             raise UnscopedQueryError("a tenant unit of work needs a tenant id")
         # Pipeline mode batches the tenant setting with the first query; psycopg still syncs around
         # BEGIN and COMMIT (benchmarks/README.md traces a request: seven round trips in all).
         async with self.app_pool.connection() as conn, conn.pipeline() as pipeline, conn.transaction():
+            if snapshot:  # must come before the transaction's first query
+                await conn.execute("set transaction isolation level repeatable read")
             if faults.session_set_bleed.active:
                 tenant_id = await _connection_bound_tenant(conn, tenant_id)
             else:

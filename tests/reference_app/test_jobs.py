@@ -4,6 +4,7 @@ invisible, and restores into a new tenant that preserve every row."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import uuid
 from collections.abc import Callable
@@ -11,6 +12,7 @@ from typing import Any
 
 import httpx
 import psycopg
+import pytest
 
 from reference_app.dal import Database, jobs
 from reference_app.database import DatabaseUrls
@@ -216,3 +218,50 @@ def test_concurrent_claims_never_take_the_same_job(db: DatabaseUrls) -> None:
     assert first is not None
     assert second is not None
     assert first.id != second.id
+
+
+def test_export_is_one_snapshot_while_the_tenant_writes(db: DatabaseUrls, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A note and its comment committed between the export's reads of two tables stay out of the bundle.
+
+    At READ COMMITTED the comment would be in and its note not: a bundle that cannot be restored."""
+    from reference_app.dal.session import TenantSession
+    from reference_app.worker import ExportRunner
+
+    async def export_while_writing() -> dict[str, Any]:
+        database = Database(db.app, db.platform, max_size=1)
+        await database.open()
+        try:
+            async with database.platform("test: a tenant to export") as platform:
+                slug = f"snap-{uuid.uuid4().hex[:8]}"
+                row = await platform.fetch_one(
+                    "insert into tenants (slug, name) values (%(slug)s, %(slug)s) returning id", {"slug": slug}
+                )
+            assert row is not None
+            tenant_id = row["id"]
+            read = TenantSession.fetch_all
+
+            async def read_then_write(self: TenantSession, query: str, params: Any = None) -> Any:
+                rows = await read(self, query, params)
+                if query.startswith("select id, title"):  # the notes table was just read
+                    async with database.platform("test: the tenant writes during its export") as platform:
+                        note = await platform.fetch_one(
+                            "insert into notes (tenant_id, title, body, author) "
+                            "values (%(t)s, 'late', 'late', 'x') returning id",
+                            {"t": tenant_id},
+                        )
+                        assert note is not None
+                        await platform.execute(
+                            "insert into comments (tenant_id, note_id, body, author) "
+                            "values (%(t)s, %(n)s, 'late', 'x')",
+                            {"t": tenant_id, "n": note["id"]},
+                        )
+                return rows
+
+            monkeypatch.setattr(TenantSession, "fetch_all", read_then_write)
+            result: dict[str, Any] = json.loads(await ExportRunner(database, tenant_id).build())
+            return result
+        finally:
+            await database.close()
+
+    exported = asyncio.run(export_while_writing())
+    assert (exported["tables"]["notes"], exported["tables"]["comments"]) == ([], [])
