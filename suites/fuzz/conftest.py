@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 from suites.fuzz.budget import PROFILES, FuzzProfile, run_seed
-from suites.fuzz.fuzzer import Campaign, Fuzzer
+from suites.fuzz.campaign import Campaign
+from suites.fuzz.fuzzer import Fuzzer
 from tenantprobe.plugin import OPTION_FUZZ_PROFILE
 from tenantprobe.probe import Probe
 from tenantprobe.records import ResultWriter

@@ -54,11 +54,15 @@ def effective_actor(actor: Actor, headers: dict[str, str]) -> Actor:
     return Actor("anonymous" if sent is None else "invalid-credentials")
 
 
+def _text(value: str | bytes) -> str:
+    return value.decode("utf-8", errors="replace") if isinstance(value, bytes) else value
+
+
 def from_response(actor: Actor, response: Response) -> FuzzExchange:
     request = response.request
-    headers = {name: value for name, value in request.headers.items() if name.lower() not in _NOISE_HEADERS}
+    headers = {name: _text(value) for name, value in request.headers.items() if name.lower() not in _NOISE_HEADERS}
     body = request.body
-    raw = body.decode("utf-8", errors="replace") if isinstance(body, bytes) else body
+    raw = _text(body) if isinstance(body, str | bytes) else None  # schemathesis never streams a body
     try:
         parsed: Any = json.loads(raw) if raw else None
     except ValueError:

@@ -13,18 +13,17 @@ from __future__ import annotations
 import json
 import posixpath
 import re
-import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import requests
 from schemathesis import Case, Response
 
+from suites.fuzz.aliases import AnyCase
 from suites.fuzz.budget import FuzzProfile
+from suites.fuzz.campaign import Campaign
 from suites.fuzz.exchanges import FuzzExchange, from_response
 from suites.fuzz.oracles import (
     EXISTENCE,
@@ -39,82 +38,13 @@ from suites.fuzz.oracles import (
     foreign_markers,
     hygiene,
 )
-from tenantprobe.controls import load_catalogue
 from tenantprobe.oracles import looks_like_missing
 from tenantprobe.probe import Actor, Exchange, Probe
-from tenantprobe.records import ResultRecord, Status
 from tenantprobe.target import SeededTenant, Target
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _PATH_PARAMETER = re.compile(r"\{([^}]+)\}")
 _ECHO_CHARS = 20_000
-
-
-@dataclass
-class Campaign:
-    """Figures of the whole run: cases, requests, unexpected server errors, time spent fuzzing."""
-
-    profile: str
-    seed: int | None
-    cases: Counter[str] = field(default_factory=Counter)  # by driver: stateless, stateful
-    scenarios: int = 0  # stateful scenarios, each with a tenant of its own
-    requests: int = 0
-    server_errors: int = 0  # 5xx answers the OpenAPI document does not declare
-    findings: int = 0
-    seconds: float = 0.0
-
-    @contextmanager
-    def timed(self) -> Iterator[None]:
-        started = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.seconds += time.perf_counter() - started
-
-    @property
-    def total_cases(self) -> int:
-        return sum(self.cases.values())
-
-    @property
-    def cases_per_second(self) -> float:
-        return self.total_cases / self.seconds if self.seconds else 0.0
-
-    def measured(self) -> dict[str, Any]:
-        return {
-            "profile": self.profile,
-            "seed": self.seed,
-            "cases": self.total_cases,
-            **{f"cases_{driver}": count for driver, count in sorted(self.cases.items())},
-            "stateful_scenarios": self.scenarios,
-            "requests": self.requests,
-            "seconds": round(self.seconds, 2),
-            "cases_per_second": round(self.cases_per_second, 1),
-            "unexpected_server_errors": self.server_errors,
-            "findings": self.findings,
-        }
-
-    def record(self) -> ResultRecord:
-        control = load_catalogue().get("API-FUZZ-ROBUSTNESS")
-        return ResultRecord(
-            control_id=control.id,
-            check_id="suites/fuzz::campaign",
-            status=Status.PASS if self.server_errors == 0 else Status.FAIL,
-            severity=control.severity,
-            summary=(
-                f"{self.total_cases} fuzzed cases in {self.seconds:.1f} s ({self.cases_per_second:.0f}/s), "
-                f"{self.server_errors} unexpected 5xx ({self.profile} profile)"
-            ),
-            measured=self.measured(),
-        )
-
-    def summary_line(self) -> str:
-        seed = f", seed {self.seed} (replay with --hypothesis-seed={self.seed})" if self.seed is not None else ""
-        return (
-            f"tenantprobe fuzz ({self.profile}{seed}): {self.total_cases} cases "
-            f"({', '.join(f'{k} {v}' for k, v in sorted(self.cases.items()))}), {self.requests} requests in "
-            f"{self.seconds:.1f} s = {self.cases_per_second:.1f} cases/s; unexpected 5xx: {self.server_errors}; "
-            f"findings: {self.findings}"
-        )
 
 
 @dataclass
@@ -149,7 +79,7 @@ class Fuzzer:
     def transport(self, actor: Actor) -> dict[str, Any]:
         return {"base_url": self.target.base_url, "session": self.session, "headers": actor.headers()}
 
-    def send(self, case: Case, actor: Actor) -> tuple[Response, FuzzExchange]:
+    def send(self, case: AnyCase, actor: Actor) -> tuple[Response, FuzzExchange]:
         response = case.call(**self.transport(actor))
         exchange = from_response(actor, response)
         self.campaign.requests += 1
@@ -159,7 +89,7 @@ class Fuzzer:
         self.echoes.append(exchange.sent_text[:_ECHO_CHARS])
         return response, exchange
 
-    def judge(self, case: Case, response: Response, exchange: FuzzExchange) -> Verdict:
+    def judge(self, case: AnyCase, response: Response, exchange: FuzzExchange) -> Verdict:
         label = case.operation.label
         auth_probe = (
             exchange.ok and exchange.actor.token is not None and self.auth_probes[label] < self.profile.auth_probes
@@ -181,13 +111,13 @@ class Fuzzer:
         if exchange.ok and exchange.actor.tenant is not None and exchange.method.upper() not in SAFE_METHODS:
             self.provenance.register_body(exchange.actor.tenant.slug, exchange.text)
 
-    def plain(self, case: Case, actor: Actor) -> tuple[Verdict, FuzzExchange]:
+    def plain(self, case: AnyCase, actor: Actor) -> tuple[Verdict, FuzzExchange]:
         response, exchange = self.send(case, actor)
         return self.judge(case, response, exchange), exchange
 
     # ------------------------------------------------------------------ cross-tenant
     def attack(
-        self, case: Case, attacker: Actor, victim: Actor, foreign: dict[str, str], victim_url: str | None
+        self, case: AnyCase, attacker: Actor, victim: Actor, foreign: dict[str, str], victim_url: str | None
     ) -> tuple[Verdict, FuzzExchange]:
         """``case`` as ``attacker``, its path parameters ``foreign`` holding ``victim``'s ids.
 
@@ -276,7 +206,7 @@ class Fuzzer:
         entries = [entry for entry in _objects(body) if str(entry.get("id")) == item_id]
         return (exchange.status, entries or item_id in exchange.text), exchange
 
-    def planted(self, case: Case, exchange: FuzzExchange, victim: SeededTenant) -> Verdict:
+    def planted(self, case: AnyCase, exchange: FuzzExchange, victim: SeededTenant) -> Verdict:
         """A write whose body named the victim tenant must not create or move anything into the victim's tenant."""
         verdict = Verdict()
         actor = exchange.actor
@@ -299,7 +229,7 @@ class Fuzzer:
         )
         return verdict
 
-    def _written_item(self, case: Case, exchange: FuzzExchange) -> str | None:
+    def _written_item(self, case: AnyCase, exchange: FuzzExchange) -> str | None:
         created = exchange.json()
         for creator in self.target.api.creators():
             if creator.operation.path == case.path and case.method.upper() == "POST":
@@ -314,7 +244,7 @@ class Fuzzer:
 
     # ------------------------------------------------------------------ stateless cases
     def execute(
-        self, case: Case, actor: Actor, own: SeededTenant, victim: SeededTenant, ids: str, twist: str = ""
+        self, case: AnyCase, actor: Actor, own: SeededTenant, victim: SeededTenant, ids: str, twist: str = ""
     ) -> Verdict:
         """One stateless case: ``ids`` says whose ids fill the path; ``twist`` puts the victim's tenant in the
         body (``tenant-in-body``), sends the case twice (``repeated``) or puts the victim's canaries in the
@@ -368,7 +298,7 @@ class Fuzzer:
             )
 
 
-def with_path_parameters(case: Case, values: dict[str, str]) -> Case:
+def with_path_parameters(case: AnyCase, values: dict[str, str]) -> AnyCase:
     """A copy of ``case`` with some path parameters replaced (no generation metadata: it is not generated)."""
     return Case(
         operation=case.operation,
@@ -383,12 +313,12 @@ def with_path_parameters(case: Case, values: dict[str, str]) -> Case:
     )
 
 
-def _documented(case: Case) -> set[str]:
+def _documented(case: AnyCase) -> set[str]:
     responses = case.operation.definition.raw.get("responses", {})
     return {str(code) for code in responses} | ({"500"} if "default" in responses else set())
 
 
-def _string_query(case: Case) -> list[str]:
+def _string_query(case: AnyCase) -> list[str]:
     """The case's query parameters that take strings."""
     parameters = case.operation.definition.raw.get("parameters", [])
     return [p["name"] for p in parameters if p.get("in") == "query" and '"string"' in json.dumps(p.get("schema", {}))]

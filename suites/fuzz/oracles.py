@@ -19,12 +19,14 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from schemathesis import Case, Response
+from schemathesis import Response
 from schemathesis.core.failures import Failure, FailureGroup
 
+from suites.fuzz.aliases import AnyCase
 from suites.fuzz.exchanges import FuzzExchange
 from tenantprobe.canaries import CanaryRegistry
 from tenantprobe.oracles import internal_markers
+from tenantprobe.probe import Exchange
 from tenantprobe.redact import redact_text
 
 ROBUSTNESS = "API-FUZZ-ROBUSTNESS"
@@ -60,7 +62,7 @@ PassKey = tuple[str, str | None, str | None]  # control, attacker, victim
 class Finding:
     control: str
     summary: str
-    exchanges: list[FuzzExchange]
+    exchanges: list[Exchange]
     attacker: str | None = None
     victim: str | None = None
     expected: Any = None
@@ -175,7 +177,7 @@ def _failures(group: FailureGroup) -> Iterator[Failure]:
 
 
 def builtin(
-    case: Case, response: Response, exchange: FuzzExchange, transport: dict[str, Any], *, auth_probe: bool
+    case: AnyCase, response: Response, exchange: FuzzExchange, transport: dict[str, Any], *, auth_probe: bool
 ) -> Verdict:
     """schemathesis' checks: no 5xx, documented status and content type, response schema; ignored_auth."""
     from schemathesis import checks as registry

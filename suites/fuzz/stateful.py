@@ -16,8 +16,9 @@ from __future__ import annotations
 from typing import Any
 
 import hypothesis
-from schemathesis import BaseSchema, Case, Response
+from schemathesis import BaseSchema, Response
 
+from suites.fuzz.aliases import AnyCase
 from suites.fuzz.exchanges import FuzzExchange
 from suites.fuzz.fuzzer import SAFE_METHODS, Fuzzer
 from suites.fuzz.oracles import Verdict
@@ -40,7 +41,7 @@ def replay_machine(
     other = target.actor(replayer.ref, target.profile.highest_role)
     base: type[Any] = schema.as_state_machine()
 
-    class CrossTenantReplay(base):  # type: ignore[misc, valid-type]
+    class CrossTenantReplay(base):  # type: ignore[misc]
         def setup(self) -> None:
             shrinking.admit()
             super().setup()
@@ -52,16 +53,17 @@ def replay_machine(
             self.early = Verdict()
 
         def teardown(self) -> None:
-            target.lifecycle("deprovision", self.tenant)
+            if target.profile.provisioning.deprovision_path is not None:
+                target.lifecycle("deprovision", self.tenant)
             super().teardown()
 
-        def call(self, case: Case, **kwargs: Any) -> Response:
+        def call(self, case: AnyCase, **kwargs: Any) -> Response:
             # A write is replayed before the tenant's own: the other tenant must meet the object intact.
             self.early = Verdict() if case.method.upper() in SAFE_METHODS else self.replay(case)
             response, self.exchange = fuzzer.send(case, self.actor)
             return response
 
-        def validate_response(self, response: Response, case: Case, *args: Any, **kwargs: Any) -> None:
+        def validate_response(self, response: Response, case: AnyCase, *args: Any, **kwargs: Any) -> None:
             assert self.exchange is not None
             exchange, self.exchange = self.exchange, None
             verdict = fuzzer.judge(case, response, exchange)
@@ -78,7 +80,7 @@ def replay_machine(
             if verdict.findings:
                 raise shrinking.fail(verdict)
 
-        def replay(self, case: Case) -> Verdict:
+        def replay(self, case: AnyCase) -> Verdict:
             """The request as the other tenant: with ids this tenant created in its path, or a collection read."""
             produced = {
                 name: str(value)

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 import hypothesis
 from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
-from schemathesis import BaseSchema, Case, GenerationMode
+from schemathesis import BaseSchema, GenerationMode
 from schemathesis.core.result import Ok
-from schemathesis.schemas import APIOperation
 
+from suites.fuzz.aliases import AnyCase, Operation
 from suites.fuzz.fuzzer import Fuzzer, id_sources
 from suites.fuzz.shrinking import Shrinking, outcome, quietly
 from tenantprobe.target import SeededTenant
@@ -26,7 +26,7 @@ from tenantprobe.target import SeededTenant
 MODES = (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
 
 
-def operations(schema: BaseSchema, fuzzer: Fuzzer) -> list[APIOperation]:
+def operations(schema: BaseSchema, fuzzer: Fuzzer) -> list[Operation]:
     """Every operation, writes before deletes and children deleted before parents (so seeded ids stay useful)."""
     found = []
     for result in schema.get_all_operations():
@@ -53,7 +53,7 @@ class Plan:
     examples: int
 
 
-def plans(operation: APIOperation, fuzzer: Fuzzer, own: SeededTenant, victim: SeededTenant) -> list[Plan]:
+def plans(operation: Operation, fuzzer: Fuzzer, own: SeededTenant, victim: SeededTenant) -> list[Plan]:
     """Every operation gets generated input of both kinds; real ids and the twists get runs of their own.
 
     Cross-tenant attacks are planned rather than drawn, so that every operation with ids is
@@ -88,12 +88,12 @@ def plans(operation: APIOperation, fuzzer: Fuzzer, own: SeededTenant, victim: Se
     return found
 
 
-def _string_query(operation: APIOperation) -> bool:
+def _string_query(operation: Operation) -> bool:
     parameters = operation.definition.raw.get("parameters", [])
     return any(p.get("in") == "query" and "string" in json.dumps(p.get("schema", {})) for p in parameters)
 
 
-def _takes_object(operation: APIOperation) -> bool:
+def _takes_object(operation: Operation) -> bool:
     model = operation.definition.raw.get("requestBody", {}).get("content", {}).get("application/json", {})
     return bool(model.get("schema"))
 
@@ -108,14 +108,14 @@ def fuzz_every_operation(
 
 
 def fuzz_operation(
-    fuzzer: Fuzzer, operation: APIOperation, plan: Plan, own: SeededTenant, victim: SeededTenant, seed: int | None
+    fuzzer: Fuzzer, operation: Operation, plan: Plan, own: SeededTenant, victim: SeededTenant, seed: int | None
 ) -> None:
     target = fuzzer.target
     shrinking = Shrinking(fuzzer.profile.shrink_examples)
 
     @fuzzer.profile.settings(plan.examples)
     @hypothesis.given(case=operation.as_strategy(generation_mode=plan.mode), role=st.sampled_from(target.profile.roles))
-    def fuzz(case: Case, role: str) -> None:
+    def fuzz(case: AnyCase, role: str) -> None:
         shrinking.admit()
         verdict = fuzzer.execute(case, target.actor(own.ref, role), own, victim, plan.ids, plan.twist)
         fuzzer.campaign.cases["stateless"] += 1

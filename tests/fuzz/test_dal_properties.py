@@ -16,7 +16,6 @@ This is reference-app specific (it imports the DAL), so it lives here rather tha
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -29,6 +28,7 @@ import pytest
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule
 
+from reference_app import faults
 from reference_app.dal import Database
 from reference_app.dal import comments as comment_rows
 from reference_app.dal import notes as note_rows
@@ -235,30 +235,31 @@ def harness(db: DatabaseUrls) -> Iterator[Harness]:
         yield opened
 
 
-def run_machine(harness: Harness, config: pytest.Config, *, shrink: bool = True) -> list[str]:
-    """Runs the machine; returns the violations it saw (it raises too, when one was seen)."""
-    profile = config.getoption(OPTION_FUZZ_PROFILE)
+def run_machine(harness: Harness, profile: str, violations: list[str], *, shrink: bool = True) -> None:
+    """Runs the machine with the budget of ``profile``, adding every broken invariant it sees to ``violations``.
+
+    It raises too then; the list keeps what was seen whatever Hypothesis makes of it (a replay that passes).
+    """
     scenarios, steps = BUDGET[profile]
-    violations: list[str] = []
     machine = type("TenantsThroughTheDalRun", (TenantsThroughTheDal,), {"harness": harness, "violations": violations})
-    phases = [hypothesis.Phase.generate, *([hypothesis.Phase.shrink] if shrink else [])]
     settings = hypothesis.settings(
         max_examples=scenarios,
         stateful_step_count=steps,
         derandomize=profile == "ci",
         database=None,
         deadline=None,
-        phases=phases,
+        phases=[hypothesis.Phase.generate, *([hypothesis.Phase.shrink] if shrink else [])],
         suppress_health_check=[hypothesis.HealthCheck.too_slow],
     )
     hypothesis.stateful.run_state_machine_as_test(machine, settings=settings)
-    return violations
 
 
 def test_tenants_interleaved_through_the_dal_see_only_their_own_rows(
     harness: Harness, request: pytest.FixtureRequest
 ) -> None:
-    assert run_machine(harness, request.config) == []
+    violations: list[str] = []
+    run_machine(harness, request.config.getoption(OPTION_FUZZ_PROFILE), violations)
+    assert violations == []
 
 
 # Seeded faults of the data access layer: the same machine must find each (so it is not vacuous).
@@ -266,44 +267,25 @@ DAL_FAULTS = ("dal_unscoped_get", "list_unfiltered", "idor_update", "idor_delete
 
 
 @pytest.fixture
-def seeded_fault(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+def seeded_fault(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[faults.Fault]:
     """Switches one fault on in this process, as ``REFERENCE_APP_FAULTS`` does in the app's."""
-    if importlib.util.find_spec("reference_app.faults") is None:
-        pytest.skip("this reference app has no seeded faults yet (no reference_app/faults.py)")
-    from reference_app import faults
-
-    name: str = request.param
-    if name not in faults.REGISTRY:
-        pytest.skip(f"the reference app does not know the fault {name!r}; valid: {', '.join(sorted(faults.REGISTRY))}")
-    monkeypatch.setenv(faults.ENV, name)
+    monkeypatch.setenv(faults.ENV, request.param)
     faults.active_names.cache_clear()
     try:
-        yield faults.REGISTRY[name]
+        yield faults.REGISTRY[request.param]
     finally:
         monkeypatch.delenv(faults.ENV)
         faults.active_names.cache_clear()
 
 
 @pytest.mark.parametrize("seeded_fault", DAL_FAULTS, indirect=True)
-def test_dal_property_machine_finds_seeded_fault(
-    seeded_fault: Any, db: DatabaseUrls, request: pytest.FixtureRequest
-) -> None:
+def test_dal_property_machine_finds_seeded_fault(seeded_fault: faults.Fault, db: DatabaseUrls) -> None:
     # The fault's own realisation: some connect the app with the platform role, so RLS cannot hide them.
     app_dsn = db.platform if seeded_fault.platform_dsn else db.app
-    violations: list[str] = []
     with open_harness(app_dsn, db.platform) as faulty:
-        machine = type("FaultyRun", (TenantsThroughTheDal,), {"harness": faulty, "violations": violations})
-        settings = hypothesis.settings(
-            max_examples=BUDGET["ci"][0],
-            stateful_step_count=BUDGET["ci"][1],
-            derandomize=True,
-            database=None,
-            deadline=None,
-            phases=[hypothesis.Phase.generate],  # finding it is the point; shrinking it would only cost time
-            suppress_health_check=[hypothesis.HealthCheck.too_slow],
-        )
-        # A leak through pooled connections need not replay, so Hypothesis may call it flaky: the
-        # violations the machine saw are the evidence either way.
+        # Finding it is the point, so no shrinking. A leak through pooled connections need not
+        # replay, so Hypothesis may call it flaky: the violations the machine saw are the evidence.
+        violations: list[str] = []
         with pytest.raises((AssertionError, hypothesis.errors.Flaky)):
-            hypothesis.stateful.run_state_machine_as_test(machine, settings=settings)
+            run_machine(faulty, "ci", violations, shrink=False)
     assert violations, f"{seeded_fault.name} broke no invariant"
