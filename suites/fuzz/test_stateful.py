@@ -7,13 +7,13 @@ from typing import Any
 import pytest
 
 from suites.fuzz.fuzzer import Fuzzer
-from suites.fuzz.oracles import CONTROLS, MASS_ASSIGNMENT, NESTED
+from suites.fuzz.oracles import CONTROLS, MASS_ASSIGNMENT
 from suites.fuzz.stateful import fuzz_sequences
 from tenantprobe.probe import Probe
 from tenantprobe.target import SeededTenant
 
 
-@pytest.mark.controls(*(c for c in CONTROLS if c not in (MASS_ASSIGNMENT, NESTED)))
+@pytest.mark.controls(*(c for c in CONTROLS if c != MASS_ASSIGNMENT))
 def test_linked_sequences_replayed_by_another_tenant_leak_nothing(
     fuzzer: Fuzzer, api_schema: Any, fuzz_tenants: list[SeededTenant], fuzz_seed: int | None, probe: Probe
 ) -> None:
