@@ -26,6 +26,8 @@ OPTION_TENANTS = "--tenants"
 OPTION_PAIRS = "--pairs"
 OPTION_RESULTS = "--results-dir"
 OPTION_FAULTS = "--faults"
+OPTION_FUZZ_PROFILE = "--fuzz-profile"
+FUZZ_PROFILES = ("ci", "deep")
 MARKER = "controls"
 DEFAULT_PROFILE = Path("targets/reference.yaml")
 
@@ -45,6 +47,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption(OPTION_RESULTS, default="results", help="directory for result records (default ./results)")
     group.addoption(OPTION_FAULTS, default="", help="seeded faults to inject into the launched reference app")
+    # The fuzz suite's budget. Declared here rather than in suites/fuzz/conftest.py, which pytest
+    # loads too late to parse options when it runs more than that folder (`pytest suites`).
+    group.addoption(
+        OPTION_FUZZ_PROFILE,
+        choices=FUZZ_PROFILES,
+        default="ci",
+        help="fuzzing budget of suites/fuzz: 'ci' (derandomized, bounded; default) or 'deep' (nightly)",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:

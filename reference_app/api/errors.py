@@ -104,6 +104,14 @@ async def _validation(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(Problem(status=422, title="Invalid input", errors=errors))
 
 
+async def _data(request: Request, exc: Exception) -> JSONResponse:
+    """A value the database cannot hold (a NUL character in text, a number out of range) is the client's
+    invalid input, not a server error; like every database error it is answered without the driver's text."""
+    assert isinstance(exc, psycopg.DataError)
+    logger.info("invalid input on %s %s: %s", request.method, request.url.path, exc.sqlstate or "client-side")
+    return problem_response(Problem(status=422, title="Invalid input"))
+
+
 async def _quota(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, QuotaExceeded)
     metrics = getattr(request.app.state, "metrics", None)
@@ -131,6 +139,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(ProblemError, _problem)
     app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(psycopg.DataError, _data)
     app.add_exception_handler(Exception, _unexpected)
 
 

@@ -120,3 +120,21 @@ def test_conflict_error_carries_no_database_detail(client: httpx.Client, tenant_
     assert response.status_code == 409
     for internal in ("tags_tenant_id_name_key", "23505", "DETAIL", "Key (", "Traceback"):
         assert internal not in response.text
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        pytest.param("POST", "/v1/notes", {"title": "\x00"}, id="nul-in-title"),
+        pytest.param("GET", "/v1/notes?tag=%00", None, id="nul-in-query"),
+        pytest.param("GET", "/v1/notes/search?q=%00", None, id="nul-in-search"),
+    ],
+)
+def test_member_sending_text_postgresql_cannot_store_gets_422(
+    client: httpx.Client, tenant_a: Tenant, method: str, path: str, body: dict[str, str] | None
+) -> None:
+    # Found by the fuzz suite: a NUL character reached the driver and answered 500.
+    response = client.request(method, path, json=body, headers=tenant_a.headers("member"))
+    assert response.status_code == 422
+    assert response.json()["title"] == "Invalid input"
+    assert "detail" not in response.json(), "nothing from the driver"

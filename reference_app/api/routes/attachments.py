@@ -8,6 +8,7 @@ from fastapi import APIRouter, Response
 
 from reference_app.api.deps import TenantDep
 from reference_app.api.errors import PROBLEM_RESPONSES, not_found
+from reference_app.api.links import created
 from reference_app.dal import attachments, audit, notes
 from reference_app.models import AttachmentCreate, AttachmentPublic
 
@@ -23,7 +24,12 @@ async def list_attachments(ctx: TenantDep, note_id: UUID) -> list[AttachmentPubl
     return [AttachmentPublic.model_validate(row) for row in rows]
 
 
-@router.post("", status_code=201, operation_id="createAttachment")
+@router.post(
+    "",
+    status_code=201,
+    operation_id="createAttachment",
+    openapi_extra=created("attachment_id", "getAttachment", "deleteAttachment", carry=("note_id",)),
+)
 async def create_attachment(ctx: TenantDep, note_id: UUID, payload: AttachmentCreate) -> AttachmentPublic:
     ctx.require("member")
     async with ctx.session() as session:

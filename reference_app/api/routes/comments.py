@@ -9,6 +9,7 @@ from fastapi import APIRouter, Response
 from reference_app import faults
 from reference_app.api.deps import TenantDep
 from reference_app.api.errors import PROBLEM_RESPONSES, not_found
+from reference_app.api.links import created
 from reference_app.dal import audit, comments, notes
 from reference_app.models import CommentCreate, CommentPublic
 
@@ -24,7 +25,12 @@ async def list_comments(ctx: TenantDep, note_id: UUID) -> list[CommentPublic]:
     return [CommentPublic.model_validate(row) for row in rows]
 
 
-@router.post("", status_code=201, operation_id="createComment")
+@router.post(
+    "",
+    status_code=201,
+    operation_id="createComment",
+    openapi_extra=created("comment_id", "getComment", "deleteComment", carry=("note_id",)),
+)
 async def create_comment(ctx: TenantDep, note_id: UUID, payload: CommentCreate) -> CommentPublic:
     ctx.require("member")
     async with ctx.session() as session:

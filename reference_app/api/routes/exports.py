@@ -13,6 +13,7 @@ from fastapi import APIRouter, Query, Response
 
 from reference_app.api.deps import TenantDep
 from reference_app.api.errors import PROBLEM_RESPONSES, ProblemError, not_found
+from reference_app.api.links import created
 from reference_app.dal import audit, jobs
 from reference_app.models import JobPublic
 
@@ -20,7 +21,12 @@ router = APIRouter(prefix="/v1/exports", tags=["exports"], responses=PROBLEM_RES
 KIND = "export"
 
 
-@router.post("", status_code=202, operation_id="createExport")
+@router.post(
+    "",
+    status_code=202,
+    operation_id="createExport",
+    openapi_extra=created("export_id", "getExport", "downloadExport", status=202),
+)
 async def create_export(ctx: TenantDep) -> JobPublic:
     ctx.require("admin")
     async with ctx.session() as session:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Response
 from reference_app import faults
 from reference_app.api.deps import TenantDep
 from reference_app.api.errors import PROBLEM_RESPONSES, ProblemError, not_found
+from reference_app.api.links import created
 from reference_app.dal import audit, members
 from reference_app.models import MemberCreate, MemberPublic, MemberUpdate
 
@@ -29,7 +30,12 @@ async def list_members(ctx: TenantDep) -> list[MemberPublic]:
     return [MemberPublic.model_validate(row) for row in rows]
 
 
-@router.post("", status_code=201, operation_id="createMember")
+@router.post(
+    "",
+    status_code=201,
+    operation_id="createMember",
+    openapi_extra=created("member_id", "getMember", "updateMember", "deleteMember"),
+)
 async def create_member(ctx: TenantDep, payload: MemberCreate) -> MemberPublic:
     ctx.require("admin")
     _check_grantable(ctx, payload.role)

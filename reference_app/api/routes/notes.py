@@ -16,6 +16,7 @@ from fastapi import APIRouter, Query, Request, Response
 from reference_app import faults
 from reference_app.api.deps import TenantDep
 from reference_app.api.errors import PROBLEM_RESPONSES, ProblemError, not_found
+from reference_app.api.links import created
 from reference_app.cache import TenantCache
 from reference_app.dal import audit, notes
 from reference_app.internal.client import InternalServiceError, SearchClient
@@ -62,7 +63,8 @@ async def list_notes(
 async def search_notes(
     ctx: TenantDep,
     request: Request,
-    q: Annotated[str, Query(min_length=1, max_length=200)],
+    # No NUL: the internal search service could not store or match it (PostgreSQL text holds none).
+    q: Annotated[str, Query(min_length=1, max_length=200, pattern=r"^[^\x00]+$")],
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> list[NotePublic]:
     """Runs in the internal search service when one is configured, else in this process."""
@@ -92,7 +94,21 @@ async def count_notes(ctx: TenantDep) -> NoteCount:
         return NoteCount(count=await notes.count(session))
 
 
-@router.post("", status_code=201, operation_id="createNote")
+@router.post(
+    "",
+    status_code=201,
+    operation_id="createNote",
+    openapi_extra=created(
+        "note_id",
+        "getNote",
+        "updateNote",
+        "deleteNote",
+        "listComments",
+        "createComment",
+        "listAttachments",
+        "createAttachment",
+    ),
+)
 async def create_note(ctx: TenantDep, payload: NoteCreateBody) -> NotePublic:
     ctx.require("member")
     owner = getattr(payload, "tenant_id", None)

@@ -9,6 +9,7 @@ from psycopg.errors import UniqueViolation
 
 from reference_app.api.deps import TenantDep
 from reference_app.api.errors import PROBLEM_RESPONSES, conflict, not_found
+from reference_app.api.links import created
 from reference_app.dal import audit, tags
 from reference_app.models import TagCreate, TagPublic
 
@@ -22,7 +23,7 @@ async def list_tags(ctx: TenantDep) -> list[TagPublic]:
     return [TagPublic.model_validate(row) for row in rows]
 
 
-@router.post("", status_code=201, operation_id="createTag")
+@router.post("", status_code=201, operation_id="createTag", openapi_extra=created("tag_id", "deleteTag"))
 async def create_tag(ctx: TenantDep, payload: TagCreate) -> TagPublic:
     ctx.require("member")
     try:

@@ -1,0 +1,107 @@
+"""The fuzz suite's own oracles and reproductions, on hand-built exchanges (pure logic, no target)."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from suites.fuzz.exchanges import FuzzExchange, effective_actor
+from suites.fuzz.fuzzer import attack_control
+from suites.fuzz.oracles import CANARY, HYGIENE, LIST_FILTER, NESTED, READ, WRITE, Provenance, foreign_markers, hygiene
+from tenantprobe.canaries import CanaryRegistry
+from tenantprobe.credentials import TenantRef
+from tenantprobe.probe import Actor
+
+ALICE = TenantRef(str(uuid.uuid4()), "alice")
+TOKEN = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhIn0.c2lnbmF0dXJl"
+
+
+def _exchange(text: str, *, url: str = "http://app/v1/notes", sent: str | None = None) -> FuzzExchange:
+    actor = Actor("alice:member", ALICE, "member", TOKEN)
+    return FuzzExchange(
+        actor=actor,
+        method="GET" if sent is None else "POST",
+        url=url,
+        request_headers={"Authorization": f"Bearer {TOKEN}"},
+        request_body=None,
+        status=200,
+        response_headers={"content-type": "application/json"},
+        text=text,
+        elapsed_ms=1.0,
+        raw_body=sent,
+    )
+
+
+@pytest.fixture
+def canaries() -> CanaryRegistry:
+    return CanaryRegistry()
+
+
+def test_member_receiving_another_tenants_canary_in_a_list_is_a_canary_and_list_finding(
+    canaries: CanaryRegistry,
+) -> None:
+    bobs = canaries.issue("bob")
+    verdict = foreign_markers(_exchange(f'[{{"title": "{bobs}"}}]'), canaries, Provenance(), collection=True)
+    assert [(f.control, f.attacker, f.victim) for f in verdict.findings] == [
+        (CANARY, "alice", "bob"),
+        (LIST_FILTER, "alice", "bob"),
+    ]
+
+
+def test_member_receiving_its_own_canary_or_one_it_sent_passes(canaries: CanaryRegistry) -> None:
+    own, bobs = canaries.issue("alice"), canaries.issue("bob")
+    echoed = _exchange(f'{{"title": "{own} {bobs}"}}', sent=f'{{"title": "{bobs}"}}')
+    verdict = foreign_markers(echoed, canaries, Provenance(), collection=True)
+    assert verdict.findings == []
+    assert (LIST_FILTER, None, None) in verdict.passed
+
+
+def test_member_receiving_an_id_another_tenant_created_is_a_canary_finding(canaries: CanaryRegistry) -> None:
+    provenance = Provenance()
+    bobs_note = str(uuid.uuid4())
+    provenance.register_body("bob", {"id": bobs_note.upper()})
+    verdict = foreign_markers(_exchange(f'{{"id": "{bobs_note}"}}'), canaries, provenance, collection=False)
+    assert [(f.control, f.victim) for f in verdict.findings] == [(CANARY, "bob")]
+
+
+def test_stack_trace_or_sql_error_in_a_response_is_a_hygiene_finding() -> None:
+    leaked = _exchange('{"detail": "23505: duplicate key value violates unique constraint \\"tags_name_key\\""}')
+    verdict = hygiene(leaked, [])
+    assert [f.control for f in verdict.findings] == [HYGIENE]
+
+
+def test_internal_looking_text_the_run_itself_sent_is_an_echo_not_a_leak() -> None:
+    text = "Traceback (most recent call last):"
+    verdict = hygiene(_exchange(f'{{"title": "{text}"}}'), [f'{{"title": "{text}"}}'])
+    assert verdict.findings == []
+
+
+def test_reproduction_names_the_token_as_a_shell_variable_and_redacts_nothing_else_it_needs() -> None:
+    curl = _exchange("[]", sent='{"title": "x"}').curl()
+    assert TOKEN not in curl
+    assert '"Authorization: Bearer $TOKEN_ALICE_MEMBER"' in curl
+    assert '--data-binary \'{"title": "x"}\'' in curl
+
+
+def test_request_without_the_actors_credentials_is_judged_as_sent_by_nobody() -> None:
+    actor = Actor("alice:member", ALICE, "member", TOKEN)
+    assert effective_actor(actor, {"Authorization": f"Bearer {TOKEN}"}) is actor
+    assert effective_actor(actor, {}).name == "anonymous"
+    assert effective_actor(actor, {"Authorization": "Bearer garbage"}).name == "invalid-credentials"
+
+
+@pytest.mark.parametrize(
+    ("template", "method", "foreign", "control"),
+    [
+        ("/v1/notes/{note_id}", "GET", {"note_id"}, READ),
+        ("/v1/notes/{note_id}", "PATCH", {"note_id"}, WRITE),
+        ("/v1/notes/{note_id}/comments", "POST", {"note_id"}, NESTED),
+        ("/v1/notes/{note_id}/comments/{comment_id}", "GET", {"comment_id"}, NESTED),
+        ("/v1/notes/{note_id}/comments/{comment_id}", "DELETE", {"note_id", "comment_id"}, WRITE),
+    ],
+)
+def test_a_case_with_foreign_ids_is_judged_under_the_control_it_tests(
+    template: str, method: str, foreign: set[str], control: str
+) -> None:
+    assert attack_control(template, method, dict.fromkeys(foreign, "id")) == control
