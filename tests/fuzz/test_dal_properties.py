@@ -16,6 +16,7 @@ This is reference-app specific (it imports the DAL), so it lives here rather tha
 from __future__ import annotations
 
 import asyncio
+import functools
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -42,7 +43,7 @@ TENANTS = 3
 BUDGET = {"ci": (20, 10), "deep": (400, 40)}
 
 # What the API lets through to the DAL: no NUL (PostgreSQL text cannot hold it), no lone surrogates.
-text = st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\x00"), max_size=40)
+text = st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), max_size=40)
 titles = text.filter(bool)
 words = st.from_regex(r"[a-z]{3,8}", fullmatch=True)
 tag_names = st.from_regex(r"[a-z0-9-]{1,12}", fullmatch=True)
@@ -199,7 +200,7 @@ class TenantsThroughTheDal(RuleBasedStateMachine):
     def each_tenant_sees_exactly_what_it_wrote(self) -> None:
         for tenant in range(TENANTS):
             mine = self.model.of(tenant)
-            rows, count, tags, comments = self.as_tenant(tenant, lambda s, mine=mine: _everything(s, list(mine)))
+            rows, count, tags, comments = self.as_tenant(tenant, functools.partial(_everything, notes=list(mine)))
             listed = {row["id"]: (row["title"], row["body"]) for row in rows}
             self.expect(listed == {key: (n.title, n.body) for key, n in mine.items()}, f"tenant {tenant}'s list")
             self.expect(count == len(mine), f"tenant {tenant} counts {count}, wrote {len(mine)}")
