@@ -126,6 +126,7 @@ def of(program: str) -> list[tuple[str, list[str]]]:
 # (words that must all appear in the command, where it runs). First match wins. "here:" names a
 # test of this module; a path names a test of the project (checked to exist); "nobody:" says why not.
 DETECTION = "tests/detection/test_isolation_detection.py::test_"
+FUZZ = "tests/detection/test_fuzz_detection.py::test_"
 K8S_SUITES = "tests/k8s/test_suites_detection.py::test_secure_template_passes_the_quota_and_rbac_suites"
 K8S_CLI = "tests/k8s/test_all_layers.py::test_cli_provisions_and_deprovisions_one_tenant_on_all_layers"
 K8S_CLUSTER = "tests/k8s/test_cluster.py::test_identity_is_seen_by_the_apiserver_as_that_user_in_that_group"
@@ -139,6 +140,9 @@ RUN: list[tuple[tuple[str, ...], str]] = [
     ((PYTEST, "suites/search"), "here:test_the_example_suite_passes_on_the_secure_app_and_fails_on_the_fault"),
     ((PYTEST, "suites/isolation", "--faults"), DETECTION + "each_seeded_fault_fails_the_suite_naming_its_control"),
     ((PYTEST, "suites/isolation"), DETECTION + "secure_reference_app_passes_every_isolation_check"),
+    ((PYTEST, "suites/fuzz", "--faults"), FUZZ + "each_seeded_fault_fails_the_fuzz_suite_naming_its_control"),
+    ((PYTEST, "suites/fuzz", "deep"), "nobody: the nightly profile takes minutes; the ci profile is the same code"),
+    ((PYTEST, "suites/fuzz"), FUZZ + "secure_reference_app_passes_the_fuzz_suite"),
     ((PYTEST, "suites/quota"), K8S_SUITES),
     ((PYTEST, "suites/rbac"), K8S_SUITES),
     ((LOCUST, "SteadyTenant"), SCENARIOS + "steady_tenants_each_drive_their_own_tenant"),
