@@ -41,12 +41,12 @@ FaultsOption = Annotated[
 
 
 def _wait_for_interrupt() -> None:
+    """Until Ctrl-C or SIGTERM. Both handlers are installed here: a shell that starts a job in the
+    background leaves SIGINT ignored, and Python keeps it so, which would make Ctrl-C a no-op."""
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
-        while not stop.wait(0.5):
-            pass
-    except KeyboardInterrupt:
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    while not stop.wait(0.5):
         pass
 
 

@@ -259,7 +259,12 @@ def _finish(name: str, process: subprocess.Popen[str]) -> str:
         if UNTIL_CTRL_C[name] in line:
             break
     process.send_signal(signal.SIGINT)
-    return "".join(seen) + process.communicate(timeout=60)[0]
+    try:
+        return "".join(seen) + process.communicate(timeout=60)[0]
+    except subprocess.TimeoutExpired:
+        process.kill()  # and read to the end, so no pipe is left for the garbage collector to warn about
+        rest = process.communicate()[0]
+        raise AssertionError(f"`{name}` still ran 60 s after Ctrl-C; its output:\n{''.join(seen)}{rest}") from None
 
 
 @pytest.fixture(scope="module")
@@ -288,7 +293,7 @@ def slow_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         name: subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
         for name, (command, cwd) in commands.items()
     }
-    with ThreadPoolExecutor() as pool:
+    with ThreadPoolExecutor(max_workers=len(running)) as pool:  # every run is read from its start
         waits = {name: pool.submit(_finish, name, process) for name, process in running.items()}
         outputs = {name: wait.result() for name, wait in waits.items()}
     records = {
