@@ -3,15 +3,16 @@
 ``build_kube_router.sh`` builds the pinned version from the Go module proxy (cached like the
 control plane); ``install_netfilter_tools.sh`` installs ipset and iptables when they are missing.
 kube-router writes the host's iptables and ipsets, which are machine-wide, so one runs per
-machine at a time: :class:`KubeRouter` holds a lock file while it runs and removes its rules
-(``--cleanup-config``) before it starts, which also clears what a crashed run left, and after
-it stops.
+machine at a time: :class:`KubeRouter` holds a lock file while it runs and removes its rules before it starts, which
+also clears what a crashed run left, and after it stops. (kube-router v2.1.0's own
+``--cleanup-config`` leaves the rules in place under iptables-nft and then panics in the service
+proxy's cleanup, so :func:`remove_kube_router_rules` does it.)
 
 Example::
 
     with KubeRouter(kubeconfig, node_name="tenantprobe-node") as enforcer:
         enforcer.healthy()          # True once its /healthz answers
-        enforcer.wait_synced(["tenant-a/probe-a"])
+        wait_synced(["tenant-a/probe-a"])
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import contextlib
 import fcntl
 import hashlib
 import os
+import shlex
 import signal
 import subprocess
 import time
@@ -37,6 +39,8 @@ HERE = Path(__file__).resolve().parent
 BUILD_SCRIPT = HERE / "build_kube_router.sh"
 INSTALL_SCRIPT = HERE / "install_netfilter_tools.sh"
 LOCK_FILE = Path("/run/lock/tenantprobe-kube-router.lock")
+OWN_CHAINS = ("KUBE-ROUTER-", "KUBE-POD-FW-", "KUBE-NWPLCY-")
+OWN_IPSETS = ("KUBE-", "inet6:KUBE-")
 FIREWALL_ONLY = ("--run-firewall=true", "--run-router=false", "--run-service-proxy=false")
 
 
@@ -63,10 +67,58 @@ def kube_router_version(binary: Path) -> str:
     return next((w.rstrip(",") for w in words if w.startswith("v2.") or w.startswith("v1.")), "unknown")
 
 
+def remove_kube_router_rules() -> None:
+    """Delete kube-router's filter chains, the jumps to them and its ipsets."""
+    saved = subprocess.run(["iptables-save", "-t", "filter"], capture_output=True, text=True, check=False).stdout
+    lines = saved.splitlines()
+    chains = [line[1:].split()[0] for line in lines if line.startswith(":") and line[1:].startswith(OWN_CHAINS)]
+    for line in lines:
+        words = shlex.split(line)
+        if words[:1] == ["-A"] and words[1] in ("INPUT", "FORWARD", "OUTPUT") and words[-1].startswith(OWN_CHAINS):
+            subprocess.run(["iptables", "-t", "filter", "-D", *words[1:]], capture_output=True, check=False)
+    for flag in ("-F", "-X"):  # flush all first: the chains jump to each other
+        for chain in chains:
+            subprocess.run(["iptables", "-t", "filter", flag, chain], capture_output=True, check=False)
+    names = subprocess.run(["ipset", "list", "-n"], capture_output=True, text=True, check=False).stdout.split()
+    for name in names:
+        if name.startswith(OWN_IPSETS):
+            subprocess.run(["ipset", "destroy", name], capture_output=True, check=False)
+
+
 def _ruleset() -> str:
     completed = subprocess.run(["iptables-save"], capture_output=True, text=True, check=False)
     # Packet counters change with every probe; only the rules matter.
     return "\n".join(line for line in completed.stdout.splitlines() if not line.startswith(("#", ":")))
+
+
+def healthy(url: str) -> bool:
+    """Whether kube-router's health endpoint answers 200 (it does once its controllers run)."""
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback http
+            return bool(response.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def wait_synced(pods: Iterable[str], timeout: float = 60.0, settle: float = 1.0) -> bool:
+    """Wait until the rules name every pod ("namespace/name") and stop changing for ``settle`` seconds.
+
+    kube-router comments each pod's firewall jump with the pod's name and namespace; a ruleset
+    unchanged after that means the last policy or pod change has been applied. (Probes do not
+    change the rules: the packet counters are left out.)"""
+    wanted = [(p.split("/", 1)[1], p.split("/", 1)[0]) for p in pods]
+    deadline = time.monotonic() + timeout
+    last, stable_since = "", time.monotonic()
+    while time.monotonic() < deadline:
+        rules = _ruleset()
+        digest = hashlib.sha256(rules.encode()).hexdigest()
+        if digest != last:
+            last, stable_since = digest, time.monotonic()
+        named = all(f"POD name:{name} namespace: {namespace} " in rules for name, namespace in wanted)
+        if named and time.monotonic() - stable_since >= settle:
+            return True
+        time.sleep(0.2)
+    return False
 
 
 class KubeRouter:
@@ -121,33 +173,12 @@ class KubeRouter:
             raise
         return self
 
+    @property
+    def health_url(self) -> str:
+        return f"http://127.0.0.1:{self.health_port}/healthz"
+
     def healthy(self) -> bool:
-        if self._proc is None or self._proc.poll() is not None:
-            return False
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.health_port}/healthz", timeout=2) as response:  # noqa: S310
-                return bool(response.status == 200)
-        except (urllib.error.URLError, OSError):
-            return False
-
-    def wait_synced(self, pods: Iterable[str], timeout: float = 60.0, settle: float = 1.0) -> bool:
-        """Wait until the rules name every pod ("namespace/name") and stop changing for ``settle`` seconds.
-
-        kube-router comments each pod's firewall jump with the pod's name and namespace; an
-        unchanged ruleset after that means the last policy or pod change has been applied."""
-        wanted = [(p.split("/", 1)[1], p.split("/", 1)[0]) for p in pods]
-        deadline = time.monotonic() + timeout
-        last, stable_since = "", time.monotonic()
-        while time.monotonic() < deadline:
-            rules = _ruleset()
-            digest = hashlib.sha256(rules.encode()).hexdigest()
-            if digest != last:
-                last, stable_since = digest, time.monotonic()
-            named = all(f"name:{name} namespace: {namespace} " in rules for name, namespace in wanted)
-            if named and time.monotonic() - stable_since >= settle:
-                return True
-            time.sleep(0.2)
-        return False
+        return self._proc is not None and self._proc.poll() is None and healthy(self.health_url)
 
     def log_tail(self, lines: int = 20) -> str:
         with contextlib.suppress(OSError):
@@ -189,10 +220,7 @@ class KubeRouter:
         self._lock = lock
 
     def _cleanup(self) -> None:
-        assert self.binary is not None
-        subprocess.run(
-            [str(self.binary), "--cleanup-config"], capture_output=True, check=False, preexec_fn=_set_pdeathsig
-        )
+        remove_kube_router_rules()
 
     def __enter__(self) -> KubeRouter:
         return self.start()

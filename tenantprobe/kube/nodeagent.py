@@ -24,14 +24,13 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from tenantprobe.errors import TargetError
+from tenantprobe.kube import netprobe
 from tenantprobe.kube.api import KubeClient
 from tenantprobe.kube.podnet import PodNetwork, sweep_stale
 
-NETPROBE = Path(__file__).with_name("netprobe.py")
 NODE_LABEL = "tenantprobe.io/probe-node"
 NETNS_ANNOTATION = "tenantprobe.io/netns"
 MERGE_PATCH = "application/merge-patch+json"
@@ -164,7 +163,7 @@ class NodeAgent:
         tcp, udp = _ports(pod)
         args = [*(f"--tcp={p}" for p in tcp), *(f"--udp={p}" for p in udp)]
         server = subprocess.Popen(
-            ["ip", "netns", "exec", interface.netns, sys.executable, str(NETPROBE), "serve", *args],
+            ["ip", "netns", "exec", interface.netns, sys.executable, netprobe.__file__, "serve", *args],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
