@@ -113,6 +113,9 @@ def network_run(kube_cluster: Any, kube_tenants: list[Any], probe_node: ProbeNod
 
 
 def _probe(run: NetworkRun, admin: Any, node: ProbeNode, outside: dict[str, Any] | None, namespaces: list[str]) -> None:
+    if not node.healthy():
+        run.unavailable = f"the enforcer ({node.enforcer}) is not healthy at {node.health_url}"
+        return
     if outside is not None:
         admin.apply(outside)
     keys = []
@@ -129,14 +132,13 @@ def _probe(run: NetworkRun, admin: Any, node: ProbeNode, outside: dict[str, Any]
     if late:
         run.unavailable = f"probe pods not Running after {READY_TIMEOUT:.0f} s: {', '.join(late)}"
         return
-    if not node.healthy():
-        run.unavailable = f"the enforcer ({node.enforcer}) is not healthy at {node.health_url}"
-        return
     if not node.wait_synced(keys):
         run.unavailable = f"the enforcer ({node.enforcer}) did not apply rules for every probe pod within 60 s"
         return
     namespace_objects = [admin.get(f"/api/v1/namespaces/{n}").body for n in namespaces]
-    policies = [p for n in namespaces for p in admin.items(f"/apis/networking.k8s.io/v1/namespaces/{n}/networkpolicies")]
+    policies = [
+        p for n in namespaces for p in admin.items(f"/apis/networking.k8s.io/v1/namespaces/{n}/networkpolicies")
+    ]
     run.engine = PolicyEngine(namespace_objects, pods, policies)
     run.result = Prober(node.exec_for(pods)).run(run.engine.matrix(PORTS), run.engine.pods)
     if not node.healthy():  # evidence gathered while the enforcer was down proves nothing

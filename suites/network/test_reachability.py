@@ -62,7 +62,10 @@ def test_observed_reachability_matches_the_policies(
         "enforcer": network_run.facts.get("enforcer"),
     }
     findings = []
-    for control, outcome, word in ((ENFORCED, "allowed", "flowed although denied"), (REACHABLE, "blocked", "blocked although allowed")):
+    for control, outcome, word in (
+        (ENFORCED, "allowed", "flowed although denied"),
+        (REACHABLE, "blocked", "blocked although allowed"),
+    ):
         cells = result.mismatches(outcome)
         if cells:
             status, summary = Status.FAIL, f"{len(cells)} cell(s) {word}: " + "; ".join(map(_describe, cells[:5]))
