@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from suites.network.conftest import PORTS, NetworkRun
 from tenantprobe.controls import load_catalogue
+from tenantprobe.kube.netrun import PORTS, NetworkRun
 from tenantprobe.kube.prober import Cell
 from tenantprobe.netpol import NetworkPolicy
 from tenantprobe.records import ResultRecord, ResultWriter, Status

@@ -22,6 +22,7 @@ import fcntl
 import hashlib
 import os
 import shlex
+import shutil
 import signal
 import subprocess
 import time
@@ -59,6 +60,12 @@ def ensure_kube_router() -> Path:
     """The kube-router binary, built on first use; ipset and iptables installed when missing."""
     _run_script(INSTALL_SCRIPT, "installing ipset and iptables")
     return Path(_run_script(BUILD_SCRIPT, "building kube-router").splitlines()[-1])
+
+
+def kube_router_current() -> bool:
+    """Whether the cached build is current and ipset and iptables are installed (nothing to do)."""
+    tools = all(shutil.which(tool) for tool in ("ipset", "iptables", "iptables-save"))
+    return tools and subprocess.run(["bash", str(BUILD_SCRIPT), "--check"], check=False).returncode == 0
 
 
 def kube_router_version(binary: Path) -> str:

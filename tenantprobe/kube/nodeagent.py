@@ -45,7 +45,8 @@ class _PodState:
 
 
 def _ports(pod: dict[str, Any]) -> tuple[list[int], list[int]]:
-    tcp, udp = [], []
+    tcp: list[int] = []
+    udp: list[int] = []
     for container in pod["spec"].get("containers") or []:
         for port in container.get("ports") or []:
             (udp if port.get("protocol") == "UDP" else tcp).append(int(port["containerPort"]))
@@ -99,7 +100,10 @@ class NodeAgent:
         node = {
             "apiVersion": "v1",
             "kind": "Node",
-            "metadata": {"name": self.node_name, "labels": {NODE_LABEL: "true", "kubernetes.io/hostname": self.node_name}},
+            "metadata": {
+                "name": self.node_name,
+                "labels": {NODE_LABEL: "true", "kubernetes.io/hostname": self.node_name},
+            },
             "spec": {"podCIDR": str(self.network.subnet), "podCIDRs": [str(self.network.subnet)]},
         }
         response = self.client.request("POST", "/api/v1/nodes", body=node)
@@ -139,7 +143,9 @@ class NodeAgent:
             self._stop.wait(POLL_SECONDS)
 
     def _sync(self) -> None:
-        response = self.client.request("GET", "/api/v1/pods", query={"fieldSelector": f"spec.nodeName={self.node_name}"})
+        response = self.client.request(
+            "GET", "/api/v1/pods", query={"fieldSelector": f"spec.nodeName={self.node_name}"}
+        )
         if not response.ok:
             raise TargetError(f"listing the pods of node {self.node_name}: {response.status} {response.message}")
         pods = response.body.get("items", [])
@@ -151,7 +157,9 @@ class NodeAgent:
             if meta.get("deletionTimestamp"):
                 self._teardown(key)
                 self.client.request(
-                    "DELETE", f"/api/v1/namespaces/{meta['namespace']}/pods/{meta['name']}", body={"gracePeriodSeconds": 0}
+                    "DELETE",
+                    f"/api/v1/namespaces/{meta['namespace']}/pods/{meta['name']}",
+                    body={"gracePeriodSeconds": 0},
                 )
             elif key not in self.pods:
                 self._set_up(key, pod)

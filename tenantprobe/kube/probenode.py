@@ -26,8 +26,8 @@ from typing import Any
 from tenantprobe.errors import TargetError
 from tenantprobe.kube import enforcer
 from tenantprobe.kube.api import KubeClient
-from tenantprobe.kube.podnet import BRIDGE_NF
 from tenantprobe.kube.nodeagent import MERGE_PATCH, NETNS_ANNOTATION, NODE_LABEL, NodeAgent
+from tenantprobe.kube.podnet import BRIDGE_NF
 from tenantprobe.kube.prober import NetnsExec
 
 ENFORCER_ANNOTATION = "tenantprobe.io/enforcer"
@@ -65,7 +65,9 @@ def find_probe_node(client: KubeClient) -> ProbeNode | None:
     for node in client.items("/api/v1/nodes", label_selector=f"{NODE_LABEL}=true"):
         annotations = node["metadata"].get("annotations") or {}
         if HEALTH_ANNOTATION in annotations:
-            return ProbeNode(node["metadata"]["name"], annotations.get(ENFORCER_ANNOTATION, ""), annotations[HEALTH_ANNOTATION])
+            return ProbeNode(
+                node["metadata"]["name"], annotations.get(ENFORCER_ANNOTATION, ""), annotations[HEALTH_ANNOTATION]
+            )
     return None
 
 
@@ -94,7 +96,9 @@ class LocalProbeNode:
             description = f"kube-router {self.enforcer.version} (firewall only)"
             annotations = {ENFORCER_ANNOTATION: description, HEALTH_ANNOTATION: self.enforcer.health_url}
             path = f"/api/v1/nodes/{self.agent.node_name}"
-            response = self.client.request("PATCH", path, body={"metadata": {"annotations": annotations}}, content_type=MERGE_PATCH)
+            response = self.client.request(
+                "PATCH", path, body={"metadata": {"annotations": annotations}}, content_type=MERGE_PATCH
+            )
             if not response.ok:
                 raise TargetError(f"PATCH {path}: {response.status} {response.message}")
         except BaseException:

@@ -40,7 +40,10 @@ _MARKS: dict[Outcome, tuple[str, str]] = {
     "blocked": ("B", "B"),  # blocked although the policies allow it
     "not_assessed": ("?", "?"),
 }
-LEGEND = ". allowed as expected, x blocked as expected, A allowed though denied, B blocked though allowed, ? not assessed, - self"
+LEGEND = (
+    ". allowed as expected, x blocked as expected, A allowed though denied, B blocked though allowed, "
+    "? not assessed, - self"
+)
 
 
 class PodExec(Protocol):
@@ -126,7 +129,7 @@ def _outcome(verdict: Verdict, observed: str) -> Outcome:
 @dataclass
 class Prober:
     pod_exec: PodExec
-    timeout: float = 1.0
+    timeout: float = 2.0  # only allowed probes wait: blocked ones are REJECTed at once
     workers: int = 8
 
     def _batch(self, requests: Mapping[str, Sequence[str]]) -> dict[tuple[str, str], str]:

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tenantprobe.kube.cluster import Cluster
-from tenantprobe.kube.probenode import LocalProbeNode, local_probing_unavailable
+from tenantprobe.kube.probenode import LocalProbeNode
 from tests.detection.conftest import SuiteRun, run_suite
 from tests.k8s.variants import NETWORK_EXPECTED, make_variant
 
@@ -43,10 +43,9 @@ def local_cluster(kube_cluster: Cluster) -> Iterator[Cluster]:
 
 
 @pytest.fixture(scope="module")
-def runs(local_cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> dict[str, SuiteRun]:
-    reason = local_probing_unavailable()
-    if reason:
-        pytest.skip(reason)
+def runs(
+    local_cluster: Cluster, kube_router_binary: Path, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, SuiteRun]:
     kubeconfig = ("--kubeconfig", str(local_cluster.kubeconfig))
     done = {"no-probe-node": run_suite("suites/network", tmp_path_factory.mktemp("no-node") / "results", *kubeconfig)}
     jobs: dict[str, tuple[Path, tuple[str, ...]]] = {
