@@ -29,6 +29,7 @@ from typing import Any
 from tenantprobe.errors import TargetError
 from tenantprobe.kube import netprobe
 from tenantprobe.kube.api import KubeClient
+from tenantprobe.kube.controlplane import _set_pdeathsig
 from tenantprobe.kube.podnet import PodNetwork, sweep_stale
 
 NODE_LABEL = "tenantprobe.io/probe-node"
@@ -177,6 +178,8 @@ class NodeAgent:
             stderr=subprocess.STDOUT,
             text=True,
             start_new_session=True,
+            # Dies with the agent's thread, so a killed run leaves no server holding a namespace.
+            preexec_fn=_set_pdeathsig,
         )
         self.pods[key] = _PodState(key, server, interface.netns)
         ready = server.stdout.readline().strip() if server.stdout else ""

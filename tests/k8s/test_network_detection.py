@@ -9,6 +9,8 @@ agent + kube-router: one enforcer per machine) and the secure run and the varian
 
 from __future__ import annotations
 
+import fcntl
+import subprocess
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -17,6 +19,8 @@ from pathlib import Path
 import pytest
 
 from tenantprobe.kube.cluster import Cluster
+from tenantprobe.kube.enforcer import LOCK_FILE
+from tenantprobe.kube.podnet import PodNetwork, ip
 from tenantprobe.kube.probenode import LocalProbeNode
 from tests.detection.conftest import SuiteRun, run_suite
 from tests.k8s.variants import NETWORK_EXPECTED, make_variant
@@ -105,3 +109,20 @@ def test_network_mistake_fails_the_suite_naming_the_controls(variant: str, runs:
     for control in controls:  # each finding says which traffic, and why the policies allow it
         failed = [r for r in run.records if r["control_id"] == control and r["status"] == "fail"]
         assert all(r["summary"] and r["evidence"] for r in failed), failed
+
+
+def test_a_stopped_probe_node_leaves_no_namespaces_links_or_rules(runs: dict[str, SuiteRun]) -> None:
+    prefix = PodNetwork().prefix  # this process's agent named everything with it
+    assert prefix not in ip("netns", "list")
+    assert prefix not in ip("-o", "link", "show")
+    with open(LOCK_FILE, "a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return  # another run's kube-router is up on this machine: its rules are its own
+        try:
+            rules = subprocess.run(["iptables-save", "-t", "filter"], capture_output=True, text=True, check=True).stdout
+            assert "KUBE-ROUTER" not in rules
+            assert "KUBE-POD-FW" not in rules
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
