@@ -111,6 +111,10 @@ def _pretty(value: Any) -> str:
     return text
 
 
+def _is_truth_table(item: Any) -> bool:
+    return isinstance(item, dict) and set(item) == {"truth_table"} and isinstance(item["truth_table"], str)
+
+
 def _evidence_item(record: Record, item: Any) -> dict[str, Any]:
     """One evidence item as display strings: an HTTP exchange with its curl, or any other data pretty-printed."""
     request = item.get("request") if isinstance(item, dict) else None
@@ -129,17 +133,22 @@ def _evidence_item(record: Record, item: Any) -> dict[str, Any]:
             "curl": str(item.get("curl") or ""),
             "data": None,
         }
+    if _is_truth_table(item):
+        item = item["truth_table"]  # the network suite's rows x columns table: shown as laid out, not as JSON
     return {"check": record.check_id, "head": "", "request": "", "response": "", "curl": "", "data": _pretty(item)}
 
 
 def _evidence(result: ControlResult) -> list[dict[str, Any]]:
-    """The evidence worth showing: that of failing and erroring records, capped per control."""
+    """The evidence worth showing: that of failing and erroring records, and truth tables whatever the status
+    (the observed network matrix is the proof of a pass too), capped per control."""
     items: list[dict[str, Any]] = []
-    for record in (r for r in result.records if r.status in ("fail", "error")):
+    for record in result.records:
+        failed = record.status in ("fail", "error")
         for item in record.evidence:
             if len(items) >= MAX_EVIDENCE_ITEMS:
                 return items
-            items.append(_evidence_item(record, item))
+            if failed or _is_truth_table(item):
+                items.append(_evidence_item(record, item))
     return items
 
 

@@ -64,3 +64,19 @@ def volume_claim(name: str, namespace: str, storage: str = "1Gi") -> dict[str, A
         "metadata": {"name": name, "namespace": namespace},
         "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": storage}}},
     }
+
+
+def probe_pod(
+    name: str, namespace: str, labels: dict[str, str], ports: list[tuple[int, str]], node_name: str | None
+) -> dict[str, Any]:
+    """A restricted pod that declares the probe ports (``(port, protocol)``), bound to ``node_name`` when given.
+
+    No scheduler runs beside a local control plane, so the pod names its node itself."""
+    pod = restricted_pod(name, namespace)
+    pod["metadata"]["labels"].update(labels)
+    pod["spec"]["containers"][0]["ports"] = [
+        {"name": f"p{port}-{protocol.lower()}", "containerPort": port, "protocol": protocol} for port, protocol in ports
+    ]
+    if node_name:
+        pod["spec"]["nodeName"] = node_name
+    return pod

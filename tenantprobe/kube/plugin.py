@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,8 @@ OPTION_TEMPLATE = "--tenant-template"
 OPTION_PREFIX = "--k8s-tenant-prefix"
 DEFAULT_TEMPLATE = Path("k8s/tenant-template")
 CLUSTER_FIXTURE = "kube_cluster"
+# Fixtures that start a local probe node, whose enforcer must be built first.
+PROBE_FIXTURES = ("probe_node", "kube_router_binary")
 ADMIN_USER = "admin@{tenant}"
 
 _cluster_key = pytest.StashKey[Any]()
@@ -83,10 +85,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    """Build the local control plane before the first test, with its progress on the terminal.
+    """Build the local control plane (and kube-router, for network probing) before the first test.
 
     A first build takes minutes; done here it is outside any test's timeout and not captured."""
-    if not any(CLUSTER_FIXTURE in getattr(item, "fixturenames", ()) for item in session.items):
+    if not any(_uses(item, (CLUSTER_FIXTURE,)) for item in session.items):
         return
     try:
         if _kubeconfig(session.config) is not None:
@@ -95,19 +97,39 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         raise pytest.UsageError(str(exc)) from None
     from tenantprobe.kube.controlplane import binaries_current, ensure_binaries
 
-    if binaries_current():
-        return
+    if not binaries_current():
+        _build_before_tests(
+            session,
+            "the local Kubernetes control plane (etcd, kube-apiserver, kube-controller-manager) from the Go "
+            "module proxy; the first build takes several minutes, later runs use the cache. Set KUBECONFIG or "
+            "--kubeconfig to use a cluster instead.",
+            ensure_binaries,
+        )
+    if any(_uses(item, PROBE_FIXTURES) for item in session.items):
+        from tenantprobe.kube.enforcer import ensure_kube_router, kube_router_current
+        from tenantprobe.kube.probenode import local_probing_unavailable
+
+        if local_probing_unavailable() is None and not kube_router_current():
+            _build_before_tests(
+                session,
+                "kube-router (the NetworkPolicy enforcer of the local probe node) from the Go module proxy, "
+                "and ipset/iptables with apt-get when missing; later runs use the cache.",
+                ensure_kube_router,
+            )
+
+
+def _uses(item: pytest.Item, fixtures: tuple[str, ...]) -> bool:
+    return any(name in getattr(item, "fixturenames", ()) for name in fixtures)
+
+
+def _build_before_tests(session: pytest.Session, what: str, build: Callable[[], object]) -> None:
+    """Build outside any test's timeout, with the progress on the terminal (not captured)."""
     capture = session.config.pluginmanager.getplugin("capturemanager")
     guard = capture.global_and_fixture_disabled() if capture else contextlib.nullcontext()
     with guard:
-        print(
-            "\ntenantprobe: building the local Kubernetes control plane (etcd, kube-apiserver, "
-            "kube-controller-manager) from the Go module proxy; the first build takes several minutes, "
-            "later runs use the cache. Set KUBECONFIG or --kubeconfig to use a cluster instead.",
-            flush=True,
-        )
+        print(f"\ntenantprobe: building {what}", flush=True)
         try:
-            ensure_binaries()
+            build()
         except TenantProbeError as exc:
             raise pytest.UsageError(str(exc)) from None
 
@@ -229,3 +251,19 @@ def kube_probe(request: pytest.FixtureRequest, results_writer: Any) -> Iterator[
         # The check stopped early: keep what it established, without masking its own error.
         with contextlib.suppress(AssertionError):
             probe.finish()
+
+
+@pytest.fixture(scope="session")
+def kube_router_binary() -> Path:
+    """The kube-router binary of the local probe node (built and ipset/iptables installed when missing);
+    skips where this machine cannot host a probe node (not root, no br_netfilter), naming what is missing."""
+    from tenantprobe.kube.enforcer import ensure_kube_router
+    from tenantprobe.kube.probenode import local_probing_unavailable
+
+    reason = local_probing_unavailable()
+    if reason:
+        pytest.skip(reason)
+    try:
+        return ensure_kube_router()
+    except TenantProbeError as exc:
+        raise pytest.UsageError(str(exc)) from None

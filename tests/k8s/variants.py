@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -61,6 +62,61 @@ def admin_cluster_role_binding(template: Path, prefix: str) -> None:
     )
 
 
+def _edit_policies(template: Path, edit: Callable[[list[dict[str, Any]]], list[dict[str, Any]]]) -> None:
+    path = template / "20-networkpolicies.yaml"
+    policies = [p for p in yaml.safe_load_all(path.read_text()) if p]
+    path.write_text(yaml.safe_dump_all(edit(policies)))
+
+
+def _named(policies: list[dict[str, Any]], name: str) -> dict[str, Any]:
+    return next(p for p in policies if p["metadata"]["name"] == name)
+
+
+def no_default_deny(template: Path, prefix: str) -> None:
+    """The default-deny policy was dropped ("the allow policies already isolate the pods"): isolation
+    now hangs on the allows, and the first allow someone narrows or deletes opens the namespace."""
+    _edit_policies(template, lambda ps: [p for p in ps if p["metadata"]["name"] != "default-deny"])
+
+
+def namespace_selector_everything(template: Path, prefix: str) -> None:
+    """``namespaceSelector: {}`` written to mean "this namespace" in the same-namespace allow: it
+    selects every namespace, so every tenant's pods may talk to every other tenant's."""
+
+    def edit(policies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        spec = _named(policies, "allow-same-namespace")["spec"]
+        spec["ingress"] = [{"from": [{"namespaceSelector": {}}]}]
+        spec["egress"] = [{"to": [{"namespaceSelector": {}}]}]
+        return policies
+
+    _edit_policies(template, edit)
+
+
+def egress_left_open(template: Path, prefix: str) -> None:
+    """Only ingress was locked down (policyTypes [Ingress] everywhere, the DNS egress allow dropped as
+    "not needed"): a compromised pod may connect out to anything, the platform and other tenants included."""
+
+    def edit(policies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        kept = [p for p in policies if p["metadata"]["name"] != "allow-dns-egress"]
+        for policy in kept:
+            policy["spec"]["policyTypes"] = ["Ingress"]
+            policy["spec"].pop("egress", None)
+        return kept
+
+    _edit_policies(template, edit)
+
+
+def policy_on_wrong_pods(template: Path, prefix: str) -> None:
+    """The policies were written for the web tier (``podSelector: {app: web}``) and select nothing
+    else: the tenant's worker pods are open to every other tenant in both directions."""
+
+    def edit(policies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        for policy in policies:
+            policy["spec"]["podSelector"] = {"matchLabels": {"app": "web"}}
+        return policies
+
+    _edit_policies(template, edit)
+
+
 # variant -> (suite, controls that must fail)
 EXPECTED: dict[str, tuple[Variant, str, set[str]]] = {
     "no-resource-quota": (no_resource_quota, "suites/quota", {"INFRA-RESOURCE-QUOTA"}),
@@ -74,9 +130,26 @@ EXPECTED: dict[str, tuple[Variant, str, set[str]]] = {
 }
 
 
+# Network variants run against one probe node (one kube-router per machine), in their own test.
+NETWORK_EXPECTED: dict[str, tuple[Variant, str, set[str]]] = {
+    "no-default-deny": (no_default_deny, "suites/network", {"NET-DEFAULT-DENY"}),
+    "namespace-selector-everything": (
+        namespace_selector_everything,
+        "suites/network",
+        {"NET-CROSS-TENANT-BLOCKED", "NET-EGRESS-RESTRICTED"},
+    ),
+    "egress-left-open": (egress_left_open, "suites/network", {"NET-DEFAULT-DENY", "NET-EGRESS-RESTRICTED"}),
+    "policy-on-wrong-pods": (
+        policy_on_wrong_pods,
+        "suites/network",
+        {"NET-DEFAULT-DENY", "NET-CROSS-TENANT-BLOCKED", "NET-EGRESS-RESTRICTED"},
+    ),
+}
+
+
 def make_variant(name: str, directory: Path, prefix: str) -> Path:
     """A copy of the secure template with the named mistake."""
     template = directory / name
     shutil.copytree(SECURE_TEMPLATE, template)
-    EXPECTED[name][0](template, prefix)
+    (EXPECTED.get(name) or NETWORK_EXPECTED[name])[0](template, prefix)
     return template

@@ -69,3 +69,11 @@ def test_trend_and_waivers_render_and_validate(tmp_path: Path) -> None:
     assert "declared not applicable: no cluster" in html
     sha = data["evidence_files"][-1]
     assert sha["path"] == "waivers.yaml"
+
+
+def test_network_truth_tables_are_shown_as_laid_out_even_on_a_pass(tmp_path: Path) -> None:
+    table = "8080/TCP: . allowed as expected, x blocked as expected\n\t0\t1\n0 tenant-a/probe-web\t-\tx"
+    write_records(tmp_path / "results", [record("NET-POLICY-ENFORCED", evidence=[{"truth_table": table}])])
+    paths = write_report(build_report(ReportOptions(results_dir=tmp_path / "results")), tmp_path / "out")
+    html = paths["html"].read_text()
+    assert "0 tenant-a/probe-web\t-\tx" in html, "rows and tabs as the suite wrote them, not JSON-escaped"

@@ -1,0 +1,80 @@
+"""Fixtures of the network suite: probe pods in every tenant namespace and one probing run over all of them.
+
+Where the probing happens:
+
+- a cluster with a tenantprobe probe node already registered (a :class:`LocalProbeNode` of
+  another process on this machine, e.g. the project's detection test): its node is used;
+- the local control plane started for this run: a probe node (node agent + kube-router) is
+  started on this machine;
+- any other cluster: probing needs ``kubectl exec`` into probe pods of an agnhost-style image,
+  which is not built yet, so the probing controls are *not assessed* (the policy audit still runs).
+
+The pods and the run itself are :mod:`tenantprobe.kube.netrun`'s.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tenantprobe.errors import TenantProbeError
+from tenantprobe.kube.netrun import NetworkRun, outside_namespace, probe_tenants
+from tenantprobe.kube.probenode import LocalProbeNode, ProbeNode, find_probe_node, local_probing_unavailable
+from tenantprobe.netpol import NetworkPolicy
+
+REAL_CLUSTER_GAP = (
+    "probing from inside pods on a cluster the user names needs exec into probe pods of an agnhost-style "
+    "image carrying netprobe.py (tenantprobe.kube.prober.PodExec); that path is not built yet, so nothing "
+    "was probed. The local control plane (no --kubeconfig) probes with a local node agent and kube-router."
+)
+
+
+@pytest.fixture(scope="session")
+def probe_node(kube_cluster: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProbeNode | str]:
+    """The probe node of this machine for the run's cluster, or why there is none."""
+    found = find_probe_node(kube_cluster.admin)
+    if found is not None:
+        yield found
+        return
+    if kube_cluster.control_plane is None:
+        yield REAL_CLUSTER_GAP
+        return
+    reason = local_probing_unavailable()
+    if reason:
+        yield reason
+        return
+    local = LocalProbeNode(kube_cluster.admin, kube_cluster.kubeconfig, tmp_path_factory.mktemp("probe-node"))
+    try:
+        node = local.start()
+    except TenantProbeError as exc:
+        yield f"the local probe node did not start: {exc}"
+        return
+    yield node
+    local.stop()
+
+
+@pytest.fixture(scope="session")
+def network_run(kube_cluster: Any, kube_tenants: list[Any], probe_node: ProbeNode | str) -> Iterator[NetworkRun]:
+    """Probe pods everywhere, the expected truth table from the cluster's policies, and the observed one."""
+    tenant_of = {t.namespace: t.name for t in kube_tenants}
+    if isinstance(probe_node, str):
+        yield NetworkRun(tenant_of, None, unavailable=probe_node)
+        return
+    name = f"{kube_tenants[0].name.rsplit('-', 1)[0]}-outside"
+    outside = outside_namespace(name, kube_tenants[0].rendered.variables)
+    run = probe_tenants(kube_cluster.admin, probe_node, tenant_of, outside)
+    yield run
+    if run.outside is not None and kube_cluster.control_plane is None:
+        kube_cluster.admin.delete(f"/api/v1/namespaces/{run.outside}")
+
+
+@pytest.fixture(scope="session")
+def tenant_policies(kube_cluster: Any, kube_tenants: list[Any]) -> dict[str, list[NetworkPolicy]]:
+    """The NetworkPolicies of each tenant namespace, as the cluster has them."""
+    path = "/apis/networking.k8s.io/v1/namespaces/{}/networkpolicies"
+    return {
+        t.namespace: [NetworkPolicy.from_dict(p) for p in kube_cluster.admin.items(path.format(t.namespace))]
+        for t in kube_tenants
+    }

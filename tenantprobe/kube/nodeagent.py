@@ -1,0 +1,215 @@
+"""A node agent for clusters without kubelets: gives the pods bound to its Node a network namespace and servers.
+
+It does the few things of a kubelet that network probing needs, nothing else: it registers a
+Node (Ready, with the bridge's address as its InternalIP), and for each pod bound to it
+(``spec.nodeName``) it creates a network namespace on the bridge (:mod:`podnet`), starts
+:mod:`netprobe` servers there on the pod's declared TCP and UDP ports, and patches the pod's
+status (podIP, hostIP, Running, Ready) through the API. That status is what a NetworkPolicy
+enforcer such as kube-router reads to find pod addresses. A pod being deleted is torn down and
+its deletion completed, as a kubelet would. No scheduler runs: pods name the node themselves.
+
+Example::
+
+    agent = NodeAgent(cluster.admin, "tenantprobe-node").start()
+    ...   # create pods with spec.nodeName = agent.node_name
+    agent.netns_of("tenant-a", "probe-a")   # where `ip netns exec` runs a pod's commands
+    agent.stop()
+"""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from tenantprobe.errors import TargetError
+from tenantprobe.kube import netprobe
+from tenantprobe.kube.api import KubeClient
+from tenantprobe.kube.controlplane import _set_pdeathsig
+from tenantprobe.kube.podnet import PodNetwork, sweep_stale
+
+NODE_LABEL = "tenantprobe.io/probe-node"
+NETNS_ANNOTATION = "tenantprobe.io/netns"
+MERGE_PATCH = "application/merge-patch+json"
+POLL_SECONDS = 0.2
+
+
+@dataclass
+class _PodState:
+    key: str
+    server: subprocess.Popen[str]
+    netns: str
+
+
+def _ports(pod: dict[str, Any]) -> tuple[list[int], list[int]]:
+    tcp: list[int] = []
+    udp: list[int] = []
+    for container in pod["spec"].get("containers") or []:
+        for port in container.get("ports") or []:
+            (udp if port.get("protocol") == "UDP" else tcp).append(int(port["containerPort"]))
+    return tcp, udp
+
+
+class NodeAgent:
+    """One Node and the network namespaces of its pods; :meth:`stop` removes all of them."""
+
+    def __init__(self, client: KubeClient, node_name: str, network: PodNetwork | None = None) -> None:
+        self.client = client
+        self.node_name = node_name
+        self.network = network or PodNetwork()
+        self.pods: dict[str, _PodState] = {}
+        self.errors: list[str] = []
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def node_ip(self) -> str:
+        return self.network.gateway
+
+    def start(self) -> NodeAgent:
+        sweep_stale()
+        self.network.create_bridge()
+        try:
+            self._register()
+            self._thread = threading.Thread(target=self._run, name=f"node-agent-{self.node_name}", daemon=True)
+            self._thread.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        for key in list(self.pods):
+            self._teardown(key)
+        self.network.teardown()
+        with contextlib.suppress(TargetError):
+            self.client.delete(f"/api/v1/nodes/{self.node_name}")
+
+    def netns_of(self, namespace: str, name: str) -> str | None:
+        state = self.pods.get(f"{namespace}/{name}")
+        return state.netns if state else None
+
+    # ------------------------------------------------------------------ internals
+    def _register(self) -> None:
+        node = {
+            "apiVersion": "v1",
+            "kind": "Node",
+            "metadata": {
+                "name": self.node_name,
+                "labels": {NODE_LABEL: "true", "kubernetes.io/hostname": self.node_name},
+            },
+            "spec": {"podCIDR": str(self.network.subnet), "podCIDRs": [str(self.network.subnet)]},
+        }
+        response = self.client.request("POST", "/api/v1/nodes", body=node)
+        if not response.ok:
+            raise TargetError(f"registering Node {self.node_name}: {response.status} {response.message}")
+        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        status = {
+            "status": {
+                "addresses": [
+                    {"type": "InternalIP", "address": self.node_ip},
+                    {"type": "Hostname", "address": self.node_name},
+                ],
+                "conditions": [
+                    {
+                        "type": "Ready",
+                        "status": "True",
+                        "reason": "TenantprobeNodeAgent",
+                        "lastHeartbeatTime": now,
+                        "lastTransitionTime": now,
+                    }
+                ],
+            }
+        }
+        self._patch(f"/api/v1/nodes/{self.node_name}/status", status)
+
+    def _patch(self, path: str, body: dict[str, Any]) -> None:
+        response = self.client.request("PATCH", path, body=body, content_type=MERGE_PATCH)
+        if not response.ok:
+            raise TargetError(f"PATCH {path}: {response.status} {response.message}")
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._sync()
+            except TargetError as exc:  # keep serving; the suite sees the pod not Ready and says why
+                self.errors.append(str(exc))
+            self._stop.wait(POLL_SECONDS)
+
+    def _sync(self) -> None:
+        response = self.client.request(
+            "GET", "/api/v1/pods", query={"fieldSelector": f"spec.nodeName={self.node_name}"}
+        )
+        if not response.ok:
+            raise TargetError(f"listing the pods of node {self.node_name}: {response.status} {response.message}")
+        pods = response.body.get("items", [])
+        seen = set()
+        for pod in pods:
+            meta = pod["metadata"]
+            key = f"{meta['namespace']}/{meta['name']}"
+            seen.add(key)
+            if meta.get("deletionTimestamp"):
+                self._teardown(key)
+                self.client.request(
+                    "DELETE",
+                    f"/api/v1/namespaces/{meta['namespace']}/pods/{meta['name']}",
+                    body={"gracePeriodSeconds": 0},
+                )
+            elif key not in self.pods:
+                self._set_up(key, pod)
+        for key in set(self.pods) - seen:
+            self._teardown(key)
+
+    def _set_up(self, key: str, pod: dict[str, Any]) -> None:
+        interface = self.network.add_pod(key)
+        tcp, udp = _ports(pod)
+        args = [*(f"--tcp={p}" for p in tcp), *(f"--udp={p}" for p in udp)]
+        server = subprocess.Popen(
+            ["ip", "netns", "exec", interface.netns, sys.executable, netprobe.__file__, "serve", *args],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+            # Dies with the agent's thread, so a killed run leaves no server holding a namespace.
+            preexec_fn=_set_pdeathsig,
+        )
+        self.pods[key] = _PodState(key, server, interface.netns)
+        ready = server.stdout.readline().strip() if server.stdout else ""
+        namespace, name = key.split("/", 1)
+        path = f"/api/v1/namespaces/{namespace}/pods/{name}"
+        self._patch(path, {"metadata": {"annotations": {NETNS_ANNOTATION: interface.netns}}})
+        ok = ready == "ready"
+        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        conditions = [
+            {"type": kind, "status": "True" if ok else "False", "lastTransitionTime": now}
+            for kind in ("PodScheduled", "Initialized", "ContainersReady", "Ready")
+        ]
+        status = {
+            "phase": "Running" if ok else "Failed",
+            "message": "" if ok else f"probe server did not start: {ready!r}",
+            "podIP": interface.address,
+            "podIPs": [{"ip": interface.address}],
+            "hostIP": self.node_ip,
+            "hostIPs": [{"ip": self.node_ip}],
+            "startTime": now,
+            "conditions": conditions,
+        }
+        self._patch(f"{path}/status", {"status": status})
+
+    def _teardown(self, key: str) -> None:
+        state = self.pods.pop(key, None)
+        if state is not None:
+            with contextlib.suppress(ProcessLookupError):
+                state.server.kill()
+            state.server.wait()
+            if state.server.stdout:
+                state.server.stdout.close()
+        self.network.remove_pod(key)

@@ -1,0 +1,120 @@
+"""The local probe node: a node agent and kube-router on this machine, for a cluster without nodes.
+
+:class:`LocalProbeNode` starts both for a local control plane and writes what another process
+needs onto the Node object (label, enforcer and its health URL), so a suite run in a subprocess
+against the same cluster finds it with :func:`find_probe_node` instead of starting a second
+enforcer (there can be only one per machine). A :class:`ProbeNode` is that handle: which node
+to bind probe pods to, how to exec into them, and whether the enforcer is healthy and synced.
+
+Example::
+
+    with LocalProbeNode(cluster.admin, cluster.kubeconfig, workdir) as local:
+        node = find_probe_node(cluster.admin)      # also from another process
+        node.exec_for(pods)                        # a PodExec for the prober
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from tenantprobe.errors import TargetError
+from tenantprobe.kube import enforcer
+from tenantprobe.kube.api import KubeClient
+from tenantprobe.kube.nodeagent import MERGE_PATCH, NETNS_ANNOTATION, NODE_LABEL, NodeAgent
+from tenantprobe.kube.podnet import BRIDGE_NF
+from tenantprobe.kube.prober import NetnsExec
+
+ENFORCER_ANNOTATION = "tenantprobe.io/enforcer"
+HEALTH_ANNOTATION = "tenantprobe.io/enforcer-health"
+
+
+@dataclass(frozen=True)
+class ProbeNode:
+    """A Ready probe node on this machine, found on the cluster or just started."""
+
+    name: str
+    enforcer: str  # e.g. "kube-router v2.1.0 (firewall only)"
+    health_url: str
+
+    def healthy(self) -> bool:
+        return enforcer.healthy(self.health_url)
+
+    def wait_synced(self, pods: Iterable[str], timeout: float = 60.0) -> bool:
+        return enforcer.wait_synced(pods, timeout)
+
+    @staticmethod
+    def exec_for(pods: Iterable[dict[str, Any]]) -> NetnsExec:
+        """A PodExec for these pod objects, from the namespace annotation the agent set on each."""
+        netns = {}
+        for pod in pods:
+            meta = pod["metadata"]
+            name = (meta.get("annotations") or {}).get(NETNS_ANNOTATION)
+            if name:
+                netns[f"{meta['namespace']}/{meta['name']}"] = name
+        return NetnsExec(netns)
+
+
+def find_probe_node(client: KubeClient) -> ProbeNode | None:
+    """The probe node a :class:`LocalProbeNode` registered on this cluster, if any."""
+    for node in client.items("/api/v1/nodes", label_selector=f"{NODE_LABEL}=true"):
+        annotations = node["metadata"].get("annotations") or {}
+        if HEALTH_ANNOTATION in annotations:
+            return ProbeNode(
+                node["metadata"]["name"], annotations.get(ENFORCER_ANNOTATION, ""), annotations[HEALTH_ANNOTATION]
+            )
+    return None
+
+
+def local_probing_unavailable() -> str | None:
+    """Why this machine cannot host a probe node, or None."""
+    if os.geteuid() != 0:
+        return "the local probe node needs root (network namespaces, veths, iptables); run the suite as root"
+    if not BRIDGE_NF.exists():
+        return f"{BRIDGE_NF} is missing: the kernel has no br_netfilter, so no enforcer sees bridged traffic"
+    return None
+
+
+class LocalProbeNode:
+    """Node agent + kube-router for the cluster of ``client``; :meth:`stop` removes both and their traces."""
+
+    def __init__(self, client: KubeClient, kubeconfig: Path, workdir: Path) -> None:
+        self.client = client
+        self.agent = NodeAgent(client, f"tenantprobe-{secrets.token_hex(3)}")
+        self.enforcer = enforcer.KubeRouter(kubeconfig, self.agent.node_name, workdir)
+        self.node: ProbeNode | None = None
+
+    def start(self) -> ProbeNode:
+        self.agent.start()
+        try:
+            self.enforcer.start()
+            description = f"kube-router {self.enforcer.version} (firewall only)"
+            annotations = {ENFORCER_ANNOTATION: description, HEALTH_ANNOTATION: self.enforcer.health_url}
+            path = f"/api/v1/nodes/{self.agent.node_name}"
+            response = self.client.request(
+                "PATCH", path, body={"metadata": {"annotations": annotations}}, content_type=MERGE_PATCH
+            )
+            if not response.ok:
+                raise TargetError(f"PATCH {path}: {response.status} {response.message}")
+        except BaseException:
+            self.stop()
+            raise
+        self.node = ProbeNode(self.agent.node_name, description, self.enforcer.health_url)
+        return self.node
+
+    def stop(self) -> None:
+        self.enforcer.stop()
+        self.agent.stop()
+
+    def __enter__(self) -> ProbeNode:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
