@@ -18,7 +18,7 @@ import pytest
 
 from tenantprobe.controls import load_catalogue
 from tenantprobe.kube.netrun import PORTS, NetworkRun
-from tenantprobe.kube.prober import Cell
+from tenantprobe.kube.prober import Cell, Outcome
 from tenantprobe.netpol import NetworkPolicy
 from tenantprobe.records import ResultRecord, ResultWriter, Status
 
@@ -62,10 +62,11 @@ def test_observed_reachability_matches_the_policies(
         "enforcer": network_run.facts.get("enforcer"),
     }
     findings = []
-    for control, outcome, word in (
+    mismatch_kinds: tuple[tuple[str, Outcome, str], ...] = (
         (ENFORCED, "allowed", "flowed although denied"),
         (REACHABLE, "blocked", "blocked although allowed"),
-    ):
+    )
+    for control, outcome, word in mismatch_kinds:
         cells = result.mismatches(outcome)
         if cells:
             status, summary = Status.FAIL, f"{len(cells)} cell(s) {word}: " + "; ".join(map(_describe, cells[:5]))
