@@ -143,6 +143,10 @@ RUN: list[tuple[tuple[str, ...], str]] = [
     ((PYTEST, "suites/fuzz", "--faults"), FUZZ + "each_seeded_fault_fails_the_fuzz_suite_naming_its_control"),
     ((PYTEST, "suites/fuzz", "deep"), "nobody: the nightly profile takes minutes; the ci profile is the same code"),
     ((PYTEST, "suites/fuzz"), FUZZ + "secure_reference_app_passes_the_fuzz_suite"),
+    (
+        (PYTEST, "suites/network"),
+        "tests/k8s/test_network_detection.py::test_secure_template_observed_equals_expected_and_no_tenant_reaches_another",
+    ),
     ((PYTEST, "suites/quota"), K8S_SUITES),
     ((PYTEST, "suites/rbac"), K8S_SUITES),
     ((LOCUST, "SteadyTenant"), SCENARIOS + "steady_tenants_each_drive_their_own_tenant"),
