@@ -2,7 +2,7 @@
 
 Every name starts with ``tpn<pid in hex>``, the process that made it, so a later run removes what
 a crashed run left behind (:func:`sweep_stale`) without touching the live resources of another
-run on the same machine. Addresses come from a private /16 on the bridge; the bridge's own
+run on the same machine. Addresses come from a private /16 (per run) on the bridge; the bridge's own
 address is the node's IP. Only these namespaces and loopback carry traffic.
 
 Needs root and iproute2 (``ip``). Linux interface names have at most 15 characters, hence the
@@ -71,9 +71,11 @@ class PodInterface:
 class PodNetwork:
     """The bridge of one node agent and the pod namespaces attached to it."""
 
-    def __init__(self, subnet: str = "10.213.0.0/16", owner: int | None = None) -> None:
-        self.subnet = ipaddress.ip_network(subnet)
-        self.prefix = f"{ROOT}{owner if owner is not None else os.getpid():x}"
+    def __init__(self, subnet: str | None = None, owner: int | None = None) -> None:
+        owner = owner if owner is not None else os.getpid()
+        # A /16 of 10.128.0.0/10 per owner, so two runs on one machine rarely share addresses.
+        self.subnet = ipaddress.ip_network(subnet or f"10.{128 + owner % 64}.0.0/16")
+        self.prefix = f"{ROOT}{owner:x}"
         self.bridge = f"{self.prefix}br"
         hosts = self.subnet.hosts()
         self.gateway = str(next(hosts))  # the bridge's address, which is the node's IP
