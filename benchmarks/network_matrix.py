@@ -28,7 +28,7 @@ from pathlib import Path
 from tenantprobe.kube.cluster import Cluster
 from tenantprobe.kube.netrun import PORTS, outside_namespace, probe_tenants
 from tenantprobe.kube.probenode import LocalProbeNode
-from tenantprobe.kube.prober import Prober
+from tenantprobe.kube.prober import KubeExec, Prober
 from tenantprobe.kube.provision import provision
 from tenantprobe.kube.template import TenantTemplate
 
@@ -51,9 +51,7 @@ def measure(cluster: Cluster, node: LocalProbeNode, template: TenantTemplate, te
         print(f"{tenants} tenants: not measured: {run.unavailable}")
         return
     seconds, rates = [run.result.seconds], [run.result.probes_per_second]
-    prober = Prober(
-        node.node.exec_for(cluster.admin.items("/api/v1/pods", label_selector="app.kubernetes.io/created-by"))
-    )
+    prober = Prober(KubeExec(cluster.admin))
     matrix = run.engine.matrix(PORTS)
     for _ in range(rounds - 1):
         again = prober.run(matrix, run.engine.pods)

@@ -1,13 +1,15 @@
 """Fixtures of the network suite: probe pods in every tenant namespace and one probing run over all of them.
 
-Where the probing happens:
+Where the probing happens (every probe is a ``pods/exec`` through the apiserver):
 
+- ``--probe-node NAME``: probe pods are bound to that node of the cluster, whose own network
+  plugin enforces the policies;
 - a cluster with a tenantprobe probe node already registered (a :class:`LocalProbeNode` of
   another process on this machine, e.g. the project's detection test): its node is used;
 - the local control plane started for this run: a probe node (node agent + kube-router) is
   started on this machine;
-- any other cluster: probing needs ``kubectl exec`` into probe pods of an agnhost-style image,
-  which is not built yet, so the probing controls are *not assessed* (the policy audit still runs).
+- any other cluster: its scheduler places the probe pods (``--probe-image``, default
+  ``python:3.13-alpine``) and its network plugin enforces.
 
 The pods and the run itself are :mod:`tenantprobe.kube.netrun`'s.
 """
@@ -21,25 +23,33 @@ import pytest
 
 from tenantprobe.errors import TenantProbeError
 from tenantprobe.kube.netrun import NetworkRun, outside_namespace, probe_tenants
-from tenantprobe.kube.probenode import LocalProbeNode, ProbeNode, find_probe_node, local_probing_unavailable
-from tenantprobe.netpol import NetworkPolicy
-
-REAL_CLUSTER_GAP = (
-    "probing from inside pods on a cluster the user names needs exec into probe pods of an agnhost-style "
-    "image carrying netprobe.py (tenantprobe.kube.prober.PodExec); that path is not built yet, so nothing "
-    "was probed. The local control plane (no --kubeconfig) probes with a local node agent and kube-router."
+from tenantprobe.kube.objects import PROBE_IMAGE
+from tenantprobe.kube.plugin import OPTION_PROBE_IMAGE, OPTION_PROBE_NODE, OPTION_PROBE_READY_TIMEOUT
+from tenantprobe.kube.probenode import (
+    ClusterNodes,
+    LocalProbeNode,
+    ProbeSite,
+    find_probe_node,
+    local_probing_unavailable,
 )
+from tenantprobe.netpol import NetworkPolicy
 
 
 @pytest.fixture(scope="session")
-def probe_node(kube_cluster: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProbeNode | str]:
-    """The probe node of this machine for the run's cluster, or why there is none."""
+def probe_node(
+    request: pytest.FixtureRequest, kube_cluster: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ProbeSite | str]:
+    """Where the probe pods run for the run's cluster, or why they cannot run anywhere."""
+    named = request.config.getoption(OPTION_PROBE_NODE)
+    if named:
+        yield ClusterNodes(named)
+        return
     found = find_probe_node(kube_cluster.admin)
     if found is not None:
         yield found
         return
     if kube_cluster.control_plane is None:
-        yield REAL_CLUSTER_GAP
+        yield ClusterNodes()
         return
     reason = local_probing_unavailable()
     if reason:
@@ -56,7 +66,9 @@ def probe_node(kube_cluster: Any, tmp_path_factory: pytest.TempPathFactory) -> I
 
 
 @pytest.fixture(scope="session")
-def network_run(kube_cluster: Any, kube_tenants: list[Any], probe_node: ProbeNode | str) -> Iterator[NetworkRun]:
+def network_run(
+    request: pytest.FixtureRequest, kube_cluster: Any, kube_tenants: list[Any], probe_node: ProbeSite | str
+) -> Iterator[NetworkRun]:
     """Probe pods everywhere, the expected truth table from the cluster's policies, and the observed one."""
     tenant_of = {t.namespace: t.name for t in kube_tenants}
     if isinstance(probe_node, str):
@@ -64,7 +76,9 @@ def network_run(kube_cluster: Any, kube_tenants: list[Any], probe_node: ProbeNod
         return
     name = f"{kube_tenants[0].name.rsplit('-', 1)[0]}-outside"
     outside = outside_namespace(name, kube_tenants[0].rendered.variables)
-    run = probe_tenants(kube_cluster.admin, probe_node, tenant_of, outside)
+    options = request.config.getoption
+    image = options(OPTION_PROBE_IMAGE) or PROBE_IMAGE
+    run = probe_tenants(kube_cluster.admin, probe_node, tenant_of, outside, image, options(OPTION_PROBE_READY_TIMEOUT))
     yield run
     if run.outside is not None and kube_cluster.control_plane is None:
         kube_cluster.admin.delete(f"/api/v1/namespaces/{run.outside}")

@@ -20,6 +20,7 @@ import difflib
 import json
 import shlex
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -211,6 +212,21 @@ class Review:
         }
 
 
+def _exit_status(status: str) -> tuple[int, str]:
+    """Exit code and message of the final ``Status`` of an exec (channel 3): 0 on Success, else its ExitCode cause."""
+    try:
+        parsed = json.loads(status)
+    except ValueError:
+        return 126, f"the exec ended without a status: {status[:200]!r}"
+    if parsed.get("status") == "Success":
+        return 0, ""
+    message = str(parsed.get("message", ""))
+    for cause in (parsed.get("details") or {}).get("causes") or []:
+        if cause.get("reason") == "ExitCode" and str(cause.get("message", "")).isdigit():
+            return int(cause["message"]), message
+    return 126, message
+
+
 class KubeClient:
     """Requests as one identity. Each identity gets its own client configuration, never a shared one."""
 
@@ -356,6 +372,59 @@ class KubeClient:
         status = response.body.get("status", {})
         reason = str(status.get("reason") or status.get("evaluationError") or "")
         return Review(access, bool(status.get("allowed")) and not status.get("denied"), reason, response)
+
+    def exec(
+        self, namespace: str, pod: str, command: Sequence[str], *, container: str | None = None, timeout: float = 30.0
+    ) -> tuple[int, str, str]:
+        """Exit code, stdout and stderr of ``command`` run in a pod, through the ``pods/exec`` subresource.
+
+        Speaks the websocket channel protocol v4, which every apiserver passes through to the kubelet
+        as is (v5 it translates to SPDY). A refused or broken exec comes back as exit code 126 with
+        the reason; a command still running at ``timeout`` as 124."""
+        from kubernetes.client.exceptions import ApiException
+        from kubernetes.stream import ws_client as typed_ws_client
+        from websocket import WebSocketException
+
+        ws_client: Any = typed_ws_client  # the package has no annotations
+
+        query: list[tuple[str, str]] = [("command", part) for part in command]
+        query += [("stdout", "true"), ("stderr", "true")] + ([("container", container)] if container else [])
+        _, url, headers, _, _ = self._api.param_serialize(
+            "GET",
+            f"/api/v1/namespaces/{namespace}/pods/{pod}/exec",
+            query_params=query,
+            header_params={},
+            auth_settings=["BearerToken"],
+        )
+        headers = {k.lower(): v for k, v in headers.items()} | {"sec-websocket-protocol": ws_client.V4_CHANNEL_PROTOCOL}
+        try:
+            stream = ws_client.WSClient(
+                self._api.configuration, ws_client.get_websocket_url(url), headers, capture_all=False
+            )
+        except (ApiException, WebSocketException, OSError) as exc:
+            return 126, "", f"exec into {namespace}/{pod} as {self.identity}: {exc}"
+        try:
+            stream.run_forever(timeout=timeout)
+            if stream.is_open():
+                return (
+                    124,
+                    stream.read_stdout(timeout=0),
+                    f"exec into {namespace}/{pod}: still running after {timeout:.0f} s",
+                )
+            status = stream.read_channel(ws_client.ERROR_CHANNEL)
+            stdout, stderr = stream.read_stdout(timeout=0), stream.read_stderr(timeout=0)
+        except (WebSocketException, OSError) as exc:
+            return 126, "", f"exec into {namespace}/{pod}: the stream broke: {exc}"
+        finally:
+            stream.close()  # a close frame, when the stream is still open
+            stream.sock.shutdown()  # the socket, which close() leaves open once the server has closed
+        code, message = _exit_status(status)
+        return code, stdout, stderr or message
+
+    @property
+    def ca_file(self) -> Path:
+        """The cluster CA the kubeconfig trusts (the kubernetes client writes inline data to a file)."""
+        return Path(self._api.configuration.ssl_ca_cert)
 
     def version(self) -> str:
         response = self.get("/version")

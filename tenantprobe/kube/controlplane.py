@@ -130,7 +130,7 @@ def ensure_binaries(bin_dir: str | os.PathLike[str] | None = None, *, build: boo
 
 
 @dataclass(frozen=True)
-class _KeyPair:
+class KeyPair:
     cert_pem: bytes
     key_pem: bytes
 
@@ -147,7 +147,7 @@ def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
     )
 
 
-class _CA:
+class CertificateAuthority:
     """A throw-away certificate authority for one control plane."""
 
     def __init__(self, common_name: str = "tenantprobe-local-ca") -> None:
@@ -192,7 +192,7 @@ class _CA:
         server_ips: Sequence[str] = (),
         client: bool = False,
         server: bool = False,
-    ) -> _KeyPair:
+    ) -> KeyPair:
         key = _new_key()
         now = _dt.datetime.now(_dt.UTC)
         attrs = [x509.NameAttribute(NameOID.ORGANIZATION_NAME, o) for o in organizations]
@@ -234,7 +234,7 @@ class _CA:
         if sans:
             builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
         cert = builder.sign(self._key, hashes.SHA256())
-        return _KeyPair(cert.public_bytes(serialization.Encoding.PEM), _key_pem(key))
+        return KeyPair(cert.public_bytes(serialization.Encoding.PEM), _key_pem(key))
 
 
 # --------------------------------------------------------------------------- helpers
@@ -339,9 +339,9 @@ class LocalControlPlane:
         self.etcd_url = ""
         self.apiserver_port = 0
         self.controller_manager_port = 0
-        self._ca: _CA | None = None
-        self._admin_pair: _KeyPair | None = None
-        self._kcm_pair: _KeyPair | None = None
+        self._ca: CertificateAuthority | None = None
+        self._admin_pair: KeyPair | None = None
+        self._kcm_pair: KeyPair | None = None
         self._procs: list[_Proc] = []
         self._admin_kubeconfig: Path | None = None
         self._user_kubeconfigs: dict[tuple[str, tuple[str, ...]], Path] = {}
@@ -485,7 +485,7 @@ class LocalControlPlane:
     def _make_pki(self) -> None:
         pki = self._dir / "pki"
         pki.mkdir(parents=True, exist_ok=True)
-        self._ca = ca = _CA()
+        self._ca = ca = CertificateAuthority()
         _write(pki / "ca.crt", ca.cert_pem, 0o644)
         serving = ca.issue(
             "kube-apiserver",
@@ -515,17 +515,21 @@ class LocalControlPlane:
         _write(pki / "admin.key", admin.key_pem)
         self._admin_pair = admin
         self._kcm_pair = ca.issue("system:kube-controller-manager", client=True)
+        # How the apiserver authenticates to kubelets (here: a node agent's exec endpoint), as kubeadm does it.
+        kubelet_client = ca.issue("kube-apiserver-kubelet-client", organizations=["system:masters"], client=True)
+        _write(pki / "apiserver-kubelet-client.crt", kubelet_client.cert_pem)
+        _write(pki / "apiserver-kubelet-client.key", kubelet_client.key_pem)
         # Front proxy (request-header authentication), as kubeadm sets it up: a
         # separate CA; the apiserver publishes it in kube-system/
         # extension-apiserver-authentication, where delegated authentication
         # (the controller manager's secure port, aggregated APIs) looks for it.
-        front_ca = _CA("tenantprobe-front-proxy-ca")
+        front_ca = CertificateAuthority("tenantprobe-front-proxy-ca")
         _write(pki / "front-proxy-ca.crt", front_ca.cert_pem, 0o644)
         front_client = front_ca.issue("front-proxy-client", client=True)
         _write(pki / "front-proxy-client.crt", front_client.cert_pem)
         _write(pki / "front-proxy-client.key", front_client.key_pem)
 
-    def _write_kubeconfig(self, path: Path, user: str, pair: _KeyPair, namespace: str | None = None) -> None:
+    def _write_kubeconfig(self, path: Path, user: str, pair: KeyPair, namespace: str | None = None) -> None:
         context: dict[str, str] = {"cluster": "tenantprobe-local", "user": user}
         if namespace:
             context["namespace"] = namespace
@@ -649,6 +653,9 @@ class LocalControlPlane:
                 "--requestheader-extra-headers-prefix=X-Remote-Extra-",
                 f"--proxy-client-cert-file={pki / 'front-proxy-client.crt'}",
                 f"--proxy-client-key-file={pki / 'front-proxy-client.key'}",
+                f"--kubelet-client-certificate={pki / 'apiserver-kubelet-client.crt'}",
+                f"--kubelet-client-key={pki / 'apiserver-kubelet-client.key'}",
+                "--kubelet-preferred-address-types=InternalIP,ExternalIP,Hostname",  # kubeadm's order
                 "--profiling=false",
                 f"--v={self.verbosity}",
             ],

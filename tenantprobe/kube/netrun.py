@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tenantprobe.kube.api import KubeClient
-from tenantprobe.kube.objects import probe_pod
-from tenantprobe.kube.probenode import ProbeNode
-from tenantprobe.kube.prober import MatrixResult, Prober
+from tenantprobe.kube.objects import PROBE_IMAGE, netprobe_config_map, probe_pod
+from tenantprobe.kube.probenode import ProbeSite
+from tenantprobe.kube.prober import KubeExec, MatrixResult, Prober
 from tenantprobe.netpol import PolicyEngine, PortProtocol
 
 PORTS = (PortProtocol(8080, "TCP"), PortProtocol(8081, "UDP"))
@@ -48,48 +48,62 @@ def outside_namespace(name: str, variables: dict[str, Any]) -> dict[str, Any] | 
     return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": {label: value}}}
 
 
-def _wait_running(admin: KubeClient, keys: list[str]) -> tuple[list[dict[str, Any]], list[str]]:
-    """The pod objects once all are Running, and the keys of those that never were."""
-    deadline = time.monotonic() + READY_TIMEOUT
+def _ready(pod: dict[str, Any]) -> bool:
+    status = pod.get("status") or {}
+    conditions = {c.get("type"): c.get("status") for c in status.get("conditions") or []}
+    return status.get("phase") == "Running" and conditions.get("Ready") == "True"
+
+
+def _wait_ready(admin: KubeClient, keys: list[str], timeout: float) -> tuple[list[dict[str, Any]], list[str]]:
+    """The pod objects once all are Running and Ready, and the keys of those that never were."""
+    deadline = time.monotonic() + timeout
     while True:
         pods = []
         for namespace in dict.fromkeys(k.split("/")[0] for k in keys):
             pods += admin.items(f"/api/v1/namespaces/{namespace}/pods", label_selector="app.kubernetes.io/created-by")
         by_key = {f"{p['metadata']['namespace']}/{p['metadata']['name']}": p for p in pods}
-        late = [k for k in keys if (by_key.get(k, {}).get("status") or {}).get("phase") != "Running"]
+        late = [k for k in keys if not _ready(by_key.get(k, {}))]
         if not late or time.monotonic() > deadline:
             return [by_key[k] for k in keys if k in by_key], late
         time.sleep(0.2)
 
 
 def probe_tenants(
-    admin: KubeClient, node: ProbeNode, tenant_of: dict[str, str], outside: dict[str, Any] | None
+    admin: KubeClient,
+    node: ProbeSite,
+    tenant_of: dict[str, str],
+    outside: dict[str, Any] | None,
+    image: str = PROBE_IMAGE,
+    ready_timeout: float = READY_TIMEOUT,
 ) -> NetworkRun:
     """Deploy the probe pods on ``node``, wait for the enforcer, and probe every pair on every port."""
     run = NetworkRun(
         dict(tenant_of), outside["metadata"]["name"] if outside else None, facts={"enforcer": node.enforcer}
     )
-    if not node.healthy():
-        run.unavailable = f"the enforcer ({node.enforcer}) is not healthy at {node.health_url}"
+    if reason := node.unhealthy():
+        run.unavailable = reason
         return run
     started = time.monotonic()
     if outside is not None:
         admin.apply(outside)
     namespaces = list(tenant_of) + ([run.outside] if run.outside else [])
     keys = []
+    ports = [(p.port, p.protocol) for p in PORTS]
     for namespace in namespaces:
-        for role in ROLES if namespace in tenant_of else ("ingress",):
-            manifest = probe_pod(
-                f"probe-{role}", namespace, {"app": role}, [(p.port, p.protocol) for p in PORTS], node.name
-            )
+        manifests = [netprobe_config_map(namespace)] + [
+            probe_pod(f"probe-{role}", namespace, {"app": role}, ports, node.name, image)
+            for role in (ROLES if namespace in tenant_of else ("ingress",))
+        ]
+        for manifest in manifests:
             response = admin.apply(manifest)
             if not response.ok:
-                run.unavailable = f"creating probe pod {namespace}/probe-{role}: {response.status} {response.message}"
+                what = f"{manifest['kind']} {namespace}/{manifest['metadata']['name']}"
+                run.unavailable = f"creating probe {what}: {response.status} {response.message}"
                 return run
-            keys.append(f"{namespace}/probe-{role}")
-    pods, late = _wait_running(admin, keys)
+        keys += [f"{namespace}/{m['metadata']['name']}" for m in manifests if m["kind"] == "Pod"]
+    pods, late = _wait_ready(admin, keys, ready_timeout)
     if late:
-        run.unavailable = f"probe pods not Running after {READY_TIMEOUT:.0f} s: {', '.join(late)}"
+        run.unavailable = f"probe pods not Running and Ready after {ready_timeout:.0f} s: {', '.join(late)}"
         return run
     if not node.wait_synced(keys):
         run.unavailable = f"the enforcer ({node.enforcer}) did not apply rules for every probe pod within 60 s"
@@ -99,7 +113,7 @@ def probe_tenants(
     path = "/apis/networking.k8s.io/v1/namespaces/{}/networkpolicies"
     policies = [p for n in namespaces for p in admin.items(path.format(n))]
     run.engine = PolicyEngine(namespace_objects, pods, policies)
-    run.result = Prober(node.exec_for(pods)).run(run.engine.matrix(PORTS), run.engine.pods)
-    if not node.healthy():  # evidence gathered while the enforcer was down proves nothing
-        run.unavailable, run.result = f"the enforcer ({node.enforcer}) stopped answering during the probes", None
+    run.result = Prober(KubeExec(admin)).run(run.engine.matrix(PORTS), run.engine.pods)
+    if reason := node.unhealthy():  # evidence gathered while the enforcer was down proves nothing
+        run.unavailable, run.result = f"after the probes: {reason}", None
     return run

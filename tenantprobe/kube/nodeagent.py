@@ -1,7 +1,9 @@
 """A node agent for clusters without kubelets: gives the pods bound to its Node a network namespace and servers.
 
 It does the few things of a kubelet that network probing needs, nothing else: it registers a
-Node (Ready, with the bridge's address as its InternalIP), and for each pod bound to it
+Node (Ready, with the bridge's address as its InternalIP), serves the kubelet's exec endpoint
+for the probe client (:mod:`execserver`, so ``pods/exec`` through the apiserver works as on a
+real cluster), and for each pod bound to it
 (``spec.nodeName``) it creates a network namespace on the bridge (:mod:`podnet`), starts
 :mod:`netprobe` servers there on the pod's declared TCP and UDP ports, and patches the pod's
 status (podIP, hostIP, Running, Ready) through the API. That status is what a NetworkPolicy
@@ -10,9 +12,10 @@ its deletion completed, as a kubelet would. No scheduler runs: pods name the nod
 
 Example::
 
-    agent = NodeAgent(cluster.admin, "tenantprobe-node").start()
+    agent = NodeAgent(cluster.admin, "tenantprobe-node", workdir).start()
     ...   # create pods with spec.nodeName = agent.node_name
     agent.netns_of("tenant-a", "probe-a")   # where `ip netns exec` runs a pod's commands
+    cluster.admin.exec("tenant-a", "probe-a", ["python", "/x/netprobe.py", "connect", ...])  # the same, via the API
     agent.stop()
 """
 
@@ -24,16 +27,17 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from tenantprobe.errors import TargetError
 from tenantprobe.kube import netprobe
 from tenantprobe.kube.api import KubeClient
 from tenantprobe.kube.controlplane import _set_pdeathsig
+from tenantprobe.kube.execserver import ExecServer
 from tenantprobe.kube.podnet import PodNetwork, sweep_stale
 
 NODE_LABEL = "tenantprobe.io/probe-node"
-NETNS_ANNOTATION = "tenantprobe.io/netns"
 MERGE_PATCH = "application/merge-patch+json"
 POLL_SECONDS = 0.2
 
@@ -57,10 +61,12 @@ def _ports(pod: dict[str, Any]) -> tuple[list[int], list[int]]:
 class NodeAgent:
     """One Node and the network namespaces of its pods; :meth:`stop` removes all of them."""
 
-    def __init__(self, client: KubeClient, node_name: str, network: PodNetwork | None = None) -> None:
+    def __init__(self, client: KubeClient, node_name: str, workdir: Path, network: PodNetwork | None = None) -> None:
         self.client = client
         self.node_name = node_name
+        self.workdir = workdir
         self.network = network or PodNetwork()
+        self.exec_server: ExecServer | None = None
         self.pods: dict[str, _PodState] = {}
         self.errors: list[str] = []
         self._stop = threading.Event()
@@ -74,7 +80,8 @@ class NodeAgent:
         sweep_stale()
         self.network.create_bridge()
         try:
-            self._register()
+            self.exec_server = ExecServer(self.node_ip, self.client.ca_file, self.workdir, self.netns_of).start()
+            self._register(self.exec_server.port)
             self._thread = threading.Thread(target=self._run, name=f"node-agent-{self.node_name}", daemon=True)
             self._thread.start()
         except BaseException:
@@ -88,6 +95,8 @@ class NodeAgent:
             self._thread.join(timeout=10)
         for key in list(self.pods):
             self._teardown(key)
+        if self.exec_server is not None:
+            self.exec_server.stop()
         self.network.teardown()
         with contextlib.suppress(TargetError):
             self.client.delete(f"/api/v1/nodes/{self.node_name}")
@@ -97,7 +106,7 @@ class NodeAgent:
         return state.netns if state else None
 
     # ------------------------------------------------------------------ internals
-    def _register(self) -> None:
+    def _register(self, exec_port: int) -> None:
         node = {
             "apiVersion": "v1",
             "kind": "Node",
@@ -113,6 +122,7 @@ class NodeAgent:
         now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         status = {
             "status": {
+                "daemonEndpoints": {"kubeletEndpoint": {"Port": exec_port}},
                 "addresses": [
                     {"type": "InternalIP", "address": self.node_ip},
                     {"type": "Hostname", "address": self.node_name},
@@ -185,7 +195,6 @@ class NodeAgent:
         ready = server.stdout.readline().strip() if server.stdout else ""
         namespace, name = key.split("/", 1)
         path = f"/api/v1/namespaces/{namespace}/pods/{name}"
-        self._patch(path, {"metadata": {"annotations": {NETNS_ANNOTATION: interface.netns}}})
         ok = ready == "ready"
         now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         conditions = [

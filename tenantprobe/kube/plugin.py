@@ -26,6 +26,9 @@ from tenantprobe.errors import TenantProbeError
 OPTION_KUBECONFIG = "--kubeconfig"
 OPTION_TEMPLATE = "--tenant-template"
 OPTION_PREFIX = "--k8s-tenant-prefix"
+OPTION_PROBE_IMAGE = "--probe-image"
+OPTION_PROBE_NODE = "--probe-node"
+OPTION_PROBE_READY_TIMEOUT = "--probe-ready-timeout"
 DEFAULT_TEMPLATE = Path("k8s/tenant-template")
 CLUSTER_FIXTURE = "kube_cluster"
 # Fixtures that start a local probe node, whose enforcer must be built first.
@@ -49,6 +52,25 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         OPTION_PREFIX,
         default=None,
         help="names of the tenants the Kubernetes suites provision: PREFIX-1, PREFIX-2, ... (default: random)",
+    )
+    group.addoption(
+        OPTION_PROBE_IMAGE,
+        default=None,
+        help="image of the network suite's probe pods on a cluster: any image with python3 on its PATH "
+        "(default python:3.13-alpine; netprobe.py comes from a config map)",
+    )
+    group.addoption(
+        OPTION_PROBE_NODE,
+        default=None,
+        help="bind the network suite's probe pods to this node and treat its network plugin as the cluster's "
+        "(default: the cluster's scheduler places them; a tenantprobe probe node is used when there is one)",
+    )
+    group.addoption(
+        OPTION_PROBE_READY_TIMEOUT,
+        type=float,
+        default=120.0,
+        help="seconds the network suite waits for its probe pods to be Running and Ready, image pulls included "
+        "(default 120); pods still not ready leave the probing controls not assessed",
     )
 
 

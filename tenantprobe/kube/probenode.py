@@ -1,37 +1,59 @@
-"""The local probe node: a node agent and kube-router on this machine, for a cluster without nodes.
+"""Where probe pods run: the local probe node (a node agent and kube-router on this machine), or a cluster's own nodes.
 
 :class:`LocalProbeNode` starts both for a local control plane and writes what another process
 needs onto the Node object (label, enforcer and its health URL), so a suite run in a subprocess
 against the same cluster finds it with :func:`find_probe_node` instead of starting a second
 enforcer (there can be only one per machine). A :class:`ProbeNode` is that handle: which node
-to bind probe pods to, how to exec into them, and whether the enforcer is healthy and synced.
+to bind probe pods to, and whether the enforcer is healthy and has rules for them.
+:class:`ClusterNodes` is the same for a cluster tenantprobe did not set up: its scheduler places
+the pods (or ``--probe-node`` names a node) and its network plugin enforces, unobserved, so the
+run waits a fixed settle time after the pods are Ready, as the upstream e2e tests and cyclonus do.
+Either way the pods are entered with ``pods/exec`` (:class:`tenantprobe.kube.prober.KubeExec`).
 
 Example::
 
     with LocalProbeNode(cluster.admin, cluster.kubeconfig, workdir) as local:
         node = find_probe_node(cluster.admin)      # also from another process
-        node.exec_for(pods)                        # a PodExec for the prober
+        node.unhealthy()                           # None, or why the enforcer's evidence would not count
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Protocol
 
 from tenantprobe.errors import TargetError
 from tenantprobe.kube import enforcer
 from tenantprobe.kube.api import KubeClient
-from tenantprobe.kube.nodeagent import MERGE_PATCH, NETNS_ANNOTATION, NODE_LABEL, NodeAgent
+from tenantprobe.kube.nodeagent import MERGE_PATCH, NODE_LABEL, NodeAgent
 from tenantprobe.kube.podnet import BRIDGE_NF
-from tenantprobe.kube.prober import NetnsExec
 
 ENFORCER_ANNOTATION = "tenantprobe.io/enforcer"
 HEALTH_ANNOTATION = "tenantprobe.io/enforcer-health"
+
+
+class ProbeSite(Protocol):
+    """Where the probe pods run, and how to tell the enforcer has caught up with them."""
+
+    @property
+    def name(self) -> str | None:
+        """The node to bind probe pods to; None lets the cluster's scheduler place them."""
+        ...
+
+    @property
+    def enforcer(self) -> str: ...
+
+    def unhealthy(self) -> str | None:
+        """Why probes run now would prove nothing about the enforcer, or None."""
+        ...
+
+    def wait_synced(self, pods: Iterable[str], timeout: float = 60.0) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -42,22 +64,31 @@ class ProbeNode:
     enforcer: str  # e.g. "kube-router v2.1.0 (firewall only)"
     health_url: str
 
-    def healthy(self) -> bool:
-        return enforcer.healthy(self.health_url)
+    def unhealthy(self) -> str | None:
+        return (
+            None
+            if enforcer.healthy(self.health_url)
+            else f"the enforcer ({self.enforcer}) is not healthy at {self.health_url}"
+        )
 
     def wait_synced(self, pods: Iterable[str], timeout: float = 60.0) -> bool:
         return enforcer.wait_synced(pods, timeout)
 
-    @staticmethod
-    def exec_for(pods: Iterable[dict[str, Any]]) -> NetnsExec:
-        """A PodExec for these pod objects, from the namespace annotation the agent set on each."""
-        netns = {}
-        for pod in pods:
-            meta = pod["metadata"]
-            name = (meta.get("annotations") or {}).get(NETNS_ANNOTATION)
-            if name:
-                netns[f"{meta['namespace']}/{meta['name']}"] = name
-        return NetnsExec(netns)
+
+@dataclass(frozen=True)
+class ClusterNodes:
+    """A cluster's own nodes and network plugin, which tenantprobe cannot inspect: it waits ``settle`` seconds."""
+
+    name: str | None = None
+    settle: float = 5.0
+    enforcer: str = "the cluster's network plugin"
+
+    def unhealthy(self) -> str | None:
+        return None  # no health to read; the servers' pre-checks and the probes themselves are the evidence
+
+    def wait_synced(self, pods: Iterable[str], timeout: float = 60.0) -> bool:
+        time.sleep(min(self.settle, timeout))
+        return True
 
 
 def find_probe_node(client: KubeClient) -> ProbeNode | None:
@@ -85,7 +116,7 @@ class LocalProbeNode:
 
     def __init__(self, client: KubeClient, kubeconfig: Path, workdir: Path) -> None:
         self.client = client
-        self.agent = NodeAgent(client, f"tenantprobe-{secrets.token_hex(3)}")
+        self.agent = NodeAgent(client, f"tenantprobe-{secrets.token_hex(3)}", workdir)
         self.enforcer = enforcer.KubeRouter(kubeconfig, self.agent.node_name, workdir)
         self.node: ProbeNode | None = None
 

@@ -1,10 +1,10 @@
 """Probing reachability from inside pods and comparing it with the policies' expected truth table.
 
-A :class:`PodExec` runs the :mod:`netprobe` client inside a pod's network: :class:`NetnsExec`
-with ``ip netns exec`` on the local probe node; on a cluster the user names the same interface
-would be ``kubectl exec`` into a probe image that carries ``netprobe.py`` (not built yet: the
-network suite then reports its controls *not assessed*). One exec per source pod probes all of
-its targets at once; sources run in parallel.
+A :class:`PodExec` runs the :mod:`netprobe` client inside a pod's network. :class:`KubeExec`
+does it as ``kubectl exec`` does, through the apiserver's ``pods/exec``, on any cluster: the
+kubelet of a real node, or the local probe node's agent, which serves the kubelet's exec
+endpoint with ``ip netns exec``. One exec per source pod probes all of its targets at once;
+sources run in parallel.
 
 Each destination server is pre-checked first, from inside its own pod to its own address (a
 blocked probe looks "refused", the same as a closed port, so an unchecked server proves
@@ -14,7 +14,7 @@ asynchronously.
 
 Example::
 
-    result = Prober(NetnsExec(agent)).run(engine.matrix(ports), pods)
+    result = Prober(KubeExec(cluster.admin)).run(engine.matrix(ports), pods)
     result.mismatches("allowed")     # cells the policies deny but traffic flowed
     print(result.table(PortProtocol(8080, "TCP")))
 """
@@ -22,15 +22,14 @@ Example::
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-from tenantprobe.kube import netprobe
+from tenantprobe.kube.api import KubeClient
+from tenantprobe.kube.objects import netprobe_command
 from tenantprobe.netpol import Matrix, Pod, PortProtocol, Verdict
 
 Outcome = Literal["match", "allowed", "blocked", "not_assessed"]
@@ -47,7 +46,7 @@ LEGEND = (
 
 
 class PodExec(Protocol):
-    """Runs ``netprobe.py <args>`` inside a pod's network, as ``kubectl exec`` would on a real cluster."""
+    """Runs ``netprobe.py <args>`` inside a pod's network (an interface, so the judgement is testable alone)."""
 
     def netprobe(self, pod: str, args: Sequence[str], timeout: float) -> tuple[int, str, str]:
         """Exit code, stdout and stderr of the client run in ``pod`` ("namespace/name")."""
@@ -55,21 +54,14 @@ class PodExec(Protocol):
 
 
 @dataclass
-class NetnsExec:
-    """``ip netns exec`` into the namespaces a node agent made; ``netns`` maps pod keys to them."""
+class KubeExec:
+    """``pods/exec`` through the apiserver into the probe container, which carries ``netprobe.py``."""
 
-    netns: Mapping[str, str]
+    client: KubeClient
 
     def netprobe(self, pod: str, args: Sequence[str], timeout: float) -> tuple[int, str, str]:
-        namespace = self.netns.get(pod)
-        if namespace is None:
-            return 1, "", f"pod {pod} has no network namespace on this node"
-        command = ["ip", "netns", "exec", namespace, sys.executable, netprobe.__file__, *args]
-        try:
-            done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
-        except subprocess.TimeoutExpired:
-            return 124, "", f"exec in {pod} timed out after {timeout:.0f} s"
-        return done.returncode, done.stdout, done.stderr
+        namespace, name = pod.split("/", 1)
+        return self.client.exec(namespace, name, netprobe_command(*args), timeout=timeout)
 
 
 @dataclass(frozen=True)
