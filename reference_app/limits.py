@@ -2,13 +2,9 @@
 
 Rate: a token bucket per tenant (``rate`` tokens a second, at most ``burst``), kept in the API
 process and keyed by the tenant of the *verified* token, so a forged token cannot drain a
-victim's bucket and one tenant's burst never throttles another. Each bucket remembers the plan
-it was last charged under, so a tenant that keeps sending with an empty bucket is refused before
-its request costs a transaction (a flood's refusals would otherwise queue ahead of other tenants).
-
-Storage: the tenant's note count and attachment bytes, checked inside the write's own
-transaction under a per-tenant advisory lock, so two concurrent writes cannot both squeeze
-under the limit.
+victim's bucket and one tenant's burst never throttles another. Storage: the tenant's note
+count and attachment bytes, checked inside the write's own transaction under a per-tenant
+advisory lock, so two concurrent writes cannot both squeeze under the limit.
 """
 
 from __future__ import annotations
@@ -42,19 +38,19 @@ class RateLimiter:
         self, plans: Mapping[str, PlanLimits], max_keys: int = 100_000, clock: Callable[[], float] = time.monotonic
     ) -> None:
         self._plans = plans
-        self._buckets: OrderedDict[str, tuple[float, float, str]] = OrderedDict()  # key -> (tokens, updated, plan)
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # key -> (tokens, updated)
         self._max_keys = max_keys
         self._clock = clock
 
     def take(self, key: str, plan: str) -> Decision:
         limits = self._plans[plan]
         now = self._clock()
-        tokens, updated, _ = self._buckets.get(key, (float(limits.burst), now, plan))
+        tokens, updated = self._buckets.get(key, (float(limits.burst), now))
         tokens = min(float(limits.burst), tokens + (now - updated) * limits.rate)
         allowed = tokens >= 1.0
         if allowed:
             tokens -= 1.0
-        self._buckets[key] = (tokens, now, plan)
+        self._buckets[key] = (tokens, now)
         self._buckets.move_to_end(key)
         while len(self._buckets) > self._max_keys:
             self._buckets.popitem(last=False)
@@ -66,11 +62,6 @@ class RateLimiter:
             reset_seconds=math.ceil((limits.burst - tokens) / limits.rate),
             retry_after=0 if allowed else max(1, math.ceil((1.0 - tokens) / limits.rate)),
         )
-
-    def plan_of(self, key: str) -> str | None:
-        """The plan the bucket was last charged under, None for a bucket not seen (or forgotten)."""
-        bucket = self._buckets.get(key)
-        return bucket[2] if bucket else None
 
     def forget(self, key: str) -> None:
         self._buckets.pop(key, None)

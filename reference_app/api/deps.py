@@ -97,12 +97,7 @@ class TenantContext:
     @asynccontextmanager
     async def session(self) -> AsyncIterator[TenantSession]:
         """The tenant's transaction; a tenant that is unknown or suspended is refused here,
-        and the request is charged to the tenant's rate limit (once per request): before the
-        transaction when the tenant's bucket is known, so a flood is refused at no database cost."""
-        known_plan = self._limiter.plan_of(self._bucket_key) if self.request is not None else None
-        if known_plan is not None:
-            self.plan = known_plan
-            self._charge_rate_limit()
+        and the request is charged to the tenant's rate limit (once per request)."""
         async with self.database.tenant(self.tenant_id) as session:
             tenant = await tenant_rows.current(session)
             if tenant is None or tenant["status"] != "active":
@@ -116,21 +111,13 @@ class TenantContext:
         async with self.session():
             pass
 
-    @property
-    def _limiter(self) -> limits.RateLimiter:
-        limiter: limits.RateLimiter = self.state.limiter
-        return limiter
-
-    @property
-    def _bucket_key(self) -> str:
-        assert self.request is not None
-        return limits.bucket_key(self.tenant_id, self.request.client.host if self.request.client else None)
-
     def _charge_rate_limit(self) -> None:
         if self._rate_checked or self.request is None:
             return
         self._rate_checked = True
-        decision = self._limiter.take(self._bucket_key, self.plan)
+        limiter: limits.RateLimiter = self.state.limiter
+        client = self.request.client.host if self.request.client else None
+        decision = limiter.take(limits.bucket_key(self.tenant_id, client), self.plan)
         self.request.state.ratelimit = decision
         if not decision.allowed:
             metrics: Metrics = self.state.metrics
