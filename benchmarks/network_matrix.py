@@ -77,7 +77,9 @@ def main() -> None:
     args = parser.parse_args()
     template = TenantTemplate.load(TEMPLATE)
     with Cluster.local() as cluster, tempfile.TemporaryDirectory() as workdir:
-        local = LocalProbeNode(cluster.admin, cluster.kubeconfig, Path(workdir))
+        assert cluster.control_plane is not None
+        kubelet_ca = cluster.control_plane.kubelet_client_ca
+        local = LocalProbeNode(cluster.admin, cluster.kubeconfig, Path(workdir), kubelet_ca)
         local.start()
         try:
             print(f"kubernetes {cluster.version}, enforcer {local.node.enforcer if local.node else '?'}", flush=True)

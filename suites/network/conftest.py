@@ -9,7 +9,7 @@ Where the probing happens (every probe is a ``pods/exec`` through the apiserver)
 - the local control plane started for this run: a probe node (node agent + kube-router) is
   started on this machine;
 - any other cluster: its scheduler places the probe pods (``--probe-image``, default
-  ``python:3.13-alpine``) and its network plugin enforces.
+  ``docker.io/library/python:3.13-alpine``) and its network plugin enforces.
 
 The pods and the run itself are :mod:`tenantprobe.kube.netrun`'s.
 """
@@ -55,7 +55,10 @@ def probe_node(
     if reason:
         yield reason
         return
-    local = LocalProbeNode(kube_cluster.admin, kube_cluster.kubeconfig, tmp_path_factory.mktemp("probe-node"))
+    workdir = tmp_path_factory.mktemp("probe-node")
+    local = LocalProbeNode(
+        kube_cluster.admin, kube_cluster.kubeconfig, workdir, kube_cluster.control_plane.kubelet_client_ca
+    )
     try:
         node = local.start()
     except TenantProbeError as exc:

@@ -212,6 +212,15 @@ class Review:
         }
 
 
+def _status_message(body: bytes | str | None) -> str:
+    """The ``message`` of a ``Status`` the apiserver answered with, else the start of the body."""
+    text = body.decode(errors="replace") if isinstance(body, bytes) else str(body or "")
+    try:
+        return str(json.loads(text).get("message") or text[:300])
+    except (ValueError, AttributeError):
+        return text[:300]
+
+
 def _exit_status(status: str) -> tuple[int, str]:
     """Exit code and message of the final ``Status`` of an exec (channel 3): 0 on Success, else its ExitCode cause."""
     try:
@@ -380,10 +389,11 @@ class KubeClient:
 
         Speaks the websocket channel protocol v4, which every apiserver passes through to the kubelet
         as is (v5 it translates to SPDY). A refused or broken exec comes back as exit code 126 with
-        the reason; a command still running at ``timeout`` as 124."""
+        the reason; a command still running at ``timeout``, or a stream silent that long, as 124
+        with the complete lines it printed."""
         from kubernetes.client.exceptions import ApiException
         from kubernetes.stream import ws_client as typed_ws_client
-        from websocket import WebSocketException
+        from websocket import WebSocketBadStatusException, WebSocketException, WebSocketTimeoutException
 
         ws_client: Any = typed_ws_client  # the package has no annotations
 
@@ -397,34 +407,37 @@ class KubeClient:
             auth_settings=["BearerToken"],
         )
         headers = {k.lower(): v for k, v in headers.items()} | {"sec-websocket-protocol": ws_client.V4_CHANNEL_PROTOCOL}
+        if any(name.startswith("impersonate-") for name in headers):
+            # The websocket carries only the Authorization header: it would run as the base identity.
+            raise TargetError(f"exec as {self.identity}: impersonation is not carried by an exec stream")
+        where = f"exec into {namespace}/{pod} as {self.identity}"
         try:
             stream = ws_client.WSClient(
                 self._api.configuration, ws_client.get_websocket_url(url), headers, capture_all=False
             )
+        except WebSocketBadStatusException as exc:
+            return 126, "", f"{where}: the apiserver answered {exc.status_code}: {_status_message(exc.resp_body)}"
         except (ApiException, WebSocketException, OSError) as exc:
-            return 126, "", f"exec into {namespace}/{pod} as {self.identity}: {exc}"
+            return 126, "", f"{where}: {exc}"
+        stream.sock.settimeout(timeout)  # a stalled frame cannot block past the budget
         try:
             stream.run_forever(timeout=timeout)
-            if stream.is_open():
-                return (
-                    124,
-                    stream.read_stdout(timeout=0),
-                    f"exec into {namespace}/{pod}: still running after {timeout:.0f} s",
-                )
-            status = stream.read_channel(ws_client.ERROR_CHANNEL)
-            stdout, stderr = stream.read_stdout(timeout=0), stream.read_stderr(timeout=0)
+            late = stream.is_open()
+            if not late:
+                status = stream.read_channel(ws_client.ERROR_CHANNEL)
+                stdout, stderr = stream.read_stdout(timeout=0), stream.read_stderr(timeout=0)
+        except WebSocketTimeoutException:
+            late = True
         except (WebSocketException, OSError) as exc:
-            return 126, "", f"exec into {namespace}/{pod}: the stream broke: {exc}"
+            return 126, "", f"{where}: the stream broke: {exc}"
         finally:
             stream.close()  # a close frame, when the stream is still open
             stream.sock.shutdown()  # the socket, which close() leaves open once the server has closed
+        if late:
+            printed = stream.read_stdout(timeout=0)
+            return 124, printed[: printed.rfind("\n") + 1], f"{where}: no end after {timeout:.0f} s"
         code, message = _exit_status(status)
         return code, stdout, stderr or message
-
-    @property
-    def ca_file(self) -> Path:
-        """The cluster CA the kubeconfig trusts (the kubernetes client writes inline data to a file)."""
-        return Path(self._api.configuration.ssl_ca_cert)
 
     def version(self) -> str:
         response = self.get("/version")

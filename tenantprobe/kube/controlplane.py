@@ -370,6 +370,11 @@ class LocalControlPlane:
         return self._dir / "pki" / "ca.crt"
 
     @property
+    def kubelet_client_ca(self) -> Path:
+        """The CA of the certificate the apiserver presents to kubelets (a node agent trusts it alone)."""
+        return self._dir / "pki" / "kubelet-client-ca.crt"
+
+    @property
     def running(self) -> bool:
         return bool(self._procs) and all(p.popen.poll() is None for p in self._procs)
 
@@ -515,8 +520,11 @@ class LocalControlPlane:
         _write(pki / "admin.key", admin.key_pem)
         self._admin_pair = admin
         self._kcm_pair = ca.issue("system:kube-controller-manager", client=True)
-        # How the apiserver authenticates to kubelets (here: a node agent's exec endpoint), as kubeadm does it.
-        kubelet_client = ca.issue("kube-apiserver-kubelet-client", organizations=["system:masters"], client=True)
+        # How the apiserver authenticates to kubelets (here: a node agent's exec endpoint). Its own CA,
+        # so that the endpoint trusts the apiserver alone, not every user of the cluster CA.
+        kubelet_ca = CertificateAuthority("tenantprobe-kubelet-client-ca")
+        _write(pki / "kubelet-client-ca.crt", kubelet_ca.cert_pem, 0o644)
+        kubelet_client = kubelet_ca.issue("kube-apiserver-kubelet-client", client=True)
         _write(pki / "apiserver-kubelet-client.crt", kubelet_client.cert_pem)
         _write(pki / "apiserver-kubelet-client.key", kubelet_client.key_pem)
         # Front proxy (request-header authentication), as kubeadm sets it up: a

@@ -7,8 +7,9 @@ lets the network suite's cluster path (:meth:`KubeClient.exec`, the one a real c
 end to end against a real kube-apiserver without a kubelet.
 
 It serves what probing needs and nothing more: the caller must present a client certificate of
-the cluster's CA (the apiserver's ``--kubelet-client-certificate``), and the only command it runs
-is the probe client, ``python .../netprobe.py ...``, inside the pod's network namespace.
+the CA that issued the apiserver's ``--kubelet-client-certificate`` (its own CA, which signs
+nothing else), and the only command it runs is the probe client, ``python3 .../netprobe.py
+connect ...``, inside the pod's network namespace.
 
 Frames follow the kubelet: one channel byte, then data (1 stdout, 2 stderr, 3 the final
 ``Status``: ``Success``, or ``Failure`` with the exit code as an ``ExitCode`` cause).
@@ -54,7 +55,12 @@ def _status(code: int, message: str = "") -> bytes:
 
 def local_command(command: list[str]) -> list[str] | None:
     """The probe client's command with this machine's interpreter and script, or None for any other command."""
-    if len(command) >= 2 and Path(command[0]).name.startswith("python") and command[1].endswith("/netprobe.py"):
+    if (
+        len(command) >= 3
+        and Path(command[0]).name.startswith("python")
+        and command[1].endswith("/netprobe.py")
+        and command[2] == "connect"
+    ):
         return [sys.executable, netprobe.__file__, *command[2:]]
     return None
 
@@ -112,7 +118,7 @@ class ExecServer:
         if netns is None:
             await websocket.send_bytes(_status(1, f"pod {params['namespace']}/{params['pod']} is not on this node"))
         elif command is None:
-            await websocket.send_bytes(_status(126, "this node agent runs only the probe client (netprobe.py)"))
+            await websocket.send_bytes(_status(126, "this node agent runs only the probe client (netprobe.py connect)"))
         else:
             await websocket.send_bytes(await self._run(websocket, ["ip", "netns", "exec", netns, *command]))
         await websocket.close()
@@ -134,7 +140,9 @@ class ExecServer:
                 EXEC_TIMEOUT,
             )
         except TimeoutError:
-            process.kill()
-            await process.wait()
             return _status(124, f"the command ran longer than {EXEC_TIMEOUT:.0f} s")
+        finally:  # also when the caller went away mid-stream: no process outlives its exec
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
         return _status(process.returncode or 0)

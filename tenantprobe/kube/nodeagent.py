@@ -12,7 +12,7 @@ its deletion completed, as a kubelet would. No scheduler runs: pods name the nod
 
 Example::
 
-    agent = NodeAgent(cluster.admin, "tenantprobe-node", workdir).start()
+    agent = NodeAgent(cluster.admin, "tenantprobe-node", workdir, control_plane.kubelet_client_ca).start()
     ...   # create pods with spec.nodeName = agent.node_name
     agent.netns_of("tenant-a", "probe-a")   # where `ip netns exec` runs a pod's commands
     cluster.admin.exec("tenant-a", "probe-a", ["python", "/x/netprobe.py", "connect", ...])  # the same, via the API
@@ -61,10 +61,18 @@ def _ports(pod: dict[str, Any]) -> tuple[list[int], list[int]]:
 class NodeAgent:
     """One Node and the network namespaces of its pods; :meth:`stop` removes all of them."""
 
-    def __init__(self, client: KubeClient, node_name: str, workdir: Path, network: PodNetwork | None = None) -> None:
+    def __init__(
+        self,
+        client: KubeClient,
+        node_name: str,
+        workdir: Path,
+        kubelet_client_ca: Path,
+        network: PodNetwork | None = None,
+    ) -> None:
         self.client = client
         self.node_name = node_name
         self.workdir = workdir
+        self.kubelet_client_ca = kubelet_client_ca
         self.network = network or PodNetwork()
         self.exec_server: ExecServer | None = None
         self.pods: dict[str, _PodState] = {}
@@ -80,7 +88,7 @@ class NodeAgent:
         sweep_stale()
         self.network.create_bridge()
         try:
-            self.exec_server = ExecServer(self.node_ip, self.client.ca_file, self.workdir, self.netns_of).start()
+            self.exec_server = ExecServer(self.node_ip, self.kubelet_client_ca, self.workdir, self.netns_of).start()
             self._register(self.exec_server.port)
             self._thread = threading.Thread(target=self._run, name=f"node-agent-{self.node_name}", daemon=True)
             self._thread.start()

@@ -73,7 +73,7 @@ def volume_claim(name: str, namespace: str, storage: str = "1Gi") -> dict[str, A
 
 NETPROBE_DIR = "/tenantprobe"
 NETPROBE_CONFIG_MAP = "tenantprobe-netprobe"
-PROBE_IMAGE = "python:3.13-alpine"  # any image with a python3 on its PATH runs the probe program
+PROBE_IMAGE = "docker.io/library/python:3.13-alpine"  # any image with Python >= 3.10 as python3 on its PATH
 
 
 def netprobe_command(*args: str) -> list[str]:
@@ -114,6 +114,7 @@ def probe_pod(
     if tcp:
         container["readinessProbe"] = {"tcpSocket": {"port": tcp[0]}, "periodSeconds": 2}
     pod["spec"]["volumes"] = [{"name": "netprobe", "configMap": {"name": NETPROBE_CONFIG_MAP}}]
+    pod["spec"]["terminationGracePeriodSeconds"] = 1  # python as PID 1 ignores SIGTERM: do not wait 30 s
     if node_name:
         pod["spec"]["nodeName"] = node_name
     return pod

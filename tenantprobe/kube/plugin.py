@@ -56,8 +56,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         OPTION_PROBE_IMAGE,
         default=None,
-        help="image of the network suite's probe pods on a cluster: any image with python3 on its PATH "
-        "(default python:3.13-alpine; netprobe.py comes from a config map)",
+        help="image of the network suite's probe pods on a cluster: any image with Python >= 3.10 as python3 on "
+        "its PATH (default docker.io/library/python:3.13-alpine; netprobe.py comes from a config map)",
     )
     group.addoption(
         OPTION_PROBE_NODE,

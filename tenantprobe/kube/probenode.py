@@ -12,7 +12,7 @@ Either way the pods are entered with ``pods/exec`` (:class:`tenantprobe.kube.pro
 
 Example::
 
-    with LocalProbeNode(cluster.admin, cluster.kubeconfig, workdir) as local:
+    with LocalProbeNode(cluster.admin, cluster.kubeconfig, workdir, control_plane.kubelet_client_ca) as local:
         node = find_probe_node(cluster.admin)      # also from another process
         node.unhealthy()                           # None, or why the enforcer's evidence would not count
 """
@@ -114,9 +114,9 @@ def local_probing_unavailable() -> str | None:
 class LocalProbeNode:
     """Node agent + kube-router for the cluster of ``client``; :meth:`stop` removes both and their traces."""
 
-    def __init__(self, client: KubeClient, kubeconfig: Path, workdir: Path) -> None:
+    def __init__(self, client: KubeClient, kubeconfig: Path, workdir: Path, kubelet_client_ca: Path) -> None:
         self.client = client
-        self.agent = NodeAgent(client, f"tenantprobe-{secrets.token_hex(3)}", workdir)
+        self.agent = NodeAgent(client, f"tenantprobe-{secrets.token_hex(3)}", workdir, kubelet_client_ca)
         self.enforcer = enforcer.KubeRouter(kubeconfig, self.agent.node_name, workdir)
         self.node: ProbeNode | None = None
 

@@ -21,6 +21,7 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -123,6 +124,7 @@ class Prober:
     pod_exec: PodExec
     timeout: float = 2.0  # only allowed probes wait: blocked ones are REJECTed at once
     workers: int = 8
+    reprobe_delay: float = 2.0  # an enforcer applies policy changes asynchronously: give it time
 
     def _batch(self, requests: Mapping[str, Sequence[str]]) -> dict[tuple[str, str], str]:
         """Run each source's targets in one exec, sources in parallel: (source, target) -> observation."""
@@ -133,9 +135,10 @@ class Prober:
             code, out, err = self.pod_exec.netprobe(src, ["connect", f"--timeout={self.timeout}", *targets], budget)
             answers = {}
             for line in out.splitlines():
-                row = json.loads(line)
-                answers[row["target"]] = row["result"]
-            why = f"error: exec in {src} exited {code}: {err.strip()[-300:]}"
+                with contextlib.suppress(ValueError, KeyError, TypeError):  # a line cut short: its target is unanswered
+                    row = json.loads(line)
+                    answers[row["target"]] = row["result"]
+            why = f"error: exec in {src} exited {code}: {err.strip()[:300]}"
             return [((src, t), answers.get(t, why)) for t in targets]
 
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
@@ -166,7 +169,9 @@ class Prober:
             else:
                 pending[key] = verdict
         attempts = dict.fromkeys(pending, 0)
-        for _ in range(2):  # the probe, and one re-probe of what did not match
+        for attempt in range(2):  # the probe, and one re-probe of what did not match
+            if attempt:
+                time.sleep(self.reprobe_delay)
             requests: dict[str, list[str]] = {}
             for src, dst, port in pending:
                 requests.setdefault(src, []).append(f"{pods[dst].ip}:{port.port}/{port.protocol}")

@@ -66,7 +66,9 @@ def runs(
         options = (*kubeconfig, "--tenant-template", str(template), "--k8s-tenant-prefix", prefix, "--tenants", "2")
         jobs[variant] = (directory / "results", options)
     workdir = tmp_path_factory.mktemp("probe-node")
-    with LocalProbeNode(local_cluster.admin, local_cluster.kubeconfig, workdir) as node:
+    assert local_cluster.control_plane is not None
+    kubelet_ca = local_cluster.control_plane.kubelet_client_ca
+    with LocalProbeNode(local_cluster.admin, local_cluster.kubeconfig, workdir, kubelet_ca) as node:
         # The path of a cluster tenantprobe did not set up: pods bound to a named node, whose enforcer
         # the suite does not watch (a settle wait instead), entered with pods/exec like every other.
         jobs["named-node"] = (tmp_path_factory.mktemp("named") / "results", (*kubeconfig, "--probe-node", node.name))

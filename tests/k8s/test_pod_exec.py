@@ -31,7 +31,8 @@ def agent(kube_cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> It
         pytest.skip(reason)
     if kube_cluster.control_plane is None:
         pytest.skip("a node agent registers a Node: only on the local control plane")
-    node = NodeAgent(kube_cluster.admin, f"exec-{uuid.uuid4().hex[:6]}", tmp_path_factory.mktemp("agent")).start()
+    workdir, name = tmp_path_factory.mktemp("agent"), f"exec-{uuid.uuid4().hex[:6]}"
+    node = NodeAgent(kube_cluster.admin, name, workdir, kube_cluster.control_plane.kubelet_client_ca).start()
     yield node
     node.stop()
 
@@ -64,17 +65,18 @@ def test_the_probe_client_runs_inside_the_pod_network(admin: KubeClient, pod: tu
 
 def test_a_failing_command_reports_its_exit_code(admin: KubeClient, pod: tuple[str, str, str]) -> None:
     namespace, name, _ = pod
-    code, _, err = admin.exec(namespace, name, netprobe_command("no-such-subcommand"))
+    code, _, err = admin.exec(namespace, name, netprobe_command("connect", "--timeout=soon", "10.0.0.1:1/TCP"))
     assert code == 2, "argparse's exit code for a bad command line, carried by the final Status"
-    assert "invalid choice" in err
+    assert "invalid float value: 'soon'" in err
 
 
-def test_any_other_command_is_refused(admin: KubeClient, pod: tuple[str, str, str]) -> None:
+@pytest.mark.parametrize("command", [["sh", "-c", "id"], netprobe_command("serve", "--tcp=9")])
+def test_any_other_command_is_refused(admin: KubeClient, pod: tuple[str, str, str], command: list[str]) -> None:
     namespace, name, _ = pod
-    assert admin.exec(namespace, name, ["sh", "-c", "id"]) == (
+    assert admin.exec(namespace, name, command) == (
         126,
         "",
-        "this node agent runs only the probe client (netprobe.py)",
+        "this node agent runs only the probe client (netprobe.py connect)",
     )
 
 
@@ -106,11 +108,19 @@ def _answer(agent: NodeAgent, certificate: KeyPair | None, workdir: Path) -> byt
 
 
 def test_the_endpoint_refuses_callers_without_the_apiservers_client_certificate(
-    agent: NodeAgent, tmp_path: Path
+    agent: NodeAgent, kube_cluster: Cluster, tmp_path: Path
 ) -> None:
+    assert kube_cluster.control_plane is not None
+    pki = kube_cluster.control_plane.ca_file.parent
+    cluster_admin = KeyPair((pki / "admin.crt").read_bytes(), (pki / "admin.key").read_bytes())
     stranger = CertificateAuthority("another-ca").issue("kube-apiserver-kubelet-client", client=True)
+    apiserver = KeyPair(
+        (pki / "apiserver-kubelet-client.crt").read_bytes(), (pki / "apiserver-kubelet-client.key").read_bytes()
+    )
     assert _answer(agent, None, tmp_path) == b"", "no client certificate: the handshake is cut"
     assert _answer(agent, stranger, tmp_path) == b"", "a certificate of another CA: the same"
+    assert _answer(agent, cluster_admin, tmp_path) == b"", "the cluster CA's users (even its admin) too"
+    assert _answer(agent, apiserver, tmp_path).startswith(b"HTTP/1.1 "), "the apiserver's own certificate gets in"
 
 
 def test_exit_status_reads_the_kubelet_status_frame() -> None:
