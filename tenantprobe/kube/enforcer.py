@@ -21,6 +21,7 @@ import contextlib
 import fcntl
 import hashlib
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -98,6 +99,34 @@ def _ruleset() -> str:
     return "\n".join(line for line in completed.stdout.splitlines() if not line.startswith(("#", ":")))
 
 
+def _ipsets() -> str:
+    return subprocess.run(["ipset", "save"], capture_output=True, text=True, check=False).stdout
+
+
+_POD_JUMP = re.compile(r"POD name:(\S+) namespace: (\S+) to chain (KUBE-POD-FW-\w+)")
+_MATCH_SET = re.compile(r"--match-set (\S+)")
+
+
+def pods_rules(rules: str, ipsets: str, wanted: set[tuple[str, str]]) -> tuple[bool, str]:
+    """Whether every wanted (name, namespace) pod has its firewall chain, and what decides its traffic.
+
+    That is the pods' jumps and chains, the policy chains those run through and the members of
+    the ipsets they match, sorted: other pods' rules (other runs sharing the node) are left out."""
+    lines = rules.splitlines()
+    jumps = [(m, line) for line in lines if (m := _POD_JUMP.search(line)) and (m.group(1), m.group(2)) in wanted]
+    pod_chains = {m.group(3) for m, _ in jumps}
+    chains = set(pod_chains)
+    for line in lines:
+        parts = line.split()
+        if parts[:1] == ["-A"] and len(parts) > 1 and parts[1] in pod_chains and "-j" in parts[:-1]:
+            chains.add(parts[parts.index("-j") + 1])
+    relevant = [line for _, line in jumps] + [line for line in lines if line.split()[1:2] and line.split()[1] in chains]
+    sets = {name for line in relevant for name in _MATCH_SET.findall(line)}
+    members = [line for line in ipsets.splitlines() if line.split()[1:2] and line.split()[1] in sets]
+    named = {(m.group(1), m.group(2)) for m, _ in jumps} >= wanted
+    return named, "\n".join(sorted(relevant) + sorted(members))
+
+
 def healthy(url: str) -> bool:
     """Whether kube-router's health endpoint answers 200 (it does once its controllers run)."""
     try:
@@ -108,20 +137,21 @@ def healthy(url: str) -> bool:
 
 
 def wait_synced(pods: Iterable[str], timeout: float = 60.0, settle: float = 1.0) -> bool:
-    """Wait until the rules name every pod ("namespace/name") and stop changing for ``settle`` seconds.
+    """Wait until the rules name every pod ("namespace/name") and theirs stop changing for ``settle`` seconds.
 
-    kube-router comments each pod's firewall jump with the pod's name and namespace; a ruleset
-    unchanged after that means the last policy or pod change has been applied. (Probes do not
-    change the rules: the packet counters are left out.)"""
-    wanted = [(p.split("/", 1)[1], p.split("/", 1)[0]) for p in pods]
+    kube-router comments each pod's firewall jump with the pod's name and namespace; those pods'
+    rules and sets unchanged for a while mean the last policy or pod change has been applied.
+    Only their rules count (see :func:`pods_rules`), so runs that share the node and keep
+    changing theirs do not hold this one up. (Probes do not change the rules: the packet
+    counters are left out.)"""
+    wanted = {(p.split("/", 1)[1], p.split("/", 1)[0]) for p in pods}
     deadline = time.monotonic() + timeout
     last, stable_since = "", time.monotonic()
     while time.monotonic() < deadline:
-        rules = _ruleset()
+        named, rules = pods_rules(_ruleset(), _ipsets(), wanted)
         digest = hashlib.sha256(rules.encode()).hexdigest()
         if digest != last:
             last, stable_since = digest, time.monotonic()
-        named = all(f"POD name:{name} namespace: {namespace} " in rules for name, namespace in wanted)
         if named and time.monotonic() - stable_since >= settle:
             return True
         time.sleep(0.2)

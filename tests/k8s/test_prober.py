@@ -10,12 +10,13 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import pytest
 
 from tenantprobe.kube import netprobe
+from tenantprobe.kube.enforcer import pods_rules
 from tenantprobe.kube.podnet import ROOT, ip, sweep_stale
 from tenantprobe.kube.probenode import local_probing_unavailable
 from tenantprobe.kube.prober import Prober
@@ -50,6 +51,14 @@ class ScriptedExec:
         return 0, "\n".join(lines), ""
 
 
+@dataclass
+class CallableExec:
+    run: Callable[[str, Sequence[str], float], tuple[int, str, str]]
+
+    def netprobe(self, pod: str, args: Sequence[str], timeout: float) -> tuple[int, str, str]:
+        return self.run(pod, args, timeout)
+
+
 def _engine() -> PolicyEngine:
     namespaces = [{"metadata": {"name": "a"}}, {"metadata": {"name": "b"}}]
     return PolicyEngine(namespaces, [_pod("a", "10.0.0.1"), _pod("b", "10.0.0.2")], [DENY_B])
@@ -63,7 +72,7 @@ def test_prober_judges_each_cell_and_reprobes_only_mismatches() -> None:
             "10.0.0.2:8080/TCP": ["connected", "connected", "connected"],  # pre-check of b, a -> b twice
         }
     )
-    result = Prober(scripted).run(engine.matrix([PORT]), engine.pods)
+    result = Prober(scripted, reprobe_delay=0).run(engine.matrix([PORT]), engine.pods)
     a_to_b = result.cells[("a/p", "b/p", PORT)]
     assert (a_to_b.outcome, a_to_b.attempts) == ("allowed", 2), "denied by b's policy, flowed twice"
     assert result.cells[("b/p", "a/p", PORT)].outcome == "match"
@@ -77,8 +86,21 @@ def test_a_transient_mismatch_is_settled_by_the_reprobe() -> None:
     scripted = ScriptedExec(
         {"10.0.0.1:8080/TCP": ["connected", "timeout", "connected"], "10.0.0.2:8080/TCP": ["connected", "refused"]}
     )
-    result = Prober(scripted).run(engine.matrix([PORT]), engine.pods)
+    result = Prober(scripted, reprobe_delay=0).run(engine.matrix([PORT]), engine.pods)
     assert {c.outcome for c in result.cells.values()} == {"match"}
+
+
+def test_an_answer_cut_short_leaves_its_cell_not_assessed() -> None:
+    engine = _engine()
+
+    def cut(pod: str, args: Sequence[str], timeout: float) -> tuple[int, str, str]:
+        whole = "".join(f'{{"target": "{t}", "result": "connected"}}\n' for t in args if ":" in t)
+        return 124, whole[:-10] if "a/p" in pod and "10.0.0.2:8080/TCP" in args else whole, "no end after 30 s"
+
+    result = Prober(CallableExec(cut), reprobe_delay=0).run(engine.matrix([PORT]), engine.pods)
+    a_to_b = result.cells[("a/p", "b/p", PORT)]
+    assert (a_to_b.outcome, a_to_b.observed) == ("not_assessed", "error: exec in a/p exited 124: no end after 30 s")
+    assert result.cells[("b/p", "a/p", PORT)].outcome == "match", "b's complete answer still counts"
 
 
 def test_a_server_that_fails_its_precheck_leaves_its_cells_not_assessed() -> None:
@@ -137,3 +159,26 @@ def test_sweep_removes_what_a_dead_run_left_and_keeps_live_ones() -> None:
     finally:
         for name in (dead, live):
             ip("netns", "delete", name, check=False)
+
+
+JUMP = '-A KUBE-ROUTER-FORWARD -m comment --comment "rule to jump traffic destined to POD name:{} to chain {}" -j {}'
+RULES = "\n".join(
+    [
+        JUMP.format("web namespace: a", "KUBE-POD-FW-AAA", "KUBE-POD-FW-AAA"),
+        '-A KUBE-POD-FW-AAA -m comment --comment "run through nw policy allow" -j KUBE-NWPLCY-PPP',
+        "-A KUBE-NWPLCY-PPP -m set --match-set KUBE-SRC-SSS src -j MARK --set-xmark 0x10000/0x10000",
+        JUMP.format("web namespace: b", "KUBE-POD-FW-BBB", "KUBE-POD-FW-BBB"),
+        "-A KUBE-POD-FW-BBB -j REJECT",
+    ]
+)
+IPSETS = "create KUBE-SRC-SSS hash:ip\nadd KUBE-SRC-SSS 10.1.0.9\nadd KUBE-SRC-OTHER 10.1.0.3\n"
+
+
+def test_pods_rules_keep_only_what_decides_the_wanted_pods_traffic() -> None:
+    named, rules = pods_rules(RULES, IPSETS, {("web", "a")})
+    assert named
+    assert "KUBE-POD-FW-BBB" not in rules, "another run's pod: its changes must not hold this run up"
+    assert "-A KUBE-NWPLCY-PPP" in rules, "the policy chain the pod's chain runs through"
+    assert "add KUBE-SRC-SSS 10.1.0.9" in rules, "the members of the sets it matches"
+    assert "KUBE-SRC-OTHER" not in rules
+    assert not pods_rules(RULES, IPSETS, {("web", "a"), ("worker", "a")})[0], "a pod without its chain yet"
