@@ -80,6 +80,7 @@ class Settings:
     metrics_max_tenants: int = 50
     db_pool_size: int = 20
     worker_poll_seconds: float = 1.0
+    throttle_delay_ms: int = 100
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -138,4 +139,5 @@ class Settings:
             metrics_max_tenants=int(number("METRICS_MAX_TENANTS", cls.metrics_max_tenants)),
             db_pool_size=int(number("DB_POOL_SIZE", cls.db_pool_size)),
             worker_poll_seconds=number("WORKER_POLL_SECONDS", cls.worker_poll_seconds, float),
+            throttle_delay_ms=int(number("THROTTLE_DELAY_MS", cls.throttle_delay_ms)),
         )

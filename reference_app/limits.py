@@ -2,9 +2,14 @@
 
 Rate: a token bucket per tenant (``rate`` tokens a second, at most ``burst``), kept in the API
 process and keyed by the tenant of the *verified* token, so a forged token cannot drain a
-victim's bucket and one tenant's burst never throttles another. Storage: the tenant's note
-count and attachment bytes, checked inside the write's own transaction under a per-tenant
-advisory lock, so two concurrent writes cannot both squeeze under the limit.
+victim's bucket and one tenant's burst never throttles another. A refusal (429 with
+``Retry-After``) is answered after ``REFERENCE_APP_THROTTLE_DELAY_MS`` (100 ms): a client that
+retries at once, as a flood does, is slowed down instead of keeping the API process busy with
+refusals while other tenants wait.
+
+Storage: the tenant's note count and attachment bytes, checked inside the write's own
+transaction under a per-tenant advisory lock, so two concurrent writes cannot both squeeze
+under the limit.
 """
 
 from __future__ import annotations

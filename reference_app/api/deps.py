@@ -130,6 +130,9 @@ class TenantContext:
                 headers={"Retry-After": str(decision.retry_after)},
                 quota="requests",
                 limit=decision.limit,
+                # A client that ignores Retry-After and retries at once would otherwise turn
+                # its refusals into a flood of their own, queued ahead of other tenants.
+                delay=self._settings.throttle_delay_ms / 1000,
             )
 
     async def check_storage(self, session: TenantSession, *, notes: int = 0, attachment_bytes: int = 0) -> None:

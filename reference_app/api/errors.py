@@ -7,6 +7,7 @@ only the offending fields.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -41,7 +42,7 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 class ProblemError(Exception):
-    """Raise to answer with a problem document."""
+    """Raise to answer with a problem document (after ``delay`` seconds, during which the request holds nothing)."""
 
     def __init__(
         self,
@@ -53,10 +54,12 @@ class ProblemError(Exception):
         quota: str | None = None,
         limit: int | None = None,
         used: int | None = None,
+        delay: float = 0.0,
     ):
         super().__init__(title)
         self.problem = Problem(status=status, title=title, detail=detail, quota=quota, limit=limit, used=used)
         self.headers = headers
+        self.delay = delay
 
 
 def not_found(what: str) -> ProblemError:
@@ -86,6 +89,8 @@ def problem_response(problem: Problem, headers: dict[str, str] | None = None) ->
 
 async def _problem(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ProblemError)
+    if exc.delay:  # the request's transaction has ended: waiting costs no CPU and no connection
+        await asyncio.sleep(exc.delay)
     return problem_response(exc.problem, exc.headers)
 
 

@@ -1,7 +1,8 @@
 """Per-tenant rate limits and storage quotas by plan, GET /v1/usage, and the per-tenant metrics.
 
 The app here runs with tiny limits (set through the environment, as the load harness does):
-the free plan allows bursts of 5 requests; the pro plan 3 notes and 100 attachment bytes.
+the free plan allows bursts of 5 requests; the pro plan 3 notes and 100 attachment bytes;
+a refusal is held 300 ms.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ LIMITS = {
     "REFERENCE_APP_PLAN_FREE": "rate=0.5,burst=5",
     "REFERENCE_APP_PLAN_PRO": "notes=3,attachment_bytes=100",
     "REFERENCE_APP_METRICS_MAX_TENANTS": "3",
+    "REFERENCE_APP_THROTTLE_DELAY_MS": "300",
 }
 
 
@@ -80,6 +82,7 @@ def test_tenant_exhausting_its_bucket_gets_429_and_others_are_not_throttled(
     assert int(refused.headers["Retry-After"]) >= 1
     assert refused.headers["RateLimit-Limit"] == "5"
     assert (refused.json()["status"], refused.json()["quota"]) == (429, "requests")
+    assert refused.elapsed.total_seconds() >= 0.3, "held for the throttle delay, so retrying at once is slowed"
     assert all(client.get("/v1/notes", headers=quiet.headers()).status_code == 200 for _ in range(5))
 
 
