@@ -11,12 +11,16 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from hypothesis.control import current_build_context
 from hypothesis.errors import Flaky, HypothesisWarning
 from hypothesis.reporting import with_reporter
 
 from suites.fuzz.oracles import Verdict
+
+if TYPE_CHECKING:
+    from suites.fuzz.fuzzer import Fuzzer
 
 
 class FuzzFinding(Exception):
@@ -94,7 +98,7 @@ def findings_in(error: BaseException) -> list[Verdict] | None:
     return None
 
 
-def outcome(error: BaseException, shrinking: Shrinking) -> tuple[list[Verdict], str] | None:
+def _outcome(error: BaseException, shrinking: Shrinking) -> tuple[list[Verdict], str] | None:
     """The verdicts to record for what Hypothesis raised, and how far they were shrunk; None: not ours."""
     # Hypothesis may wrap the stop in an error of its own (the scenario ended before drawing its steps).
     if shrinking.exhausted:
@@ -107,6 +111,17 @@ def outcome(error: BaseException, shrinking: Shrinking) -> tuple[list[Verdict], 
     if verdicts is None:
         return None
     return verdicts, "shrunk by Hypothesis"
+
+
+def record_outcome(error: BaseException, shrinking: Shrinking, fuzzer: Fuzzer, context: str) -> list[Verdict]:
+    """Record the findings in what Hypothesis raised, saying how far they were shrunk; re-raise anything else."""
+    found = _outcome(error, shrinking)
+    if found is None:
+        raise error
+    verdicts, how = found
+    for verdict in verdicts:
+        fuzzer.record_findings(verdict, f"{context}, {how}")
+    return verdicts
 
 
 @contextmanager

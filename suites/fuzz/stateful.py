@@ -22,7 +22,7 @@ from suites.fuzz.aliases import AnyCase
 from suites.fuzz.exchanges import FuzzExchange
 from suites.fuzz.fuzzer import SAFE_METHODS, Fuzzer
 from suites.fuzz.oracles import Verdict
-from suites.fuzz.shrinking import Shrinking, outcome, quietly
+from suites.fuzz.shrinking import Shrinking, quietly, record_outcome
 from tenantprobe.probe import Actor
 from tenantprobe.target import SeededTenant
 
@@ -128,11 +128,6 @@ def run_suite(
     try:
         machine.run(settings=profile.settings(profile.scenarios, steps=profile.steps))
     except BaseException as error:
-        found = outcome(error, shrinking)
-        if found is None:
-            raise
-        verdicts, how = found
-        for verdict in verdicts:
-            fuzzer.record_findings(verdict, f"stateful sequence replayed by {replayer.slug}, {how}")
+        verdicts = record_outcome(error, shrinking, fuzzer, f"stateful sequence replayed by {replayer.slug}")
         return {(f.control, verdict.operation) for verdict in verdicts for f in verdict.findings}
     return set()

@@ -20,7 +20,7 @@ from schemathesis.core.result import Ok
 
 from suites.fuzz.aliases import AnyCase, Operation
 from suites.fuzz.fuzzer import Fuzzer, id_sources
-from suites.fuzz.shrinking import Shrinking, outcome, quietly
+from suites.fuzz.shrinking import Shrinking, quietly, record_outcome
 from tenantprobe.target import SeededTenant
 
 MODES = (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
@@ -132,9 +132,4 @@ def fuzz_operation(
         # e.g. negative input for an operation without parameters: there is none to generate.
         fuzzer.probe.skip_operation(label, "no input of this kind exists")
     except BaseException as error:
-        found = outcome(error, shrinking)
-        if found is None:
-            raise
-        verdicts, how = found
-        for verdict in verdicts:
-            fuzzer.record_findings(verdict, f"{label}, {how}")
+        record_outcome(error, shrinking, fuzzer, label)
