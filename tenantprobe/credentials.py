@@ -42,6 +42,16 @@ def render(template: Any, values: dict[str, str]) -> Any:
     return template
 
 
+def expires_at(token: str, default_ttl: float) -> float:
+    """When a token stops working: a JWT's ``exp`` (read, not verified), else now plus the profile's TTL."""
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        claims = {}
+    exp = claims.get("exp")
+    return float(exp) if isinstance(exp, int | float) else time.time() + default_ttl
+
+
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 

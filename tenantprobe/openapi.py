@@ -53,6 +53,10 @@ class Operation:
     def mutates(self) -> bool:
         return self.method in ("POST", "PUT", "PATCH", "DELETE")
 
+    def required_query(self, text: str) -> dict[str, str]:
+        """Required query parameters, strings filled with ``text`` (a canary: an attacker's search terms)."""
+        return {q.name: text if q.schema.get("type", "string") == "string" else "1" for q in self.query if q.required}
+
     def url(self, bindings: dict[str, str]) -> str:
         def bind(match: re.Match[str]) -> str:
             name = match.group(1)

@@ -33,14 +33,28 @@ def mask(text: str, ids: list[str]) -> str:
     return text
 
 
-def looks_like_missing(foreign: Exchange, missing: Exchange, ids: list[str]) -> bool:
-    """Status, content type and body (ids masked) are the same for the foreign and the missing id."""
+def looks_like_missing(foreign: Exchange, missing: Exchange, ids: list[str], again: Exchange | None = None) -> bool:
+    """Status, content type and body (ids masked) are the same for the foreign and the missing id.
+
+    With ``again`` (the missing request sent a second time), JSON fields that differ between
+    the two missing answers (request ids, timestamps) are noise and are not compared.
+    """
     content_type = foreign.response_headers.get("content-type", "")
-    return (
-        foreign.status == missing.status
-        and content_type == missing.response_headers.get("content-type", "")
-        and mask(foreign.text, ids) == mask(missing.text, ids)
-    )
+    if foreign.status != missing.status or content_type != missing.response_headers.get("content-type", ""):
+        return False
+    if mask(foreign.text, ids) == mask(missing.text, ids):
+        return True
+    if again is None:
+        return False
+    first, second, seen = (_masked_fields(e, ids) for e in (missing, again, foreign))
+    volatile = {k for k in first.keys() | second.keys() if first.get(k, ...) != second.get(k, ...)}
+    return all(first.get(k, ...) == seen.get(k, ...) for k in (first.keys() | seen.keys()) - volatile)
+
+
+def _masked_fields(exchange: Exchange, ids: list[str]) -> dict[str, Any]:
+    body = exchange.json()
+    fields = flatten(body) if body is not None else {"": exchange.text}
+    return {key: mask(value, ids) if isinstance(value, str) else value for key, value in fields.items()}
 
 
 def flatten(value: Any, prefix: str = "") -> dict[str, Any]:

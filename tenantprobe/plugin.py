@@ -27,6 +27,7 @@ OPTION_PAIRS = "--pairs"
 OPTION_RESULTS = "--results-dir"
 OPTION_FAULTS = "--faults"
 OPTION_FUZZ_PROFILE = "--fuzz-profile"
+OPTION_ACCEPT_NOT_ASSESSED = "--accept-not-assessed"
 FUZZ_PROFILES = ("ci", "deep")
 MARKER = "controls"
 DEFAULT_PROFILE = Path("targets/reference.yaml")
@@ -47,6 +48,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption(OPTION_RESULTS, default="results", help="directory for result records (default ./results)")
     group.addoption(OPTION_FAULTS, default="", help="seeded faults to inject into the launched reference app")
+    group.addoption(
+        OPTION_ACCEPT_NOT_ASSESSED,
+        action="store_true",
+        help="exit 0 even when a critical isolation control could not be assessed (the summary still lists it)",
+    )
     # The fuzz suite's budget. Declared here rather than in suites/fuzz/conftest.py, which pytest
     # loads too late to parse options when it runs more than that folder (`pytest suites`).
     group.addoption(
@@ -58,7 +64,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    from tenantprobe.gaps import GapReport
+
     config.addinivalue_line("markers", f"{MARKER}(*ids): the catalogue controls a check measures")
+    gaps = GapReport(lambda: config.stash.get(_writer_key, None), MARKER, OPTION_ACCEPT_NOT_ASSESSED)
+    config.pluginmanager.register(gaps, "tenantprobe-gaps")
     if config.getoption(OPTION_TARGET):
         from tenantprobe.profiles import load_profile
 
@@ -129,20 +139,26 @@ def results_writer(request: pytest.FixtureRequest) -> Any:
     return writer
 
 
-def _new_probe(check_id: str, target: Any, writer: Any) -> Any:
+def _new_probe(check_id: str, target: Any, writer: Any, controls: tuple[str, ...] = ()) -> Any:
     from tenantprobe.probe import Probe
 
-    return Probe(check_id, target.client, target.canaries, writer)
+    return Probe(check_id, target.client, target.canaries, writer, controls)
+
+
+def _declared_controls(item: pytest.Item) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(c for marker in item.iter_markers(MARKER) for c in marker.args))
 
 
 @pytest.fixture
 def probe(request: pytest.FixtureRequest, target: Any, results_writer: Any) -> Iterator[Any]:
     """Collects this check's attempts; call ``probe.finish()`` at the end of the check."""
-    current = _new_probe(request.node.nodeid, target, results_writer)
+    from tenantprobe.outcomes import NotAssessed
+
+    current = _new_probe(request.node.nodeid, target, results_writer, _declared_controls(request.node))
     yield current
     if current.attempts or current.not_assessed_reasons:
         # The check stopped early: keep what it established, without masking its own error.
-        with contextlib.suppress(AssertionError):
+        with contextlib.suppress(AssertionError, NotAssessed):
             current.finish()
 
 
@@ -185,8 +201,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if not markers or writer is None:
         return
     from tenantprobe.controls import load_catalogue
+    from tenantprobe.outcomes import NotAssessed
     from tenantprobe.records import ResultRecord, Status
 
+    if call.excinfo.errisinstance(NotAssessed):
+        return  # the probe wrote its not_assessed records, with the reasons
     if call.excinfo.errisinstance(pytest.skip.Exception):
         status, reason = Status.NOT_ASSESSED, str(getattr(call.excinfo.value, "msg", call.excinfo.value))
     elif call.excinfo.errisinstance(AssertionError) and call.when == "call":

@@ -1,9 +1,13 @@
 """Requests as an actor, with every response scanned for foreign canaries, and checks as records.
 
-A :class:`Probe` belongs to one check (one pytest test). Each ``check(...)`` call is one
-attempt for one control; ``finish()`` turns the attempts into result records (one per
-control and tenant pair) and fails the test if any attempt failed. Every exchange is
+A :class:`Probe` belongs to one check (one pytest test). Each ``check(...)`` or ``judge(...)``
+call is one attempt for one control; ``finish()`` turns the attempts into result records (one
+per control and tenant pair) and fails the test if any attempt failed. Every exchange is
 scanned by the canary oracle, so a leak is caught even where no check looked for one.
+
+Fail closed: a refusal is *blocked* only when a positive control (the same request on the
+attacker's own object) succeeded; otherwise the attempt is *inconclusive*, with the reason.
+A control with no judged attempt is written ``not_assessed`` and the test is shown SKIPPED.
 """
 
 from __future__ import annotations
@@ -21,12 +25,15 @@ import httpx
 from tenantprobe.canaries import CanaryRegistry
 from tenantprobe.controls import load_catalogue
 from tenantprobe.credentials import TenantRef
+from tenantprobe.outcomes import NotAssessed, describe, is_refusal
 from tenantprobe.records import ResultRecord, ResultWriter, Status, now_iso
 from tenantprobe.redact import redact_headers, redact_text
 
 BODY_EVIDENCE_CHARS = 2000
 MAX_EVIDENCE = 5
+MAX_REASONS = 5
 CANARY_CONTROL = "API-CANARY-ORACLE"
+RETRY_AFTER_LIMIT_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -67,6 +74,12 @@ class Exchange:
     @property
     def denied(self) -> bool:
         return self.status in (401, 403)
+
+    @property
+    def target(self) -> str:
+        """``METHOD /path?query`` without scheme and host, for summaries."""
+        path = self.url.split("://", 1)[-1]
+        return f"{self.method} /{path.split('/', 1)[1] if '/' in path else ''}"
 
     def curl(self) -> str:
         """A reproduction with the token replaced by a shell variable named after the actor."""
@@ -128,6 +141,13 @@ class ProbeClient:
         started = time.perf_counter()
         response = self._http.request(method, path, params=params, json=json_body, headers=request_headers)
         self.sent += 1
+        for _ in range(2):  # a rate limiter is not a verdict: wait as told (briefly), then ask again
+            wait = _retry_after(response)
+            if wait is None:
+                break
+            time.sleep(wait)
+            response = self._http.request(method, path, params=params, json=json_body, headers=request_headers)
+            self.sent += 1
         return Exchange(
             actor=actor,
             method=method,
@@ -144,26 +164,44 @@ class ProbeClient:
         self._http.close()
 
 
+def _retry_after(response: httpx.Response) -> float | None:
+    """Seconds to wait before retrying a 429 that asks for a short wait, else None."""
+    if response.status_code != 429:
+        return None
+    try:
+        wait = float(response.headers.get("retry-after", "1"))
+    except ValueError:
+        return None
+    return wait if 0 <= wait <= RETRY_AFTER_LIMIT_SECONDS else None
+
+
 @dataclass
 class _Attempt:
-    ok: bool
+    ok: bool | None  # True: blocked, False: a finding, None: inconclusive (not judged)
     summary: str
     evidence: list[dict[str, Any]]
 
 
+Pair = tuple[str, str | None, str | None]  # (control, attacker, victim)
+
+
 @dataclass
 class Probe:
-    """The attempts of one check, turned into result records by :meth:`finish`."""
+    """The attempts of one check, turned into result records by :meth:`finish`.
+
+    ``controls`` are the controls the check declares (its ``@pytest.mark.controls``): each
+    must end with a judged attempt, an explicit ``not_assessed``, or it is reported as such.
+    """
 
     check_id: str
     client: ProbeClient
     canaries: CanaryRegistry
     writer: ResultWriter
-    attempts: dict[tuple[str, str | None, str | None], list[_Attempt]] = field(
-        default_factory=lambda: defaultdict(list)
-    )
+    controls: tuple[str, ...] = ()
+    attempts: dict[Pair, list[_Attempt]] = field(default_factory=lambda: defaultdict(list))
     not_assessed_reasons: dict[str, str] = field(default_factory=dict)
     not_exercised: dict[str, str] = field(default_factory=dict)
+    recorded: set[str] = field(default_factory=set)
     exchanges: int = 0
     started_at: str = field(default_factory=now_iso)
 
@@ -202,7 +240,7 @@ class Probe:
         expected: Any = None,
         actual: Any = None,
     ) -> bool:
-        """Record one attempt; a failed one keeps its evidence. Returns ``ok``."""
+        """Record one judged attempt; a failed one keeps its evidence. Returns ``ok``."""
         evidence: list[dict[str, Any]] = []
         if not ok:
             evidence = [exchange.evidence() for exchange in exchanges]
@@ -211,6 +249,62 @@ class Probe:
         self.attempts[(control_id, attacker, victim)].append(_Attempt(ok, summary, evidence))
         return ok
 
+    def inconclusive(
+        self, control_id: str, reason: str, *, attacker: str | None = None, victim: str | None = None
+    ) -> None:
+        """Record an attempt that proves nothing either way (the reason says why)."""
+        self.attempts[(control_id, attacker, victim)].append(_Attempt(None, reason, []))
+
+    def judge(
+        self,
+        control_id: str,
+        attempt: Exchange,
+        *,
+        positive: Exchange | list[Exchange] | None,
+        leaked: bool,
+        summary: str,
+        exchanges: list[Exchange] | tuple[Exchange, ...] = (),
+        attacker: str | None = None,
+        victim: str | None = None,
+        success_is_safe: bool = False,
+    ) -> bool | None:
+        """Judge one attempt: a finding, blocked, or inconclusive.
+
+        ``leaked`` is the check's oracle (the attempt succeeded, or foreign data showed). A
+        refusal counts as blocked only when every ``positive`` control succeeded and the
+        answer is a refusal (not a 429, 5xx or redirect). With ``success_is_safe`` a 2xx
+        without a leak is blocked too (the target ignored the hostile part of the request).
+        Returns the outcome (None: inconclusive).
+        """
+        shown = list(exchanges) or [attempt]
+        pair = {"attacker": attacker, "victim": victim}
+        if leaked:
+            return self.check(control_id, False, summary, shown, **pair)
+        positives = [positive] if isinstance(positive, Exchange) else list(positive or [])
+        unproven = next((e for e in positives if not e.ok), None)
+        if unproven is not None:
+            self.inconclusive(
+                control_id,
+                f"positive control {unproven.target} answered {describe(unproven.status)}: "
+                "the same request on the attacker's own object fails, so a refusal proves nothing",
+                **pair,
+            )
+            return None
+        if not (is_refusal(attempt.status) or (success_is_safe and attempt.ok)):
+            self.inconclusive(
+                control_id,
+                f"{attempt.target} answered {describe(attempt.status)}: neither a refusal nor a success",
+                **pair,
+            )
+            return None
+        return self.check(control_id, True, summary, shown, **pair)
+
+    def record(self, record: ResultRecord) -> None:
+        """Write a record the check built itself (a measured metric); a pass or fail judges its control."""
+        self.writer.write(record)
+        if record.status in (Status.PASS, Status.FAIL):
+            self.recorded.add(record.control_id)
+
     def not_assessed(self, control_id: str, reason: str) -> None:
         self.not_assessed_reasons[control_id] = reason
 
@@ -218,34 +312,55 @@ class Probe:
         """Coverage accounting: an operation this check could not exercise, and why (shown in its records)."""
         self.not_exercised.setdefault(operation, reason)
 
+    def _unassessed_reason(self, control_id: str) -> str:
+        """Why a declared control got no judged attempt: the inconclusive reasons, else what was skipped."""
+        reasons = [
+            attempt.summary
+            for (control, _, _), attempts in self.attempts.items()
+            if control == control_id
+            for attempt in attempts
+            if attempt.ok is None
+        ]
+        reasons += [f"{operation}: {why}" for operation, why in self.not_exercised.items()]
+        unique = list(dict.fromkeys(reasons))
+        if not unique:
+            return "the check attempted nothing for this control (no operation or object to test)"
+        more = f" (and {len(unique) - MAX_REASONS} more)" if len(unique) > MAX_REASONS else ""
+        return "nothing could be judged: " + "; ".join(unique[:MAX_REASONS]) + more
+
     def finish(self) -> None:
-        """Write one record per (control, pair) and fail the test on any failed attempt."""
+        """Write one record per (control, pair); fail the test on a finding, skip it if nothing was judged."""
         __tracebackhide__ = True
         catalogue = load_catalogue()
-        failures = []
-        if self.exchanges and not any(key[0] == CANARY_CONTROL for key in self.attempts):
-            self.attempts[(CANARY_CONTROL, None, None)].append(_Attempt(True, "", []))
+        failures: list[str] = []
+        judged: set[str] = set(self.recorded)
         for (control_id, attacker, victim), attempts in self.attempts.items():
             control = catalogue.get(control_id)
-            failed = [attempt for attempt in attempts if not attempt.ok]
-            measured: dict[str, Any]
-            if control_id == CANARY_CONTROL and attacker is None:
-                measured = {
-                    "attempts": self.exchanges,
-                    "blocked": self.exchanges,
-                    "responses_scanned": self.exchanges,
-                }
-            else:
-                measured = {"attempts": len(attempts), "blocked": len(attempts) - len(failed)}
+            failed = [attempt for attempt in attempts if attempt.ok is False]
+            blocked = [attempt for attempt in attempts if attempt.ok is True]
+            unjudged = [attempt for attempt in attempts if attempt.ok is None]
+            measured: dict[str, Any] = {"attempts": len(failed) + len(blocked), "blocked": len(blocked)}
+            if unjudged:
+                measured["inconclusive"] = len(unjudged)
+                measured["inconclusive_reasons"] = list(dict.fromkeys(a.summary for a in unjudged))[:MAX_REASONS]
             if self.not_exercised:
                 measured["operations_not_exercised"] = [f"{op}: {why}" for op, why in self.not_exercised.items()]
+            if failed:
+                status, summary = Status.FAIL, "; ".join(dict.fromkeys(a.summary for a in failed))[:2000]
+            elif blocked:
+                status, summary = Status.PASS, control.title
+            else:
+                status, summary = Status.NOT_ASSESSED, ""
+            if status is not Status.NOT_ASSESSED:
+                judged.add(control_id)
             self.writer.write(
                 ResultRecord(
                     control_id=control_id,
                     check_id=self.check_id,
-                    status=Status.FAIL if failed else Status.PASS,
+                    status=status,
                     severity=control.severity,
-                    summary="; ".join(dict.fromkeys(a.summary for a in failed))[:2000] if failed else control.title,
+                    summary=summary,
+                    reason=self._unassessed_reason(control_id) if status is Status.NOT_ASSESSED else None,
                     measured=measured,
                     evidence=[item for attempt in failed[:MAX_EVIDENCE] for item in attempt.evidence],
                     pair={"attacker": attacker, "victim": victim} if attacker and victim else None,
@@ -253,7 +368,24 @@ class Probe:
                 )
             )
             failures += [f"[{control_id}] {attempt.summary}" for attempt in failed]
-        for control_id, reason in self.not_assessed_reasons.items():
+        if self.exchanges and CANARY_CONTROL not in {key[0] for key in self.attempts}:
+            # Responses scanned and no foreign canary: evidence for the oracle, but not cross-tenant attempts.
+            self.writer.write(
+                ResultRecord(
+                    control_id=CANARY_CONTROL,
+                    check_id=self.check_id,
+                    status=Status.PASS,
+                    severity=catalogue.get(CANARY_CONTROL).severity,
+                    summary=catalogue.get(CANARY_CONTROL).title,
+                    measured={"responses_scanned": self.exchanges},
+                    started_at=self.started_at,
+                )
+            )
+        attempted = {key[0] for key in self.attempts}
+        pending = {c: self._unassessed_reason(c) for c in self.controls if c not in judged}
+        for control_id, reason in {**pending, **self.not_assessed_reasons}.items():
+            if control_id in attempted and control_id not in self.not_assessed_reasons:
+                continue  # its pairs' not_assessed records are written above, with their reasons
             self.writer.write(
                 ResultRecord(
                     control_id=control_id,
@@ -264,10 +396,16 @@ class Probe:
                     started_at=self.started_at,
                 )
             )
+        skipped = {c: self.not_assessed_reasons.get(c, why) for c, why in pending.items()}
+        skipped |= {c: why for c, why in self.not_assessed_reasons.items() if c not in judged}
         self.attempts.clear()
         self.not_assessed_reasons.clear()
         self.not_exercised.clear()
+        self.recorded.clear()
+        self.exchanges = 0
         if failures:
             shown = "\n  ".join(failures[:20])
             more = f"\n  ... and {len(failures) - 20} more" if len(failures) > 20 else ""
             raise AssertionError(f"{len(failures)} isolation finding(s):\n  {shown}{more}")
+        if skipped:
+            raise NotAssessed("; ".join(f"{control_id} not assessed: {why}" for control_id, why in skipped.items()))

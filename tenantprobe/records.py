@@ -74,6 +74,7 @@ class ResultWriter:
         self.target = target or {}
         self._lock = threading.Lock()
         self.count = 0
+        self.outcomes: dict[str, dict[str, str]] = {}  # control -> status -> first reason, for the session summary
 
     def write(self, record: ResultRecord) -> None:
         if not record.target:
@@ -82,6 +83,15 @@ class ResultWriter:
         with self._lock, self.path.open("a", encoding="utf-8") as out:
             out.write(line + "\n")
             self.count += 1
+            self.outcomes.setdefault(record.control_id, {}).setdefault(str(record.status), record.reason or "")
+
+    def unassessed(self) -> dict[str, str]:
+        """Controls written only as not_assessed or error in this run, with a reason for each."""
+        return {
+            control: statuses.get("not_assessed") or statuses.get("error") or ""
+            for control, statuses in self.outcomes.items()
+            if not {"pass", "fail"} & set(statuses)
+        }
 
 
 def read_records(results_dir: Path) -> list[dict[str, Any]]:

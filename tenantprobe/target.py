@@ -17,12 +17,14 @@ from typing import Any
 import httpx
 
 from tenantprobe.canaries import CanaryRegistry
-from tenantprobe.credentials import TenantRef, TokenSource, render
+from tenantprobe.credentials import TenantRef, TokenSource, expires_at, render
 from tenantprobe.errors import ProfileError, ProvisioningError, TargetError
 from tenantprobe.openapi import ApiModel, Creator, parse_openapi, synthesize
 from tenantprobe.probe import Actor, Exchange, Probe, ProbeClient
 from tenantprobe.profiles import DatabaseSettings, TargetProfile
 from tenantprobe.stack import ReferenceStack
+
+TOKEN_RENEW_MARGIN_SECONDS = 60
 
 
 @dataclass
@@ -59,7 +61,7 @@ class Target:
         self.tokens = TokenSource(profile.auth, self.base_url)
         self.provisioning_seconds: list[float] = []
         self._api: ApiModel | None = None
-        self._token_cache: dict[tuple[str | None, str], str] = {}
+        self._token_cache: dict[tuple[str | None, str], tuple[str, float]] = {}
 
     @classmethod
     def open(cls, profile: TargetProfile, faults: tuple[str, ...] = (), log_dir: Path | None = None) -> Target:
@@ -120,17 +122,31 @@ class Target:
         return self.profile.database.resolved_dsn() if self.profile.database else None
 
     # ------------------------------------------------------------------ actors
+    def _token(self, tenant: TenantRef | None, role: str) -> str:
+        """A cached token, renewed before it expires: a long run must not turn into refusals."""
+        key = (tenant.id if tenant else None, role)
+        cached = self._token_cache.get(key)
+        if cached is None or time.time() > cached[1] - TOKEN_RENEW_MARGIN_SECONDS:
+            token = self.tokens.token(tenant, role)
+            self._token_cache[key] = (token, expires_at(token, self.profile.auth.ttl_seconds))
+        return self._token_cache[key][0]
+
+    def renew(self, actor: Actor) -> Actor:
+        """The same actor with a freshly obtained token (after the target refused the cached one)."""
+        if actor.role is None:
+            return actor
+        self._token_cache.pop((actor.tenant.id if actor.tenant else None, actor.role), None)
+        return self.actor(actor.tenant, actor.role) if actor.tenant else self.platform_actor()
+
     def actor(self, tenant: TenantRef, role: str) -> Actor:
-        key = (tenant.id, role)
-        if key not in self._token_cache:
-            self._token_cache[key] = self.tokens.token(tenant, role)
-        return Actor(f"{tenant.slug}:{role}", tenant, role, self._token_cache[key])
+        return Actor(f"{tenant.slug}:{role}", tenant, role, self._token(tenant, role))
+
+    def owner(self, tenant: SeededTenant) -> Actor:
+        """The tenant's most powerful role: the attacker (and the victim) of cross-tenant checks."""
+        return self.actor(tenant.ref, self.profile.highest_role)
 
     def platform_actor(self) -> Actor:
-        key = (None, "platform")
-        if key not in self._token_cache:
-            self._token_cache[key] = self.tokens.token(None, "platform_admin")
-        return Actor("platform-admin", None, "platform_admin", self._token_cache[key])
+        return Actor("platform-admin", None, "platform_admin", self._token(None, "platform_admin"))
 
     @staticmethod
     def anonymous() -> Actor:

@@ -74,15 +74,18 @@ def test_jobs_run_in_their_tenants_context_only(target: Target, tenants: list[Se
                 if attacker is victim:
                     continue
                 job_id, _ = results[victim.slug]
-                actor = target.actor(attacker.ref, target.profile.highest_role)
+                own_job_id, _ = results[attacker.slug]
+                actor = target.owner(attacker)
                 for operation in (job.status, job.result):
                     method, path = _split(operation)
+                    positive = probe.request(actor, method, _with_id(path, own_job_id))
                     exchange = probe.request(actor, method, _with_id(path, job_id))
-                    probe.check(
+                    probe.judge(
                         "APP-JOB-CONTEXT",
-                        not exchange.ok,
-                        f"{attacker.slug} read {victim.slug}'s job: {operation} answered {exchange.status}",
-                        [exchange],
+                        exchange,
+                        positive=positive,
+                        leaked=exchange.ok,
+                        summary=f"{attacker.slug} read {victim.slug}'s job: {operation} answered {exchange.status}",
                         attacker=attacker.slug,
                         victim=victim.slug,
                     )
@@ -135,11 +138,12 @@ def test_internal_services_require_the_callers_tenant_context(
         }
         for description, token in attempts.items():
             exchange = probe.request(Actor(description, None, None, token), method, url, json_body=body)
-            probe.check(
+            probe.judge(
                 "APP-SERVICE-PROPAGATION",
-                exchange.denied,
-                f"{service.name} accepted a call with {description}: {exchange.status}",
-                [exchange],
+                exchange,
+                positive=valid,
+                leaked=exchange.ok,
+                summary=f"{service.name} accepted a call with {description}: {exchange.status}",
             )
     probe.finish()
 

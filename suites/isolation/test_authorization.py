@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from tenantprobe.openapi import Operation, synthesize
-from tenantprobe.probe import Probe
+from tenantprobe.outcomes import describe
+from tenantprobe.probe import Exchange, Probe
 from tenantprobe.target import SeededTenant, Target
 
 
@@ -45,9 +46,11 @@ def fresh_bindings(target: Target, tenant: SeededTenant, op: Operation, probe: P
 def test_each_role_can_do_exactly_what_the_expectation_matrix_allows(
     target: Target, tenants: list[SeededTenant], probe: Probe
 ) -> None:
+    """Roles from highest to lowest: the first allowed role's success is the positive control of each refusal."""
     tenant = tenants[0]
     operations = [op for op in target.api.operations if op.secured and not target.is_platform_operation(op.path)]
     for op in operations:
+        positive: Exchange | None = None
         for role in target.profile.roles:
             bindings = fresh_bindings(target, tenant, op, probe)
             if bindings is None or not set(op.path_params) <= set(bindings):
@@ -55,19 +58,34 @@ def test_each_role_can_do_exactly_what_the_expectation_matrix_allows(
                 continue
             canary = target.canaries.issue(tenant.slug)
             body = synthesize(op.body_schema, canary) if op.body_schema else None
-            params = {q.name: canary for q in op.query if q.required}
+            params = op.required_query(canary)
             exchange = probe.request(
                 target.actor(tenant.ref, role), op.method, op.url(bindings), json_body=body, params=params
             )
-            expected = allowed(target, op, role)
-            probe.check(
-                "API-AUTHZ-ROLE",
-                exchange.denied != expected,
-                f"{role} {op.key}: expected {'allowed' if expected else 'denied'}, got {exchange.status}",
-                [exchange],
-                expected="allowed" if expected else "401/403",
-                actual=exchange.status,
-            )
+            summary = f"{role} {op.key}: expected {'allowed' if allowed(target, op, role) else 'denied'}"
+            if not allowed(target, op, role):
+                probe.judge(
+                    "API-AUTHZ-ROLE",
+                    exchange,
+                    positive=positive,
+                    leaked=exchange.ok,
+                    summary=f"{summary}, got {exchange.status}",
+                )
+                continue
+            positive = positive or exchange
+            if exchange.ok or exchange.denied:
+                probe.check(
+                    "API-AUTHZ-ROLE",
+                    exchange.ok,
+                    f"{summary}, got {exchange.status}",
+                    [exchange],
+                    expected="allowed",
+                    actual=exchange.status,
+                )
+            else:
+                probe.inconclusive(
+                    "API-AUTHZ-ROLE", f"{summary}: {exchange.target} answered {describe(exchange.status)}"
+                )
     probe.finish()
 
 
@@ -75,22 +93,28 @@ def test_each_role_can_do_exactly_what_the_expectation_matrix_allows(
 def test_platform_operations_refuse_tenant_principals(
     target: Target, tenants: list[SeededTenant], probe: Probe
 ) -> None:
+    """Tenant principals first, then the platform administrator's same request as the positive control."""
     platform_ops = [op for op in target.api.operations if target.is_platform_operation(op.path)]
     if not platform_ops:
-        pytest.skip("the profile names no platform_paths")
+        probe.not_assessed("API-PLATFORM-ONLY", "the profile names no platform_paths")
+        probe.finish()
+        return
     tenant = tenants[0]
     # Path ids point at a sacrificial tenant: if a tenant can delete or suspend it, nothing else breaks.
     victim = target.provision() if target.profile.provisioning.kind == "admin_endpoint" else tenants[-1].ref
     bindings: dict[str, Any] = {name: victim.id for op in platform_ops for name in op.path_params}
     actors = [target.actor(tenant.ref, role) for role in target.profile.roles] + [target.anonymous()]
-    for op in platform_ops:
+    # Destructive operations last: the sacrificial tenant must survive the positive controls of the others.
+    for op in sorted(platform_ops, key=lambda o: o.method == "DELETE"):
         body = synthesize(op.body_schema, target.canaries.issue(tenant.slug)) if op.body_schema else None
-        for actor in actors:
-            exchange = probe.request(actor, op.method, op.url(bindings), json_body=body)
-            probe.check(
+        attempts = [probe.request(actor, op.method, op.url(bindings), json_body=body) for actor in actors]
+        positive = probe.request(target.platform_actor(), op.method, op.url(bindings), json_body=body)
+        for exchange in attempts:
+            probe.judge(
                 "API-PLATFORM-ONLY",
-                exchange.denied,
-                f"{actor.name} called platform operation {op.key}: {exchange.status}",
-                [exchange],
+                exchange,
+                positive=positive,
+                leaked=exchange.ok,
+                summary=f"{exchange.actor.name} called platform operation {op.key}: {exchange.status}",
             )
     probe.finish()

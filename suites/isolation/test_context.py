@@ -21,21 +21,25 @@ import httpx
 import pytest
 
 from tenantprobe.openapi import Operation, synthesize
-from tenantprobe.probe import Actor, Probe
+from tenantprobe.probe import Actor, Exchange, Probe
 from tenantprobe.target import SeededTenant, Target
 
 
-def owner(target: Target, tenant: SeededTenant) -> Actor:
-    return target.actor(tenant.ref, target.profile.highest_role)
-
-
-def sentinel_operation(target: Target, tenant: SeededTenant, probe: Probe) -> Operation:
-    """A read that the tenant's valid token is allowed: the yardstick for every refusal."""
+def sentinel_operation(target: Target, tenant: SeededTenant, probe: Probe) -> tuple[Operation, Exchange] | None:
+    """A read that the tenant's valid token is allowed, and its answer: the positive control of every refusal."""
     for op in target.api.collection_reads():
         usable = op.secured and not target.is_platform_operation(op.path) and not any(q.required for q in op.query)
-        if usable and probe.request(owner(target, tenant), "GET", op.path).ok:
-            return op
-    pytest.fail("no secured collection read answers 2xx to a valid token: cannot judge refusals")
+        if not usable:
+            continue
+        exchange = probe.request(target.owner(tenant), "GET", op.path)
+        if exchange.status == 401:  # the cached token may have been revoked or expired early: renew once
+            exchange = probe.request(target.renew(target.owner(tenant)), "GET", op.path)
+        if exchange.ok:
+            return op, exchange
+    return None
+
+
+NO_SENTINEL = "no secured collection read answers 2xx to the tenant's valid token: refusals cannot be judged"
 
 
 @pytest.mark.controls("API-TENANT-CONTEXT-TAMPER")
@@ -45,7 +49,8 @@ def test_tenant_hints_in_headers_and_queries_do_not_switch_tenant(
     header = target.profile.tenant_header
     reads = [op for op in target.api.collection_reads() if op.secured and not target.is_platform_operation(op.path)]
     for attacker, victim in pairs:
-        victim_ids = [obj.id for obj in victim.objects]
+        pair = {"attacker": attacker.slug, "victim": victim.slug}
+        victim_marks = [obj.id for obj in victim.objects if len(obj.id) >= 8] + [obj.canary for obj in victim.objects]
         hints: dict[str, dict[str, Any]] = {
             f"{header} header": {"headers": {header: victim.ref.id}},
             "tenant_id query": {"params": {"tenant_id": victim.ref.id}},
@@ -53,16 +58,18 @@ def test_tenant_hints_in_headers_and_queries_do_not_switch_tenant(
         for op in reads:
             if any(q.required for q in op.query):
                 continue
+            plain = probe.request(target.owner(attacker), "GET", op.path)
             for hint, kwargs in hints.items():
-                exchange = probe.request(owner(target, attacker), "GET", op.path, **kwargs)
-                leaked = [i for i in victim_ids if i in exchange.text]
-                probe.check(
+                exchange = probe.request(target.owner(attacker), "GET", op.path, **kwargs)
+                leaked = [mark for mark in victim_marks if mark in exchange.text]
+                probe.judge(
                     "API-TENANT-CONTEXT-TAMPER",
-                    not leaked and victim.ref.id not in exchange.text,
-                    f"{op.key} with {victim.slug}'s id in the {hint} showed {victim.slug}'s data",
-                    [exchange],
-                    attacker=attacker.slug,
-                    victim=victim.slug,
+                    exchange,
+                    positive=plain,
+                    leaked=bool(leaked),
+                    summary=f"{op.key} with {victim.slug}'s id in the {hint} showed {victim.slug}'s data",
+                    success_is_safe=True,
+                    **pair,
                 )
     probe.finish()
 
@@ -74,7 +81,15 @@ def test_writes_naming_another_tenant_land_in_the_callers_tenant(
     header = target.profile.tenant_header
     creators = [c for c in target.api.creators() if c.depth == 0 and not target.is_platform_operation(c.item_path)]
     for attacker, victim in pairs:
+        pair = {"attacker": attacker.slug, "victim": victim.slug}
         for creator in creators:
+            path = creator.operation.path
+            positive = probe.request(
+                target.owner(attacker),
+                "POST",
+                path,
+                json_body=synthesize(creator.operation.body_schema, target.canaries.issue(attacker.slug)),
+            )
             variants = {
                 "API-MASS-ASSIGNMENT": ("tenant_id in the body", {}, {"tenant_id": victim.ref.id}),
                 "API-TENANT-CONTEXT-TAMPER": (f"{header} header", {header: victim.ref.id}, {}),
@@ -82,21 +97,21 @@ def test_writes_naming_another_tenant_land_in_the_callers_tenant(
             for control, (hint, headers, extra) in variants.items():
                 canary = target.canaries.issue(attacker.slug)
                 body = {**synthesize(creator.operation.body_schema, canary), **extra}
-                attempt = probe.request(
-                    owner(target, attacker), "POST", creator.operation.path, json_body=body, headers=headers
-                )
+                attempt = probe.request(target.owner(attacker), "POST", path, json_body=body, headers=headers)
                 # Planted: the victim sees the object and its author does not (an unfiltered list shows it to both).
-                seen_by_victim = probe.request(owner(target, victim), "GET", creator.operation.path)
-                seen_by_author = probe.request(owner(target, attacker), "GET", creator.operation.path)
+                seen_by_victim = probe.request(target.owner(victim), "GET", path)
+                seen_by_author = probe.request(target.owner(attacker), "GET", path)
                 planted = canary in seen_by_victim.text and canary not in seen_by_author.text
-                probe.check(
+                probe.judge(
                     control,
-                    not planted,
-                    f"{attacker.slug} planted an object in {victim.slug} with {hint} "
-                    f"(POST {creator.operation.path} answered {attempt.status})",
-                    [attempt, seen_by_victim, seen_by_author],
-                    attacker=attacker.slug,
-                    victim=victim.slug,
+                    attempt,
+                    positive=[positive, seen_by_victim, seen_by_author],
+                    leaked=planted,
+                    summary=f"{attacker.slug} planted an object in {victim.slug} with {hint} "
+                    f"(POST {path} answered {attempt.status})",
+                    exchanges=[attempt, seen_by_victim, seen_by_author],
+                    success_is_safe=True,
+                    **pair,
                 )
     probe.finish()
 
@@ -173,24 +188,39 @@ def forged_tokens(target: Target, tenant: SeededTenant) -> dict[str, Callable[[]
 @pytest.mark.controls("AUTH-JWT-VALIDATION")
 def test_forged_and_misdirected_tokens_are_refused(target: Target, tenants: list[SeededTenant], probe: Probe) -> None:
     tenant = tenants[0]
-    op = sentinel_operation(target, tenant, probe)
+    sentinel = sentinel_operation(target, tenant, probe)
+    if sentinel is None:
+        probe.not_assessed("AUTH-JWT-VALIDATION", NO_SENTINEL)
+        probe.finish()
+        return
+    op, positive = sentinel
     for name, make in forged_tokens(target, tenant).items():
         token = make()
         if token is None:
             probe.not_assessed("AUTH-JWT-VALIDATION", f"'{name}' needs auth.kind mint in the profile")
             continue
         exchange = probe.request(Actor(f"forged ({name})", tenant.ref, None, token), "GET", op.path)
-        probe.check(
+        probe.judge(
             "AUTH-JWT-VALIDATION",
-            exchange.denied,
-            f"a token with {name} was accepted: {op.key} answered {exchange.status}",
-            [exchange],
+            exchange,
+            positive=positive,
+            leaked=exchange.ok,
+            summary=f"a token with {name} was accepted: {op.key} answered {exchange.status}",
         )
     secured = [o for o in target.api.operations if o.secured and not o.path_params]
     for op in secured:
-        exchange = probe.request(target.anonymous(), op.method, op.path)
-        probe.check(
-            "AUTH-JWT-VALIDATION", exchange.denied, f"anonymous {op.key} answered {exchange.status}", [exchange]
+        canary = target.canaries.issue(tenant.slug)
+        body = synthesize(op.body_schema, canary) if op.body_schema else None
+        params = op.required_query(canary)
+        caller = target.platform_actor() if target.is_platform_operation(op.path) else target.owner(tenant)
+        valid = probe.request(caller, op.method, op.path, json_body=body, params=params)
+        exchange = probe.request(target.anonymous(), op.method, op.path, json_body=body, params=params)
+        probe.judge(
+            "AUTH-JWT-VALIDATION",
+            exchange,
+            positive=valid,
+            leaked=exchange.ok,
+            summary=f"anonymous {op.key} answered {exchange.status}",
         )
     probe.finish()
 
@@ -200,16 +230,22 @@ def test_tokens_of_unknown_and_suspended_tenants_are_refused(
     target: Target, tenants: list[SeededTenant], probe: Probe
 ) -> None:
     tenant = tenants[0]
-    op = sentinel_operation(target, tenant, probe)
+    sentinel = sentinel_operation(target, tenant, probe)
+    if sentinel is None:
+        probe.not_assessed("AUTH-TENANT-STATUS", NO_SENTINEL)
+        probe.finish()
+        return
+    op, positive = sentinel
     if target.tokens.can_forge:
         claims = target.tokens.claims_for(tenant.ref, target.profile.highest_role)
         claims[_tenant_claim(target)] = str(uuid.uuid4())
         exchange = probe.request(Actor("unknown tenant", None, None, target.tokens.sign(claims)), "GET", op.path)
-        probe.check(
+        probe.judge(
             "AUTH-TENANT-STATUS",
-            exchange.denied,
-            f"a token for a tenant that does not exist was accepted ({exchange.status})",
-            [exchange],
+            exchange,
+            positive=positive,
+            leaked=exchange.ok,
+            summary=f"a token for a tenant that does not exist was accepted ({exchange.status})",
         )
     else:
         probe.not_assessed("AUTH-TENANT-STATUS", "tokens for an unknown tenant need auth.kind mint")
@@ -219,16 +255,18 @@ def test_tokens_of_unknown_and_suspended_tenants_are_refused(
         probe.finish()
         return
     suspended = target.seed(target.provision(), probe)
-    actor = owner(target, suspended)
+    actor = target.owner(suspended)
     before = probe.request(actor, "GET", op.path)
     target.lifecycle("suspend", suspended.ref)
     during = probe.request(actor, "GET", op.path)
     target.lifecycle("activate", suspended.ref)
     after = probe.request(actor, "GET", op.path)
-    probe.check(
+    probe.judge(
         "AUTH-TENANT-STATUS",
-        before.ok and during.denied and after.ok,
-        f"suspension: before {before.status}, suspended {during.status}, reactivated {after.status}",
-        [before, during, after],
+        during,
+        positive=[before, after],
+        leaked=during.ok,
+        summary=f"suspension: before {before.status}, suspended {during.status}, reactivated {after.status}",
+        exchanges=[before, during, after],
     )
     probe.finish()

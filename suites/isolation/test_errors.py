@@ -36,7 +36,8 @@ def test_provoked_errors_reveal_nothing_internal(target: Target, tenants: list[S
                 provoked.append(probe.request(actor, op.method, path, json_body=body))
                 provoked.append(probe.request(actor, op.method, path, json_body=body))
     errors = [exchange for exchange in provoked if exchange.status >= 400]
-    assert errors, "no request provoked an error: nothing to judge"
+    if not errors:
+        probe.not_assessed("API-ERROR-HYGIENE", "no request provoked an error response: nothing to judge")
     for exchange in errors:
         markers = internal_markers(exchange.text)
         probe.check(

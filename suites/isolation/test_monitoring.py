@@ -20,7 +20,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from tenantprobe.controls import load_catalogue
 from tenantprobe.openapi import Operation, synthesize
 from tenantprobe.probe import Actor, Exchange, Probe
-from tenantprobe.records import ResultRecord, ResultWriter, Status
+from tenantprobe.records import ResultRecord, Status
 from tenantprobe.target import SeededTenant, Target
 
 CONTROL = "OPS-MONITORING-COVERAGE"
@@ -76,7 +76,6 @@ def test_every_tenant_operation_is_counted_under_its_tenant(
     target: Target,
     tenants: list[SeededTenant],
     probe: Probe,
-    results_writer: ResultWriter,
 ) -> None:
     metrics_path = target.profile.metrics_path
     if metrics_path is None:
@@ -104,7 +103,7 @@ def test_every_tenant_operation_is_counted_under_its_tenant(
     percent = 100.0 * (len(sent) - len(missing)) / len(sent) if sent else 0.0
     control = load_catalogue().get(CONTROL)
     status = Status.PASS if sent and control.measure.satisfied_by(percent) else Status.FAIL
-    results_writer.write(
+    probe.record(
         ResultRecord(
             control_id=CONTROL,
             check_id=request.node.nodeid,

@@ -1,0 +1,74 @@
+"""The end of a run: what could not be assessed, said plainly, and a run that must not go green on it.
+
+A pytest run whose critical isolation controls were never judged (every token refused, no
+object seeded, every body rejected) would otherwise end "all passed or skipped", exit 0. This
+plugin lists every control the run declared but never judged, with the reason, and turns the
+exit code non-zero when one of them is a critical isolation control, unless the user accepts
+it explicitly with ``--accept-not-assessed``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tenantprobe.controls import load_catalogue
+
+REASON_CHARS = 300
+
+
+class GapReport:
+    """A pytest plugin object: registered once per session by ``tenantprobe.plugin``."""
+
+    def __init__(self, writer: Callable[[], Any], marker: str, accept_option: str) -> None:
+        self._writer = writer
+        self._marker = marker
+        self._accept_option = accept_option
+        self.unassessed: dict[str, str] = {}
+        self.blocking: list[str] = []
+
+    def _declared(self, session: pytest.Session) -> set[str]:
+        items = getattr(session, "items", [])
+        return {c for item in items for marker in item.iter_markers(self._marker) for c in marker.args}
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        writer = self._writer()
+        if writer is None:
+            return
+        catalogue = load_catalogue()
+        declared = self._declared(session)
+        written = writer.unassessed()
+        missing = {c: "no check wrote a record for it" for c in declared if c not in writer.outcomes}
+        self.unassessed = dict(sorted({**written, **missing}.items()))
+        self.blocking = [
+            control_id
+            for control_id in self.unassessed
+            if control_id in declared
+            and catalogue.get(control_id).isolation
+            and catalogue.get(control_id).severity == "critical"
+        ]
+        accepted = session.config.getoption(self._accept_option)
+        if self.blocking and not accepted and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def pytest_terminal_summary(self, terminalreporter: Any, config: pytest.Config) -> None:
+        if not self.unassessed:
+            return
+        terminalreporter.section("tenantprobe: not assessed", yellow=True)
+        for control_id, reason in self.unassessed.items():
+            terminalreporter.write_line(f"{control_id}: {reason[:REASON_CHARS]}")
+        if self.blocking:
+            accepted = config.getoption(self._accept_option)
+            verdict = (
+                "accepted by --accept-not-assessed"
+                if accepted
+                else f"the run fails; pass {self._accept_option} to accept the gap"
+            )
+            terminalreporter.write_line(
+                f"critical isolation control(s) without evidence: {', '.join(self.blocking)} ({verdict})",
+                red=not accepted,
+                bold=True,
+            )
