@@ -59,6 +59,7 @@ class Control:
     how: str
     remediation: str
     isolation: bool = False
+    gate: bool = False  # a run without evidence for it must not end green (see tenantprobe.gaps)
     risk: float = 1.0
 
     @property

@@ -1,10 +1,11 @@
 """The end of a run: what could not be assessed, said plainly, and a run that must not go green on it.
 
-A pytest run whose critical isolation controls were never judged (every token refused, no
-object seeded, every body rejected) would otherwise end "all passed or skipped", exit 0. This
-plugin lists every control the run declared but never judged, with the reason, and turns the
-exit code non-zero when one of them is a critical isolation control, unless the user accepts
-it explicitly with ``--accept-not-assessed``.
+A pytest run whose cross-tenant checks were never judged (every token refused, no object
+seeded, every body rejected) would otherwise end "all passed or skipped", exit 0. This plugin
+lists every control the run declared but never judged, with the reason, and turns the exit code
+non-zero when one of them is a *gate* control of the catalogue (cross-tenant read, write, list,
+tenant context), unless the user accepts it explicitly with ``--accept-not-assessed``. Controls
+of a facet the target lacks (no database DSN, no cluster) are listed but do not gate the run.
 """
 
 from __future__ import annotations
@@ -46,9 +47,7 @@ class GapReport:
         self.blocking = [
             control_id
             for control_id in self.unassessed
-            if control_id in declared
-            and catalogue.get(control_id).isolation
-            and catalogue.get(control_id).severity == "critical"
+            if control_id in declared and catalogue.get(control_id).gate
         ]
         accepted = session.config.getoption(self._accept_option)
         if self.blocking and not accepted and session.exitstatus == pytest.ExitCode.OK:
@@ -68,7 +67,7 @@ class GapReport:
                 else f"the run fails; pass {self._accept_option} to accept the gap"
             )
             terminalreporter.write_line(
-                f"critical isolation control(s) without evidence: {', '.join(self.blocking)} ({verdict})",
+                f"cross-tenant control(s) without evidence: {', '.join(self.blocking)} ({verdict})",
                 red=not accepted,
                 bold=True,
             )

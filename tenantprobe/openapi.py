@@ -178,9 +178,13 @@ def _string(schema: dict[str, Any], canary: str) -> str:
     if fmt == "date-time":
         return "2026-01-01T00:00:00Z"
     pattern = schema.get("pattern")
+    low, high = int(schema.get("minLength", 0)), schema.get("maxLength")
     for candidate in (canary, f"{canary}/{canary}", f"{canary}@example.com", canary[:8]):
+        # Long enough for minLength (the canary repeated keeps it a word the target can index), short enough for max.
+        candidate = (candidate + " " + canary * (1 + low // max(len(canary), 1)))[: max(low, len(candidate))]
+        candidate = candidate[:high] if isinstance(high, int) else candidate
         if pattern is None or re.search(pattern, candidate):
-            return candidate[: schema.get("maxLength", len(candidate))]
+            return candidate
     return canary
 
 

@@ -51,7 +51,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         OPTION_ACCEPT_NOT_ASSESSED,
         action="store_true",
-        help="exit 0 even when a critical isolation control could not be assessed (the summary still lists it)",
+        help="exit 0 even when a cross-tenant control could not be assessed (the summary still lists it)",
     )
     # The fuzz suite's budget. Declared here rather than in suites/fuzz/conftest.py, which pytest
     # loads too late to parse options when it runs more than that folder (`pytest suites`).

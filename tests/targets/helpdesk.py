@@ -1,0 +1,231 @@
+"""A helpdesk API in Flask + SQLite: tenants are companies, tickets belong to one, static API tokens.
+
+Written the way a small team writes a Flask app (sqlite3, a hand-written OpenAPI document, a
+bearer-token lookup table), not the way the reference app is. ``Helpdesk(mode)`` serves the
+secure app, one seeded isolation bug, or one of the behaviours that fool a careless harness:
+
+- ``secure``: every query is scoped by the token's company;
+- ``update_leak``: ``PUT /api/tickets/<id>`` updates by id alone, behind a ``minLength`` rule;
+- ``refuse_tokens``: every token is refused (401), as after a key rotation;
+- ``rate_limited``: everything answers 429 with a long ``Retry-After``, as behind a WAF;
+- ``reject_bodies``: every body is refused with 422;
+- ``integer_ids``: ids are integers;
+- ``no_id``: a create answers 201 with no body;
+- ``server_error_writes``: every write answers 500;
+- ``redirects``: every API request is redirected to a login page.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sqlite3
+import threading
+from typing import Any
+
+from flask import Flask, Response, jsonify, redirect, request
+
+MODES = (
+    "secure",
+    "update_leak",
+    "refuse_tokens",
+    "rate_limited",
+    "reject_bodies",
+    "integer_ids",
+    "no_id",
+    "server_error_writes",
+    "redirects",
+)
+TOKENS = {"acme-owner-token": "acme", "globex-owner-token": "globex"}
+TITLE_MIN = 40  # longer than a canary: a generator that ignores minLength gets 422 everywhere
+
+OPENAPI: dict[str, Any] = {
+    "openapi": "3.0.3",
+    "info": {"title": "Helpdesk", "version": "2.4.1"},
+    "security": [{"bearer": []}],
+    "components": {
+        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        "schemas": {
+            "TicketIn": {
+                "type": "object",
+                "required": ["title"],
+                "properties": {
+                    "title": {"type": "string", "minLength": TITLE_MIN, "maxLength": 120},
+                    "body": {"type": "string"},
+                    "priority": {"type": "string", "enum": ["low", "normal", "high"]},
+                },
+            },
+        },
+    },
+    "paths": {
+        "/api/tickets": {
+            "get": {"operationId": "listTickets", "responses": {"200": {"description": "tickets"}}},
+            "post": {
+                "operationId": "openTicket",
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/TicketIn"}}},
+                },
+                "responses": {"201": {"description": "opened"}},
+            },
+        },
+        "/api/tickets/{ticket_id}": {
+            "parameters": [{"name": "ticket_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "get": {"operationId": "getTicket", "responses": {"200": {"description": "a ticket"}}},
+            "put": {
+                "operationId": "updateTicket",
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/TicketIn"}}},
+                },
+                "responses": {"200": {"description": "updated"}},
+            },
+            "delete": {"operationId": "closeTicket", "responses": {"204": {"description": "closed"}}},
+        },
+    },
+}
+
+
+class Helpdesk:
+    """One app instance with its own in-memory database; ``app`` is the WSGI callable."""
+
+    def __init__(self, mode: str = "secure") -> None:
+        if mode not in MODES:
+            raise ValueError(f"unknown helpdesk mode {mode!r}; one of {', '.join(MODES)}")
+        self.mode = mode
+        self._db = sqlite3.connect(":memory:", check_same_thread=False)
+        self._db.row_factory = sqlite3.Row
+        self._lock = threading.Lock()
+        self._db.execute(
+            "create table tickets (pk integer primary key, public_id text unique, company text not null,"
+            " title text not null, body text, priority text)"
+        )
+        self.app = self._build()
+
+    def _query(self, sql: str, *args: Any) -> list[sqlite3.Row]:
+        with self._lock:
+            rows = self._db.execute(sql, args).fetchall()
+            self._db.commit()
+            return rows
+
+    def _public(self, row: sqlite3.Row) -> dict[str, Any]:
+        key = row["pk"] if self.mode == "integer_ids" else row["public_id"]
+        return {"id": key, "title": row["title"], "body": row["body"], "priority": row["priority"]}
+
+    def _key_column(self) -> str:
+        return "pk" if self.mode == "integer_ids" else "public_id"
+
+    def _build(self) -> Flask:
+        app = Flask("helpdesk")
+
+        @app.before_request
+        def gatekeeper() -> Any:
+            if request.path == "/openapi.json" or request.path == "/login":
+                return None
+            if self.mode == "redirects":
+                return redirect("/login", code=302)
+            if self.mode == "rate_limited":
+                return Response('{"error": "slow down"}', 429, {"Retry-After": "3600"}, mimetype="application/json")
+            token = request.headers.get("Authorization", "").removeprefix("Bearer ")
+            if self.mode == "refuse_tokens" or token not in TOKENS:
+                return jsonify(error="invalid token"), 401
+            if request.method in ("POST", "PUT", "DELETE") and self.mode == "server_error_writes":
+                return jsonify(error="database is read-only"), 500
+            if request.method in ("POST", "PUT") and self.mode == "reject_bodies":
+                return jsonify(error="unsupported body"), 422
+            request.environ["helpdesk.company"] = TOKENS[token]
+            return None
+
+        @app.get("/openapi.json")
+        def openapi() -> Any:
+            return jsonify(OPENAPI)
+
+        @app.get("/login")
+        def login() -> Any:
+            return "<html><body>Sign in</body></html>"
+
+        def company() -> str:
+            return str(request.environ["helpdesk.company"])
+
+        def valid(payload: Any) -> str | None:
+            if not isinstance(payload, dict) or not isinstance(payload.get("title"), str):
+                return "title is required"
+            if len(payload["title"]) < TITLE_MIN:
+                return f"title must be at least {TITLE_MIN} characters"
+            return None
+
+        @app.get("/api/tickets")
+        def list_tickets() -> Any:
+            rows = self._query("select * from tickets where company = ? order by pk", company())
+            return jsonify(tickets=[self._public(row) for row in rows])
+
+        @app.post("/api/tickets")
+        def open_ticket() -> Any:
+            payload = request.get_json(silent=True)
+            if problem := valid(payload):
+                return jsonify(error=problem), 422
+            public_id = "tk_" + secrets.token_hex(6)
+            self._query(
+                "insert into tickets (public_id, company, title, body, priority) values (?, ?, ?, ?, ?)",
+                public_id,
+                company(),
+                payload["title"],
+                payload.get("body"),
+                payload.get("priority", "normal"),
+            )
+            if self.mode == "no_id":
+                return "", 201
+            row = self._query("select * from tickets where public_id = ?", public_id)[0]
+            return jsonify(self._public(row)), 201
+
+        def find(ticket_id: str, scoped: bool = True) -> sqlite3.Row | None:
+            key = self._key_column()
+            if scoped:
+                rows = self._query(f"select * from tickets where {key} = ? and company = ?", ticket_id, company())
+            else:
+                rows = self._query(f"select * from tickets where {key} = ?", ticket_id)
+            return rows[0] if rows else None
+
+        @app.get("/api/tickets/<ticket_id>")
+        def get_ticket(ticket_id: str) -> Any:
+            row = find(ticket_id)
+            return (jsonify(self._public(row)), 200) if row else (jsonify(error="no such ticket"), 404)
+
+        @app.put("/api/tickets/<ticket_id>")
+        def update_ticket(ticket_id: str) -> Any:
+            payload = request.get_json(silent=True)
+            if problem := valid(payload):
+                return jsonify(error=problem), 422
+            row = find(ticket_id, scoped=self.mode != "update_leak")
+            if row is None:
+                return jsonify(error="no such ticket"), 404
+            sql = "update tickets set title = ?, body = ? where pk = ?"
+            self._query(sql, payload["title"], payload.get("body"), row["pk"])
+            return jsonify(self._public(find(ticket_id, scoped=False) or row)), 200
+
+        @app.delete("/api/tickets/<ticket_id>")
+        def close_ticket(ticket_id: str) -> Any:
+            row = find(ticket_id)
+            if row is None:
+                return jsonify(error="no such ticket"), 404
+            self._query("delete from tickets where pk = ?", row["pk"])
+            return "", 204
+
+        return app
+
+
+def profile(base_url: str) -> dict[str, Any]:
+    """The target profile a user of this helpdesk would write (static tokens, two fixed companies)."""
+    return {
+        "name": "helpdesk",
+        "base_url": base_url,
+        "openapi": "/openapi.json",
+        "roles": ["owner"],
+        "auth": {
+            "kind": "static",
+            "tokens": {company: {"owner": token} for token, company in TOKENS.items()},
+        },
+        "provisioning": {
+            "kind": "fixed",
+            "tenants": [{"id": company, "slug": company} for company in TOKENS.values()],
+        },
+    }
