@@ -146,12 +146,14 @@ class Helpdesk:
         def company() -> str:
             return str(request.environ["helpdesk.company"])
 
-        def valid(payload: Any) -> str | None:
+        def ticket_in() -> dict[str, Any] | str:
+            """The request's ticket, or what is wrong with it."""
+            payload = request.get_json(silent=True)
             if not isinstance(payload, dict) or not isinstance(payload.get("title"), str):
                 return "title is required"
             if len(payload["title"]) < TITLE_MIN:
                 return f"title must be at least {TITLE_MIN} characters"
-            return None
+            return payload
 
         @app.get("/api/tickets")
         def list_tickets() -> Any:
@@ -160,9 +162,9 @@ class Helpdesk:
 
         @app.post("/api/tickets")
         def open_ticket() -> Any:
-            payload = request.get_json(silent=True)
-            if problem := valid(payload):
-                return jsonify(error=problem), 422
+            payload = ticket_in()
+            if isinstance(payload, str):
+                return jsonify(error=payload), 422
             public_id = "tk_" + secrets.token_hex(6)
             self._query(
                 "insert into tickets (public_id, company, title, body, priority) values (?, ?, ?, ?, ?)",
@@ -192,9 +194,9 @@ class Helpdesk:
 
         @app.put("/api/tickets/<ticket_id>")
         def update_ticket(ticket_id: str) -> Any:
-            payload = request.get_json(silent=True)
-            if problem := valid(payload):
-                return jsonify(error=problem), 422
+            payload = ticket_in()
+            if isinstance(payload, str):
+                return jsonify(error=payload), 422
             row = find(ticket_id, scoped=self.mode != "update_leak")
             if row is None:
                 return jsonify(error="no such ticket"), 404
