@@ -135,7 +135,9 @@ def serving_roles(windows: list[Window], share: float = SERVING_SHARE) -> list[s
 
 def cross_tenant_reuse(windows: list[Window], roles: Iterable[str]) -> list[tuple[int, str, str]]:
     """(pid, previous label, next label) each time one session of ``roles`` served two labels in turn."""
-    wanted, last, reused = set(roles), dict[int, str](), []
+    wanted = set(roles)
+    last: dict[int, str] = {}
+    reused = []
     for window in windows:
         for session in window.moved:
             if session.role not in wanted:

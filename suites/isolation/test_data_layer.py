@@ -14,6 +14,7 @@ import contextlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import psycopg
@@ -168,8 +169,9 @@ def traffic(target: Target, tenants: list[SeededTenant]) -> Iterator[Traffic]:
         traffic = Traffic(path, [], watcher)
         for tenant in (first, second, first, second):
             actor = actors[tenant.slug]
-            if creator is not None:
-                made = _create(target, creator, tenant, actor)
+            # Where a write landed can only be seen in the database.
+            if creator is not None and watcher is not None:
+                made = watcher.watch(tenant.slug, partial(_create, target, creator, tenant, actor))
                 traffic.created.append(made)
                 traffic.exchanges.append(made.exchange)
             for _ in range(turn):
