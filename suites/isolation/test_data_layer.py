@@ -35,7 +35,7 @@ FIXED_MINOR = {13: 22, 14: 19, 15: 14, 16: 10, 17: 6, 18: 0}
 # Requests per tenant turn when the app's sessions cannot be counted (no DSN), and the cap when they can.
 DEFAULT_TURN = 16
 MAX_TURN = 64
-NO_DSN = "no database.dsn in the profile: the data layer cannot be assessed (set database.dsn or database.dsn_env)"
+NO_DSN = "no database.dsn in the profile: the data layer cannot be assessed (set database.dsn_env)"
 GRANT_HINT = (
     "give database.dsn a role that can see the app's sessions (a member of the app's role, or of "
     "pg_read_all_stats), or name the app's role in database.app_role"

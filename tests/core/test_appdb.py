@@ -174,3 +174,13 @@ def test_a_tenant_without_rows_gets_one_with_its_parent_inside_the_transaction(a
         conn.execute("select set_config('app.tenant_id', %s, false)", (tenant,))
         left = one(conn, "select count(*) from child")[0]
     assert (kind, size, parents, left) == ("export", 1, 1, 0)
+
+
+def test_without_a_connection_or_any_moving_session_the_app_role_is_undecided(admin_dsn: str, roles: Roles) -> None:
+    assert appdb.decide_app_roles(None, None).roles == ()
+    with appdb.connect(_database(admin_dsn, roles.database)) as harness:
+        watcher = appdb.Watcher(harness)
+        watcher.watch("tenant-0", lambda: None)  # a request that never reached the database
+    undecided = appdb.decide_app_roles(None, watcher)
+    assert (undecided.roles, undecided.source) == ((), "")
+    assert "no session of the target database moved" in undecided.note
