@@ -227,7 +227,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    """Measurements the harness made along the way: tenant provisioning time."""
+    """Measurements the harness made along the way: tenant provisioning time, request to usable tenant."""
     target = session.config.stash.get(_target_key, None)
     writer = session.config.stash.get(_writer_key, None)
     if target is None or writer is None or not target.provisioning_seconds:
@@ -244,10 +244,12 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
             check_id="tenantprobe::provisioning",
             severity=control.severity,
             status=Status.PASS if control.measure.satisfied_by(p95) else Status.FAIL,
-            summary=f"p95 tenant provisioning {p95:.3f} s over {len(samples)} tenants",
+            summary=f"p95 tenant provisioning {p95:.3f} s over {len(samples)} tenants, from the request until "
+            "the tenant's first authenticated read succeeded",
             measured={
                 "provisioning_seconds_p95": p95,
                 "provisioning_seconds_median": statistics.median(samples),
+                "provisioning_seconds_max": samples[-1],
                 "samples": len(samples),
             },
         )
