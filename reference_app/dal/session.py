@@ -43,8 +43,8 @@ class UnscopedQueryError(RuntimeError):
 
 
 class TenantBusyError(RuntimeError):
-    """The tenant already held its share of the connection pool for the whole wait: it is the one
-    to slow down (the API answers 429), not the other tenants."""
+    """The tenant's own line for connections is full, or it held its share of the pool for the whole
+    wait: it is the one to slow down (the API answers 429), not the other tenants."""
 
 
 class _TenantSlots:

@@ -160,7 +160,8 @@ def kill_worker_while_running(api: ReferenceStack, job_id: str) -> None:
     time.sleep(0.2)  # into the job's writes
     api.kill("worker")
     status, _ = job_row(api.dsns.platform, job_id)  # type: ignore[union-attr]
-    assert status == "running", f"the job was {status} before the kill: make it bigger"
+    # Anything else: the job claimed it was done before its work was (or the job is too small to catch).
+    assert status == "running", f"the job was {status} when the worker died mid-job"
 
 
 # ------------------------------------------------------------------------- PostgreSQL restarts
@@ -176,11 +177,13 @@ def test_database_crash_mid_load_loses_no_acknowledged_write_and_recovers_withou
     try:
         time.sleep(0.5)
         server.crash()
-        # While it is down: a clean 503 for a write and a read, and not ready.
-        down_write = client.post("/v1/notes", json={"title": "while down"}, headers=tenants[0].headers())
-        down_read = client.get("/v1/notes", headers=tenants[0].headers())
-        readiness = client.get("/readyz")
-        server.restart()
+        try:  # while it is down: a clean 503 for a write and a read, and not ready (each on a new connection)
+            url = api.base_url
+            down_write = httpx.post(f"{url}/v1/notes", json={"title": "down"}, headers=tenants[0].headers())
+            down_read = httpx.get(f"{url}/v1/notes", headers=tenants[0].headers())
+            readiness = httpx.get(f"{url}/readyz")
+        finally:
+            server.restart()
         back = time.monotonic()
         while (answer := client.get("/v1/notes", headers=tenants[0].headers())).status_code != 200:
             assert time.monotonic() - back < 5, f"still {answer.status_code} 5 s after the database came back"
