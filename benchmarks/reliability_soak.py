@@ -137,7 +137,7 @@ class Writers:
             ).fetchall()
         copies = Counter(title for title, _ in rows)
         return {
-            "writes_sent": len(self.acked) + len(self.unacked),
+            "write_attempts": len(self.acked) + len(self.unacked),
             "writes_acknowledged": len(self.acked),
             "acknowledged_found": sum(1 for m in self.acked if m in copies),
             "acknowledged_lost": sum(1 for m in self.acked if m not in copies),
@@ -355,10 +355,14 @@ def main() -> None:
     parser.add_argument("--flood", type=int, default=40, help="big tenant's requests in flight")
     parser.add_argument("--flood-seconds", type=float, default=5.0)
     parser.add_argument("--big", type=int, default=20_000, help="notes of the exported / counted tenant")
+    parser.add_argument(
+        "--per-tenant", type=int, help="REFERENCE_APP_DB_CONNECTIONS_PER_TENANT (default: half the pool)"
+    )
     parser.add_argument("--json", help="also write the figures here")
     args = parser.parse_args()
-    figures: dict[str, Any] = {"settings": ENV}
-    with ReferenceStack(extra_env=ENV) as stack:
+    env = {**ENV, **({"REFERENCE_APP_DB_CONNECTIONS_PER_TENANT": str(args.per_tenant)} if args.per_tenant else {})}
+    figures: dict[str, Any] = {"settings": env}
+    with ReferenceStack(extra_env=env) as stack:
         bench = Bench(stack)
         tenants = [bench.tenant() for _ in range(args.tenants)]
         figures["database_crash"] = database_crash(bench, tenants, args.outage)
