@@ -34,6 +34,7 @@ BODY_EVIDENCE_CHARS = 2000
 MAX_EVIDENCE = 5
 MAX_REASONS = 5
 CANARY_CONTROL = "API-CANARY-ORACLE"
+PLATFORM_ROLE = "platform_admin"
 RETRY_AFTER_LIMIT_SECONDS = 5.0
 
 
@@ -222,6 +223,8 @@ class Probe:
     def scan(self, exchange: Exchange) -> None:
         """The canary oracle: anything an actor receives must carry only its own tenant's canaries."""
         self.exchanges += 1
+        if exchange.actor.role == PLATFORM_ROLE:
+            return  # the platform operator sees every tenant by design; analytics checks judge what it is shown
         viewer = exchange.actor.tenant.slug if exchange.actor.tenant else None
         seen = exchange.text + "\n" + "\n".join(f"{k}: {v}" for k, v in exchange.response_headers.items())
         # Canaries the actor itself sent (a search term, an attacked id) prove nothing when echoed.

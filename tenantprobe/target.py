@@ -24,7 +24,7 @@ from tenantprobe.errors import ProfileError, ProvisioningError, TargetError, Ten
 from tenantprobe.objects import created_id, find_in_collection
 from tenantprobe.openapi import ApiModel, Creator, parse_openapi, synthesize
 from tenantprobe.outcomes import describe
-from tenantprobe.probe import Actor, Exchange, Probe, ProbeClient
+from tenantprobe.probe import PLATFORM_ROLE, Actor, Exchange, Probe, ProbeClient
 from tenantprobe.profiles import DatabaseSettings, TargetProfile
 from tenantprobe.redact import redact_text
 from tenantprobe.stack import ReferenceStack
@@ -161,8 +161,8 @@ class Target:
 
     def platform_actor(self) -> Actor:
         auth = self.profile.auth
-        token = self._token(None, "platform_admin")
-        return Actor("platform-admin", None, "platform_admin", token, auth.scheme, auth.header_name)
+        token = self._token(None, PLATFORM_ROLE)
+        return Actor("platform-admin", None, PLATFORM_ROLE, token, auth.scheme, auth.header_name)
 
     @staticmethod
     def anonymous() -> Actor:
