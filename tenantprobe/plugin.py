@@ -67,7 +67,12 @@ def pytest_configure(config: pytest.Config) -> None:
     from tenantprobe.gaps import GapReport
 
     config.addinivalue_line("markers", f"{MARKER}(*ids): the catalogue controls a check measures")
-    gaps = GapReport(lambda: config.stash.get(_writer_key, None), MARKER, OPTION_ACCEPT_NOT_ASSESSED)
+    gaps = GapReport(
+        lambda: config.stash.get(_writer_key, None),
+        MARKER,
+        OPTION_ACCEPT_NOT_ASSESSED,
+        lambda: config.stash.get(_target_key, None),
+    )
     config.pluginmanager.register(gaps, "tenantprobe-gaps")
     if config.getoption(OPTION_TARGET):
         from tenantprobe.profiles import load_profile

@@ -96,6 +96,11 @@ class Target:
             )
         return self._api
 
+    @property
+    def excluded_operations(self) -> dict[str, str]:
+        """Operations never called (skipped by the profile, or destructive), once the document is read."""
+        return self._api.excluded if self._api is not None else {}
+
     def _fetch_openapi(self) -> dict[str, Any]:
         location = self.profile.openapi
         if Path(location).is_absolute() and Path(location).is_file():  # load_profile resolved a file reference
@@ -129,6 +134,13 @@ class Target:
     def tenant_fields(self) -> set[str]:
         column = self.profile.database.tenant_column if self.profile.database else "tenant_id"
         return {column, "tenant_id", "tenantId"}
+
+    def tenant_selectors(self) -> list[tuple[str, str]]:
+        """Where a request can name a tenant: the profile's selectors, its tenant header and column, and every
+        tenant-like parameter or body field of the OpenAPI document (``(in, name)``, ``in`` header/query/body)."""
+        defaults = [("header", self.profile.tenant_header), *(("body", name) for name in sorted(self.tenant_fields))]
+        found = [*self.profile.tenant_selectors, *defaults, *self.api.tenant_selectors()]
+        return list(dict.fromkeys(found))
 
     @property
     def database_dsn(self) -> str | None:
