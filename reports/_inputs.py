@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
 from importlib import resources
@@ -24,7 +24,7 @@ import yaml
 from reports._model import Declaration, EvidenceFile, LoadResult, Problem, Record, Waiver
 from tenantprobe.controls import Catalogue
 from tenantprobe.errors import ProfileError, RecordError, TenantProbeError
-from tenantprobe.records import ResultRecord, parse_record
+from tenantprobe.records import parse_record
 
 LOAD_SCHEMA_ID = "tenantprobe.load/1"
 REPORT_SCHEMA_ID = "tenantprobe.report/1"
@@ -102,7 +102,7 @@ def _read_jsonl(path: Path, catalogue: Catalogue, inputs: RunInputs) -> None:
 
 def _record(raw: Any, where: str, catalogue: Catalogue, inputs: RunInputs) -> Record | None:
     try:
-        parsed = parse_record(raw)
+        parsed = parse_record(raw, Record, source=where)
         catalogue.get(parsed.control_id)
     except RecordError as exc:
         inputs.problems.append(Problem(where, str(exc)))
@@ -110,7 +110,7 @@ def _record(raw: Any, where: str, catalogue: Catalogue, inputs: RunInputs) -> Re
     except TenantProbeError as exc:
         inputs.problems.append(Problem(where, f"{exc} The record is ignored (is the catalogue older than the suite?)"))
         return None
-    return Record(**{f.name: getattr(parsed, f.name) for f in fields(ResultRecord)}, source=where)
+    return parsed
 
 
 def _read_load(path: Path, inputs: RunInputs) -> None:
