@@ -1,9 +1,9 @@
-"""``tenantprobe report``: score one run of a results directory and write report.html, report.json and junit.xml.
+"""``tenantprobe report``: score one run of a results directory; write report.html, report.json and junit.xml.
 
 Exit codes: 0 PASS (or any verdict with ``--no-fail``), 1 FAIL, 3 INCOMPLETE, 2 when no
 report could be written (a missing directory, a bad option, an unknown ``--run``, a run whose
-records name two targets). A defect in the inputs never
-produces a traceback: it is a problem listed in the report, which then cannot pass.
+records name two targets). A defect in the inputs never produces a traceback: it is a
+problem listed in the report, which then cannot pass.
 """
 
 from __future__ import annotations
