@@ -136,7 +136,7 @@ def target(request: pytest.FixtureRequest, results_writer: Any) -> Iterator[Any]
 
 @pytest.fixture(scope="session")
 def results_writer(request: pytest.FixtureRequest) -> Any:
-    """Where this run's result records go (``--results-dir``)."""
+    """Where this run's result records go (``--results-dir``), stamped with the run id (``TENANTPROBE_RUN_ID``)."""
     from tenantprobe.records import ResultWriter
 
     writer = ResultWriter(Path(request.config.getoption(OPTION_RESULTS)), "tenantprobe")

@@ -128,6 +128,8 @@ class Target:
             "title": info.get("title"),
             "version": info.get("version"),
             "faults": list(self.profile.faults),
+            # A launched app listens on a fresh port each session: its fingerprint uses this instead.
+            "launch": self.profile.launch if self.stack is not None else None,
         }
 
     @property
