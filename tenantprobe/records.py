@@ -291,6 +291,7 @@ class ResultWriter:
         other = ResultWriter.__new__(ResultWriter)
         other.path, other.run_id, other.target = self.path, self.run_id, identity
         other._lock, other.count = self._lock, 0
+        other.outcomes = self.outcomes  # one session summary for every facet
         return other
 
     def stamp(self, document: dict[str, Any]) -> dict[str, Any]:
