@@ -105,10 +105,11 @@ class ApiModel:
         for op in self.operations:
             if op.method != "POST" or op.addresses_item:
                 continue
+            base = op.path.rstrip("/") + "/"  # a collection may be written with a trailing slash: /projects/
             for other in self.operations:
-                if not other.path.startswith(op.path + "/"):
+                if not other.path.startswith(base):
                     continue
-                if match := _PARAM.fullmatch(other.path[len(op.path) + 1 :]):
+                if match := _PARAM.fullmatch(other.path[len(base) :].rstrip("/")):
                     found.append(Creator(op, other.path, match.group(1)))
                     break
         return sorted(found, key=lambda creator: (creator.depth, creator.operation.path))

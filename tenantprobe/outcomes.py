@@ -30,7 +30,9 @@ _KINDS = {
 
 def describe(status: int) -> str:
     """A few words for a status, as shown in reasons: ``422 (body rejected)``."""
-    if status in _KINDS:
+    if status == 0:
+        kind = "no answer: connection failed"
+    elif status in _KINDS:
         kind = _KINDS[status]
     elif 200 <= status < 300:
         kind = "accepted"

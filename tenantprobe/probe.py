@@ -150,15 +150,21 @@ class ProbeClient:
     ) -> Exchange:
         request_headers = {**actor.headers(), **(headers or {})}
         started = time.perf_counter()
-        response = self._http.request(method, path, params=params, json=json_body, headers=request_headers)
-        self.sent += 1
-        for _ in range(2):  # a rate limiter is not a verdict: wait as told (briefly), then ask again
-            wait = _retry_after(response)
-            if wait is None:
-                break
-            time.sleep(wait)
+        try:
             response = self._http.request(method, path, params=params, json=json_body, headers=request_headers)
             self.sent += 1
+            for _ in range(2):  # a rate limiter is not a verdict: wait as told (briefly), then ask again
+                wait = _retry_after(response)
+                if wait is None:
+                    break
+                time.sleep(wait)
+                response = self._http.request(method, path, params=params, json=json_body, headers=request_headers)
+                self.sent += 1
+        except httpx.TransportError as exc:
+            # A reset, a timeout or a refused connection is an answer too: status 0, never a refusal or a success.
+            self.sent += 1
+            url = str(self._http.build_request(method, path, params=params).url)
+            return Exchange(actor, method, url, request_headers, json_body, 0, {}, f"{type(exc).__name__}: {exc}", 0.0)
         return Exchange(
             actor=actor,
             method=method,

@@ -166,9 +166,52 @@ def test_foreign_writes_change_nothing(target: Target, pairs: list[tuple[Any, An
     probe.finish()
 
 
+def judge_nested_write(
+    target: Target, probe: Probe, op: Operation, attacker: SeededTenant, victim: SeededTenant
+) -> None:
+    """The victim's child addressed under the attacker's own parent: the handler must check the child's parent.
+
+    Fresh objects on both sides; the positive control is the same write on the attacker's own child.
+    """
+    creator = creator_for(target, op)
+    if creator is None:
+        probe.skip_operation(op.key, "no operation creates its objects")
+        return
+    obj = target.create(victim, creator, target.owner(victim), probe)
+    own = target.create(attacker, creator, target.owner(attacker), probe)
+    if isinstance(obj, str) or isinstance(own, str):
+        probe.skip_operation(op.key, obj if isinstance(obj, str) else str(own))
+        return
+    canary = target.canaries.issue(attacker.slug)
+    body = synthesize(op.body_schema, canary) if op.body_schema else None
+    positive = probe.request(target.owner(attacker), op.method, op.url(own.bindings), json_body=body)
+    before = snapshot(target, probe, victim, obj)
+    child = op.path_params[-1]
+    mixed = {**{p: own.bindings[p] for p in op.path_params[:-1]}, child: obj.bindings[child]}
+    attack = probe.request(target.owner(attacker), op.method, op.url(mixed), json_body=body)
+    after = snapshot(target, probe, victim, obj)
+    changed = changes(before, after)
+    probe.judge(
+        "API-NESTED-PARENT",
+        attack,
+        positive=positive,
+        leaked=attack.ok or bool(changed) or any(canary in exchange.text for exchange in after),
+        summary=f"{op.key}: {victim.slug}'s child under {attacker.slug}'s parent answered {attack.status}"
+        + (f"; the victim now sees changes: {sorted(changed)}" if changed else ""),
+        exchanges=[positive, attack, *after[::2]],
+        attacker=attacker.slug,
+        victim=victim.slug,
+    )
+
+
 @pytest.mark.controls("API-NESTED-PARENT")
 def test_nested_resources_check_the_parent(target: Target, pairs: list[tuple[Any, Any]], probe: Probe) -> None:
     nested = [op for op in tenant_operations(target) if len(op.path_params) >= 2 and op.method == "GET"]
+    nested_writes = [
+        op
+        for op in tenant_operations(target)
+        if len(op.path_params) >= 2 and op.method in ("PUT", "PATCH", "DELETE") and op.addresses_item
+    ]
     creators = [c for c in target.api.creators() if c.depth >= 1 and not target.is_platform_operation(c.item_path)]
     if not nested and not creators:
         probe.not_assessed("API-NESTED-PARENT", "the API has no nested resources (no path with two or more ids)")
@@ -201,6 +244,8 @@ def test_nested_resources_check_the_parent(target: Target, pairs: list[tuple[Any
                     summary=f"{op.key}: {description} answered {exchange.status}",
                     **pair,
                 )
+        for op in nested_writes:
+            judge_nested_write(target, probe, op, attacker, victim)
         for creator in creators:
             try:
                 path = creator.operation.url(victim.bindings)

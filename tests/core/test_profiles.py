@@ -43,7 +43,7 @@ def test_minimal_static_profile_loads() -> None:
         (minimal(auht={}), "unknown key 'auht' (did you mean 'auth'?)"),
         (
             minimal(auth={"kind": "mnt"}),
-            "auth.kind: 'mnt' is not one of mint, token_endpoint, static. Did you mean 'mint'?",
+            "auth.kind: 'mnt' is not one of mint, token_endpoint, static, steps. Did you mean 'mint'?",
         ),
         (minimal(base_url="shop.example"), "base_url: 'shop.example' does not match"),
         (minimal(auth={"kind": "mint", "claims": {"sub": "x"}}), "kind 'mint' needs key_file"),

@@ -114,7 +114,7 @@ def test_tenant_never_usable_leaves_a_sample_over_the_threshold_and_an_error(
         def get(self, control_id: str) -> controls.Control:
             return short
 
-    monkeypatch.setattr(controls, "load_catalogue", Catalogue)
+    monkeypatch.setattr("tenantprobe.target.load_catalogue", Catalogue)
     with pytest.raises(ProvisioningError, match=r"not usable 0\.5 s after provisioning: GET /items answered 503"):
         target.provision("tp-slow")
     assert target.provisioning_seconds[0] >= 0.5
