@@ -113,3 +113,16 @@ def missing_like(value: str) -> str:
         for char in rest
     )
     return prefix + sep + drawn
+
+
+def bind_fields(body: Any, values: Mapping[str, str]) -> None:
+    """Set every field named in ``values``, at any depth of ``body``, to the tenant's own value (in place)."""
+    if isinstance(body, dict):
+        for key in body:
+            if key in values and not isinstance(body[key], dict | list):
+                body[key] = values[key]
+            else:
+                bind_fields(body[key], values)
+    elif isinstance(body, list):
+        for item in body:
+            bind_fields(item, values)

@@ -21,7 +21,7 @@ from tenantprobe.canaries import CanaryRegistry
 from tenantprobe.controls import load_catalogue
 from tenantprobe.credentials import TenantRef, TokenSource, expires_at, render
 from tenantprobe.errors import ProfileError, ProvisioningError, TargetError, TenantProbeError
-from tenantprobe.objects import created_id, find_in_collection
+from tenantprobe.objects import bind_fields, created_id, find_in_collection
 from tenantprobe.openapi import ApiModel, Creator, Operation, parse_openapi, synthesize
 from tenantprobe.outcomes import describe
 from tenantprobe.probe import PLATFORM_ROLE, Actor, Exchange, Probe, ProbeClient
@@ -65,7 +65,12 @@ class Target:
         self.stack = stack
         self.canaries = CanaryRegistry()
         self.client = ProbeClient(self.base_url)
-        self.tokens = TokenSource(profile.auth, self.base_url, profile.provisioning.variables)
+        # The profile's constants, {env:NAME} read once: steps, credentials and fixed ids use them.
+        self.variables = {
+            name: str(fill(value, {}, f"provisioning.variables.{name}"))
+            for name, value in profile.provisioning.variables.items()
+        }
+        self.tokens = TokenSource(profile.auth, self.base_url, self.variables)
         self.provisioning_seconds: list[float] = []
         self._api: ApiModel | None = None
         self._token_cache: dict[tuple[str | None, str], tuple[str, float]] = {}
@@ -268,7 +273,7 @@ class Target:
     def _provision_by_steps(self, slug: str) -> TenantRef:
         """The profile's identity steps for a new tenant, then its other roles' steps, in one variable space."""
         settings = self.profile.provisioning
-        variables = {**settings.variables, "slug": slug, "password": secrets.token_urlsafe(12) + "Aa1!"}
+        variables = {**self.variables, "slug": slug, "password": secrets.token_urlsafe(12) + "Aa1!"}
         with httpx.Client(base_url=self.base_url, timeout=STEP_TIMEOUT_SECONDS) as http:
             variables = run_steps(http, settings.steps, variables, "provisioning.steps")
             for role, steps in settings.role_steps.items():
@@ -277,7 +282,7 @@ class Target:
         return TenantRef(tenant_id, slug, variables)
 
     def fixed_tenants(self) -> list[TenantRef]:
-        variables = self.profile.provisioning.variables
+        variables = self.variables
         return [
             TenantRef(str(fill(t["id"], variables, "provisioning.tenants.id")), t["slug"])
             for t in self.profile.provisioning.tenants
@@ -339,6 +344,7 @@ class Target:
         if isinstance(body, dict):
             # A schema that (wrongly) accepts a tenant id gets the tenant's own: seeding is not an attack.
             body.update({key: seeded.ref.id for key in self.tenant_fields if key in body})
+            bind_fields(body, {name: seeded.bindings[name] for name in self.profile.bindings})
         exchange = probe.request(actor, "POST", path, json_body=body)
         if not exchange.ok:
             return f"{operation.key} answered {describe(exchange.status)}: {redact_text(exchange.text)[:200]!r}"
