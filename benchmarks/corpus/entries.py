@@ -23,7 +23,7 @@ class Advisory:
 @dataclass(frozen=True)
 class Release:
     version: str
-    pins: tuple[str, ...]  # what `uv pip install` gets, the app itself included
+    pins: tuple[str, ...]  # `uv pip install` arguments, the app itself included; {corpus} is this folder
 
 
 @dataclass(frozen=True)
@@ -37,8 +37,10 @@ class Entry:
     profile: str
     env: dict[str, str] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)  # data-dir file name -> template
+    setup: tuple[str, ...] = ()  # commands run in the data dir, with env, before the server starts
     start_timeout: float = 90.0
     python: str = "3.11"
+    pytest_args: tuple[str, ...] = ()  # what the entry's tenants need (e.g. --tenants 2)
 
     def release(self, which: str) -> Release:
         if which not in ("vulnerable", "fixed"):
@@ -105,4 +107,47 @@ MLFLOW = Entry(
     start_timeout=180.0,
 )
 
-ENTRIES = {entry.name: entry for entry in (PRAISONAI, MLFLOW)}
+# Airflow 2.7's dependencies as resolved when 2.7.1 was installed by hand: newer releases of
+# werkzeug, connexion, pendulum, pydantic and flask-session break it.
+AIRFLOW_CONSTRAINTS = ("--constraint", "{corpus}/airflow-constraints.txt")
+AIRFLOW_ENV = {
+    "AIRFLOW_HOME": "{data}",
+    "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+    "AIRFLOW__CORE__DAGS_FOLDER": "{corpus}/airflow_dags",
+    "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
+    "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": "sqlite:///{data}/airflow.db",
+    "AIRFLOW__API__AUTH_BACKENDS": "airflow.api.auth.backend.basic_auth",
+    "AIRFLOW__WEBSERVER__SECRET_KEY": "{secret}",
+    "AIRFLOW__WEBSERVER__WORKERS": "1",
+}
+
+AIRFLOW = Entry(
+    name="airflow",
+    vulnerable=Release("2.7.1", ("apache-airflow==2.7.1", *AIRFLOW_CONSTRAINTS)),
+    fixed=Release("2.7.2", ("apache-airflow==2.7.2", *AIRFLOW_CONSTRAINTS)),
+    advisories=(
+        Advisory(
+            "GHSA-32wr-qqw6-5mfp / CVE-2023-42663",
+            "task instances of DAGs the user may not read listed through the batch endpoint",
+        ),
+    ),
+    # The tenants are teams: each DAG file grants its team's role access (access_control), so the
+    # roles and the DAGs' permissions must exist before the webserver starts. The admin user is
+    # created here too: the profile's steps create the teams' users through the REST API.
+    setup=(
+        "{venv}/bin/airflow db migrate",
+        "{venv}/bin/airflow roles create team_a team_b",
+        "{venv}/bin/airflow dags reserialize",
+        "{venv}/bin/airflow sync-perm --include-dags",
+        "{venv}/bin/airflow users create --username {admin_user} --password {admin_password} --role Admin"
+        " --email admin@example.test --firstname Corpus --lastname Admin",
+    ),
+    command="{venv}/bin/airflow webserver --hostname 127.0.0.1 --port {port} --workers 1",
+    env=AIRFLOW_ENV,
+    ready_path="/health",
+    profile="airflow.yaml",
+    pytest_args=("--tenants", "2"),  # two teams, two DAGs
+    start_timeout=300.0,
+)
+
+ENTRIES = {entry.name: entry for entry in (PRAISONAI, MLFLOW, AIRFLOW)}

@@ -115,7 +115,7 @@ def run_release(entry: Entry, which: str, args: argparse.Namespace, workdir: Pat
             }
             results = run_dir / "results"
             suite_started = time.monotonic()
-            code = run_suite(profile, results, env, run_dir / "pytest.log", args.pytest_args)
+            code = run_suite(profile, results, env, run_dir / "pytest.log", [*entry.pytest_args, *args.pytest_args])
             row.seconds = time.monotonic() - suite_started
             records = read_records(results)
             row.found, row.not_assessed = summarize(records)

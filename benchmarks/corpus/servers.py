@@ -26,6 +26,7 @@ from pathlib import Path
 
 from entries import Entry, Release
 
+CORPUS = Path(__file__).resolve().parent
 DEFAULT_CACHE = Path.home() / ".cache" / "tenantprobe" / "corpus"
 LOG_TAIL = 30
 
@@ -54,7 +55,8 @@ def install(entry: Entry, release: Release, cache_dir: Path, uv: Path) -> Path:
     """The release's virtualenv under ``cache_dir``, created and filled once per set of pins."""
     venv = cache_dir / f"{entry.name}-{release.version}"
     stamp = venv / ".corpus-pins.json"
-    wanted = json.dumps(sorted(release.pins))
+    pins = [pin.format(corpus=CORPUS) for pin in release.pins]
+    wanted = json.dumps(pins)
     if stamp.is_file() and stamp.read_text(encoding="utf-8") == wanted:
         return venv
     log = cache_dir / f"{entry.name}-{release.version}.install.log"
@@ -62,7 +64,7 @@ def install(entry: Entry, release: Release, cache_dir: Path, uv: Path) -> Path:
     with log.open("w", encoding="utf-8") as out:
         for command in (
             [str(uv), "venv", "--quiet", "--python", entry.python, str(venv)],
-            [str(uv), "pip", "install", "--python", str(venv / "bin" / "python"), *release.pins],
+            [str(uv), "pip", "install", "--python", str(venv / "bin" / "python"), *pins],
         ):
             out.write(f"$ {' '.join(command)}\n")
             out.flush()
@@ -105,6 +107,33 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
     process.wait()
 
 
+def _setup(entry: Entry, release: Release, command: list[str], data: Path, env: dict[str, str]) -> None:
+    log = data / "setup.log"
+    with log.open("a", encoding="utf-8") as out:
+        out.write(f"$ {' '.join(command)}\n")
+        out.flush()
+        try:
+            done = subprocess.run(
+                command,
+                cwd=data,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                timeout=entry.start_timeout,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            raise CorpusError(
+                f"{entry.name} {release.version}: set-up `{command[0]}` still running after "
+                f"{entry.start_timeout:.0f} s; last lines of {log}:\n{_tail(log)}"
+            ) from None
+    if done.returncode != 0:
+        raise CorpusError(
+            f"{entry.name} {release.version}: set-up `{' '.join(command)}` exited {done.returncode}; "
+            f"last lines of {log}:\n{_tail(log)}"
+        )
+
+
 @contextmanager
 def running(entry: Entry, release: Release, venv: Path, workdir: Path) -> Iterator[Server]:
     """Start the release with an empty data dir on a free loopback port; stop it on exit, Ctrl-C included."""
@@ -113,17 +142,20 @@ def running(entry: Entry, release: Release, venv: Path, workdir: Path) -> Iterat
     (data / "artifacts").mkdir()
     port = free_port()
     variables = {
+        "corpus": str(CORPUS),
         "python": str(venv / "bin" / "python"),
         "venv": str(venv),
         "port": str(port),
         "data": str(data),
         "secret": secrets.token_hex(32),
         "admin_user": "corpus-admin",
-        "admin_password": secrets.token_urlsafe(18),
+        "admin_password": secrets.token_hex(12),  # hex: safe as a command-line word
     }
     for name, template in entry.files.items():
         (data / name).write_text(template.format(**variables), encoding="utf-8")
     env = {**os.environ, **{key: value.format(**variables) for key, value in entry.env.items()}}
+    for template in entry.setup:
+        _setup(entry, release, [word.format(**variables) for word in shlex.split(template)], data, env)
     command = [word.format(**variables) for word in shlex.split(entry.command)]
     log = data / "server.log"
     base_url = f"http://127.0.0.1:{port}"
