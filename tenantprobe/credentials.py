@@ -12,7 +12,8 @@ import json
 import os
 import time
 import uuid
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +22,16 @@ import jwt
 
 from tenantprobe.errors import ProfileError, ProvisioningError
 from tenantprobe.profiles import AuthSettings
+from tenantprobe.steps import fill
 
 
 @dataclass(frozen=True)
 class TenantRef:
+    """A tenant as the target names it; ``variables`` are what its identity steps captured (secrets: no repr)."""
+
     id: str
     slug: str
+    variables: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
 
 def render(template: Any, values: dict[str, str]) -> Any:
@@ -59,9 +64,10 @@ def _b64(data: bytes) -> str:
 class TokenSource:
     """Issues tokens as the profile says; ``can_forge`` tells whether arbitrary claims can be signed."""
 
-    def __init__(self, auth: AuthSettings, base_url: str) -> None:
+    def __init__(self, auth: AuthSettings, base_url: str, variables: Mapping[str, str] | None = None) -> None:
         self.auth = auth
         self.base_url = base_url
+        self.variables = dict(variables or {})
         self._key: Any = None
         self._kid: str | None = None
         if auth.kind == "mint":
@@ -124,6 +130,14 @@ class TokenSource:
         """A valid token for ``role`` in ``tenant`` (``None``: the platform administrator)."""
         if self.auth.kind == "mint":
             return self.sign(self.claims_for(tenant, role))
+        if self.auth.kind == "steps":
+            if tenant is None:
+                if not self.auth.platform_token:
+                    raise ProvisioningError("auth.platform_token: no platform administrator credential in the profile")
+                return str(fill(self.auth.platform_token, self.variables, "auth.platform_token"))
+            return str(
+                fill(self.auth.credentials[role], {**self.variables, **tenant.variables}, f"auth.credentials.{role}")
+            )
         if self.auth.kind == "static":
             if tenant is None:
                 if not self.auth.platform_token:
@@ -143,7 +157,11 @@ class TokenSource:
             "tenant_slug": tenant.slug if tenant else "",
         }
         url = self.auth.url if "://" in self.auth.url else self.base_url + self.auth.url
-        response = httpx.post(url, json=render(self.auth.body, values), timeout=10)
+        body = fill(render(self.auth.body, values), self.variables, "auth.body")
+        if self.auth.body_format == "form":  # an OAuth2 password or client-credentials grant
+            response = httpx.post(url, data=body, timeout=10)
+        else:
+            response = httpx.post(url, json=body, timeout=10)
         if response.status_code >= 400:
             raise ProvisioningError(
                 f"token endpoint answered {response.status_code} for {role} of {values['tenant_slug']}"

@@ -45,9 +45,7 @@ class GapReport:
         missing = {c: "no check wrote a record for it" for c in declared if c not in writer.outcomes}
         self.unassessed = dict(sorted({**written, **missing}.items()))
         self.blocking = [
-            control_id
-            for control_id in self.unassessed
-            if control_id in declared and catalogue.get(control_id).gate
+            control_id for control_id in self.unassessed if control_id in declared and catalogue.get(control_id).gate
         ]
         accepted = session.config.getoption(self._accept_option)
         if self.blocking and not accepted and session.exitstatus == pytest.ExitCode.OK:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import fnmatch
 import re
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from tenantprobe.errors import TargetError
@@ -89,6 +89,7 @@ class Creator:
 class ApiModel:
     operations: list[Operation]
     document: dict[str, Any] = field(repr=False)
+    excluded: dict[str, str] = field(default_factory=dict)  # "METHOD /path" -> why it is never called
 
     def find(self, method: str, path: str) -> Operation | None:
         return next((op for op in self.operations if op.method == method and op.path == path), None)
@@ -130,11 +131,51 @@ def _resolve(document: dict[str, Any], schema: Any, depth: int = 0) -> Any:
     return schema
 
 
-def parse_openapi(document: dict[str, Any], skip: tuple[str, ...] = ()) -> ApiModel:
+# Operations that would end the run's own identities or wipe the target: never called unless allowed.
+_DESTRUCTIVE = (
+    (re.compile(r"log-?out|sign-?out", re.I), "*", "logs the caller out"),
+    (re.compile(r"(^|[/_-])(reset|wipe|truncate|factory-?reset|purge-?all)([/_-]|$)", re.I), "*", "resets data"),
+    (re.compile(r"password", re.I), "POST PUT PATCH DELETE", "changes a password"),
+    (re.compile(r"(^|[/_-])(revoke|deactivate)([/_-]|$)", re.I), "POST PUT PATCH DELETE", "revokes access"),
+    (re.compile(r"/(users?|accounts?|me|profile)(/\{[^}]+\})?/?$", re.I), "DELETE", "deletes a user"),
+)
+
+
+def destructive_reason(method: str, path: str, operation_id: str) -> str | None:
+    """Why calling this operation could destroy the run's identities or the target's data, if it could."""
+    for pattern, methods, reason in _DESTRUCTIVE:
+        if (methods == "*" or method in methods.split()) and (pattern.search(path) or pattern.search(operation_id)):
+            return reason
+    return None
+
+
+def _declares_security(document: dict[str, Any]) -> bool:
+    if document.get("security"):
+        return True
+    return any(
+        isinstance(spec, dict) and spec.get("security")
+        for item in document["paths"].values()
+        if isinstance(item, dict)
+        for spec in item.values()
+    )
+
+
+def parse_openapi(
+    document: dict[str, Any],
+    skip: tuple[str, ...] = (),
+    public: tuple[str, ...] = (),
+    allow_destructive: tuple[str, ...] = (),
+) -> ApiModel:
+    """The operations of ``document``, less those ``skip`` names and those that are destructive.
+
+    A document that declares no security at all (common where the token is read by a handler
+    dependency) is taken to need authentication everywhere except the ``public`` operations.
+    """
     if not isinstance(document.get("paths"), dict):
         raise TargetError("the OpenAPI document has no 'paths'; is the openapi location in the profile right?")
     global_security = bool(document.get("security"))
-    operations = []
+    undeclared = not _declares_security(document)
+    operations, excluded = [], {}
     for path, item in document["paths"].items():
         for method in METHODS:
             spec = item.get(method)
@@ -147,7 +188,7 @@ def parse_openapi(document: dict[str, Any], skip: tuple[str, ...] = ()) -> ApiMo
                 method=method.upper(),
                 path=path,
                 operation_id=spec.get("operationId", f"{method} {path}"),
-                secured=bool(spec["security"]) if "security" in spec else global_security,
+                secured=undeclared or (bool(spec["security"]) if "security" in spec else global_security),
                 query=tuple(
                     QueryParam(p["name"], bool(p.get("required")), p.get("schema", {}))
                     for p in parameters
@@ -156,9 +197,16 @@ def parse_openapi(document: dict[str, Any], skip: tuple[str, ...] = ()) -> ApiMo
                 body_schema=_resolve(document, body) if body else None,
                 success_statuses=tuple(int(code) for code in responses if code.isdigit() and code.startswith("2")),
             )
-            if not any(operation.matches(pattern) for pattern in skip):
+            if any(operation.matches(pattern) for pattern in public):
+                operation = replace(operation, secured=False)
+            reason = destructive_reason(operation.method, path, operation.operation_id)
+            if any(operation.matches(pattern) for pattern in skip):
+                excluded[operation.key] = "skip_operations"
+            elif reason and not any(operation.matches(pattern) for pattern in allow_destructive):
+                excluded[operation.key] = f"{reason} (list it in allow_destructive to call it)"
+            else:
                 operations.append(operation)
-    return ApiModel(operations, document)
+    return ApiModel(operations, document, excluded)
 
 
 def _non_null(schema: dict[str, Any]) -> dict[str, Any]:

@@ -167,11 +167,11 @@ def tenants(request: pytest.FixtureRequest, target: Any, results_writer: Any) ->
     """``--tenants`` tenants, provisioned and seeded through the API with canary data."""
     count = request.config.getoption(OPTION_TENANTS)
     seeding = _new_probe("tenantprobe::seed", target, results_writer)
-    if target.profile.provisioning.kind == "fixed":
-        refs = target.fixed_tenants()[:count]
-    else:
-        refs = [target.provision() for _ in range(count)]
-    seeded = [target.seed(ref, seeding) for ref in refs]
+    try:
+        seeded: list[Any] = target.seeded_tenants(count, seeding)
+    except TenantProbeError as exc:
+        # Every check that needs tenants errors with this one message (error records, never a pass).
+        pytest.fail(f"tenants could not be set up: {exc}", pytrace=False)
     seeding.finish()
     return seeded
 

@@ -12,6 +12,7 @@ A control with no judged attempt is written ``not_assessed`` and the test is sho
 
 from __future__ import annotations
 
+import base64
 import json
 import shlex
 import time
@@ -27,7 +28,7 @@ from tenantprobe.controls import load_catalogue
 from tenantprobe.credentials import TenantRef
 from tenantprobe.outcomes import NotAssessed, describe, is_refusal
 from tenantprobe.records import ResultRecord, ResultWriter, Status, now_iso
-from tenantprobe.redact import redact_headers, redact_text
+from tenantprobe.redact import SECRET_HEADERS, redact_headers, redact_text
 
 BODY_EVIDENCE_CHARS = 2000
 MAX_EVIDENCE = 5
@@ -44,9 +45,17 @@ class Actor:
     tenant: TenantRef | None = None
     role: str | None = None
     token: str | None = field(default=None, repr=False)  # never in reprs, logs or assertion output
+    scheme: str = "bearer"  # bearer, basic (token is user:password) or header (token sent as is)
+    header_name: str = "Authorization"
 
     def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        if not self.token:
+            return {}
+        if self.scheme == "basic":
+            return {self.header_name: "Basic " + base64.b64encode(self.token.encode()).decode()}
+        if self.scheme == "header":
+            return {self.header_name: self.token}
+        return {self.header_name: f"Bearer {self.token}"}
 
 
 @dataclass
@@ -85,10 +94,10 @@ class Exchange:
         """A reproduction with the token replaced by a shell variable named after the actor."""
         parts = ["curl", "-sS", "-X", self.method, shlex.quote(self.url)]
         for name, value in self.request_headers.items():
-            if name.lower() == "authorization":
+            if name.lower() in SECRET_HEADERS or name == self.actor.header_name:
                 variable = "TOKEN_" + "".join(c if c.isalnum() else "_" for c in self.actor.name).upper()
-                value = f"Bearer ${variable}"
-                parts += ["-H", f'"{name}: {value}"']
+                scheme = value.split(" ", 1)[0] + " " if " " in value else ""
+                parts += ["-H", f'"{name}: {scheme}${variable}"']
             else:
                 parts += ["-H", shlex.quote(f"{name}: {value}")]
         if self.request_body is not None:

@@ -24,6 +24,7 @@ import jsonschema
 import yaml
 
 from tenantprobe.errors import ProfileError
+from tenantprobe.steps import Step
 
 DEFAULT_ROLES = ("owner", "admin", "member", "viewer")
 
@@ -31,7 +32,11 @@ DEFAULT_ROLES = ("owner", "admin", "member", "viewer")
 @dataclass(frozen=True)
 class AuthSettings:
     """How to obtain tokens: ``mint`` signs them from a key and claim templates, ``token_endpoint``
-    asks the target, ``static`` uses the tokens given (per tenant slug and role)."""
+    asks the target, ``static`` uses the tokens given (per tenant slug and role), ``steps`` uses
+    what the provisioning steps captured (``credentials``: role → template).
+
+    ``scheme`` says how a credential travels: ``bearer`` (``Authorization: Bearer``), ``basic``
+    (the credential is ``user:password``) or ``header`` (the raw value in ``header_name``)."""
 
     kind: str
     algorithm: str = "RS256"
@@ -46,6 +51,10 @@ class AuthSettings:
     token_field: str = "access_token"  # noqa: S105 - a JSON field name
     tokens: dict[str, dict[str, str]] = field(default_factory=dict)
     platform_token: str | None = None
+    scheme: str = "bearer"
+    header_name: str = "Authorization"
+    credentials: dict[str, str] = field(default_factory=dict)
+    body_format: str = "json"
 
 
 @dataclass(frozen=True)
@@ -58,6 +67,10 @@ class ProvisioningSettings:
     activate_path: str | None = None
     deprovision_path: str | None = None
     tenants: tuple[dict[str, str], ...] = ()
+    steps: tuple[Step, ...] = ()
+    role_steps: dict[str, tuple[Step, ...]] = field(default_factory=dict)
+    variables: dict[str, str] = field(default_factory=dict)
+    tenant_id: str = "{slug}"
 
 
 @dataclass(frozen=True)
@@ -128,6 +141,11 @@ class TargetProfile:
     roles: tuple[str, ...] = DEFAULT_ROLES
     platform_paths: tuple[str, ...] = ()
     skip_operations: tuple[str, ...] = ()
+    public_operations: tuple[str, ...] = ()
+    allow_destructive: tuple[str, ...] = ()
+    bindings: dict[str, str] = field(default_factory=dict)
+    ids: dict[str, str] = field(default_factory=dict)
+    tenant_selectors: tuple[tuple[str, str], ...] = ()  # (in, name): header, query or body
     expectations: tuple[Expectation, ...] = ()
     tenant_header: str = "X-Tenant-ID"
     metrics_path: str | None = None
@@ -194,6 +212,21 @@ def _check_semantics(raw: dict[str, Any], source: str) -> None:
         raise ProfileError(f"{source}: auth.url: kind 'token_endpoint' needs the URL of the token endpoint")
     if auth["kind"] == "static" and not auth.get("tokens"):
         raise ProfileError(f"{source}: auth.tokens: kind 'static' needs tokens per tenant slug and role")
+    if (auth["kind"] == "steps") != (provisioning["kind"] == "steps"):
+        raise ProfileError(
+            f"{source}: auth.kind and provisioning.kind: 'steps' goes with 'steps' (the credentials are what the "
+            "provisioning steps capture)"
+        )
+    if auth["kind"] == "steps":
+        roles = raw.get("roles", DEFAULT_ROLES)
+        missing = [role for role in roles if role not in auth.get("credentials", {})]
+        if missing:
+            raise ProfileError(
+                f"{source}: auth.credentials: no credential template for role(s) {', '.join(missing)}; give one per "
+                f"role (e.g. owner: '{{token}}'), or list only the roles your steps create in roles:"
+            )
+        if not provisioning.get("steps"):
+            raise ProfileError(f"{source}: provisioning.steps: kind 'steps' needs the steps that create a tenant")
     if provisioning["kind"] == "admin_endpoint" and not provisioning.get("path"):
         raise ProfileError(f"{source}: provisioning.path: kind 'admin_endpoint' needs the provisioning path")
     if provisioning["kind"] == "fixed" and len(provisioning.get("tenants", [])) < 2:
@@ -207,6 +240,21 @@ def _check_semantics(raw: dict[str, Any], source: str) -> None:
                 f"{source}: expectations.{index}.min_role: {expectation['min_role']!r} is not one of the "
                 f"profile's roles ({', '.join(roles)})"
             )
+
+
+def _steps(raw: list[dict[str, Any]]) -> tuple[Step, ...]:
+    return tuple(Step(**{**step, "expect": tuple(step.get("expect", ()))}) for step in raw)
+
+
+def _provisioning(raw: dict[str, Any]) -> ProvisioningSettings:
+    return ProvisioningSettings(
+        **{
+            **raw,
+            "tenants": tuple(raw.get("tenants", ())),
+            "steps": _steps(raw.get("steps", [])),
+            "role_steps": {role: _steps(steps) for role, steps in raw.get("role_steps", {}).items()},
+        }
+    )
 
 
 def parse_profile(raw: object, source: str = "<profile>", path: Path | None = None) -> TargetProfile:
@@ -225,11 +273,14 @@ def parse_profile(raw: object, source: str = "<profile>", path: Path | None = No
         openapi=raw.get("openapi", "/openapi.json"),
         roles=tuple(raw.get("roles", DEFAULT_ROLES)),
         auth=AuthSettings(**raw["auth"]),
-        provisioning=ProvisioningSettings(
-            **{**raw["provisioning"], "tenants": tuple(raw["provisioning"].get("tenants", ()))}
-        ),
+        provisioning=_provisioning(raw["provisioning"]),
         platform_paths=tuple(raw.get("platform_paths", ())),
         skip_operations=tuple(raw.get("skip_operations", ())),
+        public_operations=tuple(raw.get("public_operations", ())),
+        allow_destructive=tuple(raw.get("allow_destructive", ())),
+        bindings=raw.get("bindings", {}),
+        ids=raw.get("ids", {}),
+        tenant_selectors=tuple((s["in"], s["name"]) for s in raw.get("tenant_selectors", ())),
         expectations=tuple(Expectation(**e) for e in raw.get("expectations", ())),
         tenant_header=raw.get("tenant_header", "X-Tenant-ID"),
         metrics_path=raw.get("metrics_path"),
@@ -258,8 +309,33 @@ def load_profile(path: Path) -> TargetProfile:
     except yaml.YAMLError as exc:
         raise ProfileError(f"{path}: not valid YAML: {exc}") from None
     profile = parse_profile(raw, str(path), path)
-    if profile.auth.key_file and not Path(profile.auth.key_file).is_absolute():
-        profile = profile.with_overrides(
-            auth=replace(profile.auth, key_file=str((path.parent / profile.auth.key_file).resolve()))
-        )
+    if profile.auth.key_file:
+        profile = profile.with_overrides(auth=replace(profile.auth, key_file=str(_beside(path, profile.auth.key_file))))
+    document = _document_file(path, profile.openapi)
+    if document is not None:
+        if not document.is_file():
+            raise ProfileError(
+                f"{path}: openapi: no such file {document} (a relative path is read from the profile's folder)"
+            )
+        profile = profile.with_overrides(openapi=str(document))
     return profile
+
+
+def _beside(profile: Path, value: str) -> Path:
+    """A file named in a profile: absolute as given, ``file://`` as a path, relative to the profile's folder."""
+    value = value.removeprefix("file://")
+    candidate = Path(value).expanduser()
+    return candidate if candidate.is_absolute() else (profile.parent / candidate).resolve()
+
+
+def _document_file(profile: Path, location: str) -> Path | None:
+    """Where ``openapi:`` names a file rather than a URL path on the target, that file.
+
+    ``https://...`` is a URL and ``/openapi.json`` a path on the target, unless it names an
+    existing file; ``file://...``, ``./spec.yaml`` and ``spec.yaml`` are files.
+    """
+    if location.startswith(("http://", "https://")):
+        return None
+    if location.startswith("file://") or not location.startswith("/"):
+        return _beside(profile, location)
+    return Path(location) if Path(location).is_file() else None

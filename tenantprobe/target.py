@@ -8,6 +8,7 @@ canary-carrying objects, one of each kind the OpenAPI document lets a tenant cre
 
 from __future__ import annotations
 
+import secrets
 import time
 import uuid
 from dataclasses import dataclass, field, replace
@@ -19,12 +20,17 @@ import httpx
 from tenantprobe.canaries import CanaryRegistry
 from tenantprobe.credentials import TenantRef, TokenSource, expires_at, render
 from tenantprobe.errors import ProfileError, ProvisioningError, TargetError
+from tenantprobe.objects import created_id, find_in_collection
 from tenantprobe.openapi import ApiModel, Creator, parse_openapi, synthesize
+from tenantprobe.outcomes import describe
 from tenantprobe.probe import Actor, Exchange, Probe, ProbeClient
 from tenantprobe.profiles import DatabaseSettings, TargetProfile
+from tenantprobe.redact import redact_text
 from tenantprobe.stack import ReferenceStack
+from tenantprobe.steps import fill, run_steps
 
 TOKEN_RENEW_MARGIN_SECONDS = 60
+STEP_TIMEOUT_SECONDS = 30.0
 
 
 @dataclass
@@ -58,7 +64,7 @@ class Target:
         self.stack = stack
         self.canaries = CanaryRegistry()
         self.client = ProbeClient(self.base_url)
-        self.tokens = TokenSource(profile.auth, self.base_url)
+        self.tokens = TokenSource(profile.auth, self.base_url, profile.provisioning.variables)
         self.provisioning_seconds: list[float] = []
         self._api: ApiModel | None = None
         self._token_cache: dict[tuple[str | None, str], tuple[str, float]] = {}
@@ -83,15 +89,21 @@ class Target:
     @property
     def api(self) -> ApiModel:
         if self._api is None:
-            self._api = parse_openapi(self._fetch_openapi(), self.profile.skip_operations)
+            profile = self.profile
+            self._api = parse_openapi(
+                self._fetch_openapi(), profile.skip_operations, profile.public_operations, profile.allow_destructive
+            )
         return self._api
 
     def _fetch_openapi(self) -> dict[str, Any]:
         location = self.profile.openapi
-        if "://" not in location and not location.startswith("/"):
+        if Path(location).is_absolute() and Path(location).is_file():  # load_profile resolved a file reference
             import yaml
 
-            return yaml.safe_load(Path(location).read_text())  # type: ignore[no-any-return]
+            loaded = yaml.safe_load(Path(location).read_text(encoding="utf-8"))
+            if not isinstance(loaded, dict):
+                raise ProfileError(f"openapi: {location} is not an OpenAPI document (a YAML or JSON mapping)")
+            return loaded
         url = location if "://" in location else self.base_url + location
         try:
             response = httpx.get(url, timeout=15)
@@ -139,14 +151,17 @@ class Target:
         return self.actor(actor.tenant, actor.role) if actor.tenant else self.platform_actor()
 
     def actor(self, tenant: TenantRef, role: str) -> Actor:
-        return Actor(f"{tenant.slug}:{role}", tenant, role, self._token(tenant, role))
+        auth = self.profile.auth
+        return Actor(f"{tenant.slug}:{role}", tenant, role, self._token(tenant, role), auth.scheme, auth.header_name)
 
     def owner(self, tenant: SeededTenant) -> Actor:
         """The tenant's most powerful role: the attacker (and the victim) of cross-tenant checks."""
         return self.actor(tenant.ref, self.profile.highest_role)
 
     def platform_actor(self) -> Actor:
-        return Actor("platform-admin", None, "platform_admin", self._token(None, "platform_admin"))
+        auth = self.profile.auth
+        token = self._token(None, "platform_admin")
+        return Actor("platform-admin", None, "platform_admin", token, auth.scheme, auth.header_name)
 
     @staticmethod
     def anonymous() -> Actor:
@@ -164,8 +179,14 @@ class Target:
         if settings.kind == "fixed":
             raise ProvisioningError("provisioning.kind is 'fixed': tenantprobe cannot create tenants for this target")
         slug = slug or f"tp-{uuid.uuid4().hex[:10]}"
-        assert settings.path is not None
         started = time.perf_counter()
+        tenant = self._provision_by_steps(slug) if settings.kind == "steps" else self._provision_by_admin(slug)
+        self.provisioning_seconds.append(time.perf_counter() - started)
+        return tenant
+
+    def _provision_by_admin(self, slug: str) -> TenantRef:
+        settings = self.profile.provisioning
+        assert settings.path is not None
         response = self.client.send(
             self.platform_actor(), "POST", settings.path, json_body=render(settings.body, {"slug": slug})
         )
@@ -173,14 +194,28 @@ class Target:
             raise ProvisioningError(
                 f"provisioning {slug} via POST {settings.path} answered {response.status}: {response.text[:300]}"
             )
-        self.provisioning_seconds.append(time.perf_counter() - started)
         tenant_id = (response.json() or {}).get(settings.id_field)
         if not isinstance(tenant_id, str):
             raise ProvisioningError(f"provisioning response has no string field {settings.id_field!r}")
         return TenantRef(tenant_id, slug)
 
+    def _provision_by_steps(self, slug: str) -> TenantRef:
+        """The profile's identity steps for a new tenant, then its other roles' steps, in one variable space."""
+        settings = self.profile.provisioning
+        variables = {**settings.variables, "slug": slug, "password": secrets.token_urlsafe(12) + "Aa1!"}
+        with httpx.Client(base_url=self.base_url, timeout=STEP_TIMEOUT_SECONDS) as http:
+            variables = run_steps(http, settings.steps, variables, "provisioning.steps")
+            for role, steps in settings.role_steps.items():
+                variables = run_steps(http, steps, variables, f"provisioning.role_steps.{role}")
+        tenant_id = str(fill(settings.tenant_id, variables, "provisioning.tenant_id"))
+        return TenantRef(tenant_id, slug, variables)
+
     def fixed_tenants(self) -> list[TenantRef]:
-        return [TenantRef(t["id"], t["slug"]) for t in self.profile.provisioning.tenants]
+        variables = self.profile.provisioning.variables
+        return [
+            TenantRef(str(fill(t["id"], variables, "provisioning.tenants.id")), t["slug"])
+            for t in self.profile.provisioning.tenants
+        ]
 
     def lifecycle(self, action: str, tenant: TenantRef) -> Exchange:
         """``suspend``, ``activate`` or ``deprovision`` a tenant through the platform API."""
@@ -196,38 +231,65 @@ class Target:
         return self.client.send(self.platform_actor(), method, render(path, {"tenant_id": tenant.id}))
 
     # ------------------------------------------------------------------ seeding
+    def seeded_tenants(self, count: int, probe: Probe) -> list[SeededTenant]:
+        """``count`` tenants (the fixed ones, or provisioned now), each seeded with canary objects."""
+        if self.profile.provisioning.kind == "fixed":
+            refs = self.fixed_tenants()[:count]
+        else:
+            refs = [self.provision() for _ in range(count)]
+        return [self.seed(ref, probe) for ref in refs]
+
     def seed(self, tenant: TenantRef, probe: Probe) -> SeededTenant:
-        """Create one object per creating operation, as the tenant's highest role, with fresh canaries."""
-        seeded = SeededTenant(tenant)
+        """Create one object per creating operation, as the tenant's highest role, with fresh canaries.
+
+        Seeding that creates nothing is an error naming each operation and its answer: every
+        check that addresses an object would otherwise have nothing to attack.
+        """
+        bindings = {
+            name: str(fill(value, tenant.variables, f"bindings.{name}"))
+            for name, value in self.profile.bindings.items()
+        }
+        seeded = SeededTenant(tenant, bindings=bindings)
         actor = self.actor(tenant, self.profile.highest_role)
-        for creator in self.api.creators():
-            if self.is_platform_operation(creator.operation.path):
-                continue
-            self.create(seeded, creator, actor, probe)
+        creators = [c for c in self.api.creators() if not self.is_platform_operation(c.operation.path)]
+        failures = [why for creator in creators if isinstance(why := self.create(seeded, creator, actor, probe), str)]
+        if creators and not seeded.objects:
+            raise ProvisioningError(
+                f"seeding tenant {tenant.slug} created no object: "
+                + "; ".join(failures)
+                + ". Check the profile's auth and bindings, or name the id's JSON path under ids:"
+            )
         return seeded
 
-    def create(self, seeded: SeededTenant, creator: Creator, actor: Actor, probe: Probe) -> SeededObject | None:
-        """One object through ``creator`` under the tenant's existing parents; None if it cannot be made."""
+    def create(self, seeded: SeededTenant, creator: Creator, actor: Actor, probe: Probe) -> SeededObject | str:
+        """One object through ``creator`` under the tenant's existing parents, or why it could not be made."""
+        operation = creator.operation
         try:
-            path = creator.operation.url(seeded.bindings)
-        except KeyError:
-            return None
+            path = operation.url(seeded.bindings)
+        except KeyError as missing:
+            return f"{operation.key}: no object of the tenant binds {{{missing.args[0]}}}"
         canary = self.canaries.issue(seeded.slug)
-        body = synthesize(creator.operation.body_schema, canary)
+        body = synthesize(operation.body_schema, canary)
         if isinstance(body, dict):
             # A schema that (wrongly) accepts a tenant id gets the tenant's own: seeding is not an attack.
             body.update({key: seeded.ref.id for key in self.tenant_fields if key in body})
         exchange = probe.request(actor, "POST", path, json_body=body)
-        created = exchange.json()
-        if not exchange.ok or not isinstance(created, dict) or not isinstance(created.get("id"), str):
-            return None
-        bindings = {
-            **{p: seeded.bindings[p] for p in creator.operation.path_params},
-            creator.id_param: created["id"],
-        }
-        obj = SeededObject(creator, created["id"], bindings, canary, created)
+        if not exchange.ok:
+            return f"{operation.key} answered {describe(exchange.status)}: {redact_text(exchange.text)[:200]!r}"
+        explicit = next((where for pattern, where in self.profile.ids.items() if operation.matches(pattern)), None)
+        object_id = created_id(exchange.json(), exchange.response_headers, creator.id_param, explicit)
+        if object_id is None and explicit is None:  # no id in the answer: find the object in its collection
+            listing = probe.request(actor, "GET", path)
+            object_id = find_in_collection(listing.json(), canary, creator.id_param) if listing.ok else None
+        if object_id is None:
+            return (
+                f"{operation.key} answered {exchange.status} with no id for {{{creator.id_param}}} "
+                f"(body starts {redact_text(exchange.text)[:120]!r}); name its JSON path under ids: in the profile"
+            )
+        bindings = {**{p: seeded.bindings[p] for p in operation.path_params}, creator.id_param: object_id}
+        obj = SeededObject(creator, object_id, bindings, canary, exchange.json())
         seeded.objects.append(obj)
-        seeded.bindings.setdefault(creator.id_param, created["id"])
+        seeded.bindings.setdefault(creator.id_param, object_id)
         return obj
 
     def close(self) -> None:

@@ -39,7 +39,7 @@ def fresh_bindings(target: Target, tenant: SeededTenant, op: Operation, probe: P
     if creator is None:
         return None
     obj = target.create(tenant, creator, target.actor(tenant.ref, target.profile.highest_role), probe)
-    return obj.bindings if obj else None
+    return None if isinstance(obj, str) else obj.bindings
 
 
 @pytest.mark.controls("API-AUTHZ-ROLE")

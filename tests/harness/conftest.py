@@ -22,6 +22,7 @@ SUITE = "suites/isolation"
 def profile_for(app: Any, profile: dict[str, Any], folder: Path) -> Iterator[Path]:
     """The app served on loopback and a profile file pointing at it."""
     with serving(app) as base_url:
+        folder.mkdir(parents=True, exist_ok=True)
         path = folder / "target.yaml"
         path.write_text(yaml.safe_dump({**profile, "base_url": base_url}))
         yield path
