@@ -1,12 +1,14 @@
 """From one run's result records to one row of the corpus table (pure: no I/O).
 
 A control *fails* when any of its records failed; it is *not assessed* when none of its records
-passed or failed (``not_assessed`` or ``error`` only). Each failed control gets one evidence line:
+passed or failed (``not_assessed`` or ``error`` only; "(error)" marks a check that crashed).
+Each failed control gets one evidence line:
 the attacker's request and the status it got.
 """
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -56,7 +58,7 @@ def summarize(records: Iterable[dict[str, Any]]) -> tuple[dict[str, str], list[s
         if status == "fail" and control not in found:
             found[control] = evidence_line(record)
     unassessed = [
-        control
+        control + (" (error)" if "error" in seen else "")
         for control, seen in statuses.items()
         if not {"pass", "fail"} & seen and seen & {"not_assessed", "error"}
     ]
@@ -92,14 +94,15 @@ def markdown(rows: list[Row]) -> str:
     return "\n".join(out) + "\n"
 
 
-def text(rows: list[Row], width: int = 70) -> str:
-    """The same table for a terminal: one block per row, one line per field."""
+def text(rows: list[Row], width: int = 110) -> str:
+    """The same table for a terminal: one block per row, one or more lines per field."""
     blocks = []
     for row in rows:
         lines = []
         for header, values in zip(HEADERS, _cells(row), strict=True):
-            for index, value in enumerate(values):
+            wrapped = [part for value in values for part in textwrap.wrap(value, width) or [""]]
+            for index, value in enumerate(wrapped):
                 label = header if index == 0 else ""
-                lines.append(f"  {label:<32}{value[: width * 2]}")
+                lines.append(f"  {label:<32}{value}")
         blocks.append("\n".join(lines))
     return ("\n" + "-" * 80 + "\n").join(blocks) + "\n"

@@ -63,7 +63,7 @@ def install(entry: Entry, release: Release, cache_dir: Path, uv: Path) -> Path:
     cache_dir.mkdir(parents=True, exist_ok=True)
     with log.open("w", encoding="utf-8") as out:
         for command in (
-            [str(uv), "venv", "--quiet", "--python", entry.python, str(venv)],
+            [str(uv), "venv", "--quiet", "--clear", "--python", entry.python, str(venv)],
             [str(uv), "pip", "install", "--python", str(venv / "bin" / "python"), *pins],
         ):
             out.write(f"$ {' '.join(command)}\n")

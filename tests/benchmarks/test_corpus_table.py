@@ -63,7 +63,7 @@ def test_control_with_only_not_assessed_or_error_records_is_listed_as_not_assess
     ]
     found, unassessed = table.summarize(records)
     assert found == {}
-    assert unassessed == ["API-CROSS-TENANT-WRITE"]
+    assert unassessed == ["API-CROSS-TENANT-WRITE (error)"]
 
 
 def test_record_without_exchanges_falls_back_to_its_summary() -> None:
