@@ -30,6 +30,9 @@ from typing import Any
 
 import yaml
 
+from tenantprobe.errors import TenantProbeError
+from tenantprobe.profiles import load_profile
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(HERE))
@@ -97,6 +100,15 @@ def run_release(entry: Entry, which: str, args: argparse.Namespace, workdir: Pat
     label = f"{which} {release.version}"
     row = Row(entry.name, label, "; ".join(advisory.ids for advisory in entry.advisories))
     started = time.monotonic()
+    check_dir = workdir / f"check-{entry.name}-{release.version}"
+    check_dir.mkdir()
+    try:
+        # A profile the harness cannot read makes installing and starting the app pointless.
+        load_profile(write_profile(entry, "http://127.0.0.1:1", check_dir))
+    except TenantProbeError as exc:
+        row.note = f"profile not accepted by the harness: {str(exc).splitlines()[0]}"
+        progress(f"{entry.name} {release.version}: {exc}")
+        return row
     try:
         progress(f"{entry.name} {release.version}: installing into {args.cache_dir} (cached after the first run)")
         venv = install(entry, release, args.cache_dir, args.uv)
