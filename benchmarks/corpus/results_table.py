@@ -69,8 +69,8 @@ def _cells(row: Row) -> list[list[str]]:
     lines = [f"{control}: {line}" for control, line in row.found.items()] or ["none"]
     found, false_positives = ([MISSING], lines) if row.is_fixed else (lines, [MISSING])
     if row.note:
-        found = [f"NOT RUN: {row.note}"] if not row.is_fixed else found
-        false_positives = [f"NOT RUN: {row.note}"] if row.is_fixed else false_positives
+        found = [f"NO RESULT: {row.note}"] if not row.is_fixed else found
+        false_positives = [f"NO RESULT: {row.note}"] if row.is_fixed else false_positives
     return [
         [row.app],
         [row.release],

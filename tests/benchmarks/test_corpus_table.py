@@ -82,5 +82,5 @@ def test_failures_on_the_fixed_release_are_false_positives_in_the_markdown() -> 
 
 def test_a_run_that_did_not_happen_says_so_instead_of_none_found() -> None:
     row = table.Row("app", "vulnerable 1.0", "GHSA-x", note="pytest exited 4 without records")
-    assert "NOT RUN: pytest exited 4 without records" in table.text([row])
-    assert "| NOT RUN: pytest exited 4 without records | — |" in table.markdown([row])
+    assert "NO RESULT: pytest exited 4 without records" in table.text([row])
+    assert "| NO RESULT: pytest exited 4 without records | — |" in table.markdown([row])
