@@ -20,6 +20,9 @@ from pathlib import Path
 
 from reports import ReportOptions, build_report, write_report
 from tenantprobe.controls import load_catalogue
+from tenantprobe.records import target_fingerprint
+
+RUN_ID = "20261126T100000Z-0b0b0b"
 
 
 def synthesize(results: Path, records: int, tenants: int) -> None:
@@ -33,6 +36,7 @@ def synthesize(results: Path, records: int, tenants: int) -> None:
         "base_url": "http://127.0.0.1:1",
         "faults": [],
     }
+    fingerprint = target_fingerprint(target)
     with (results / "bench-1.jsonl").open("w") as out:
         for index in range(records):
             control = catalogue[index % len(catalogue)]
@@ -70,12 +74,15 @@ def synthesize(results: Path, records: int, tenants: int) -> None:
                 "evidence": evidence,
                 "pair": {"attacker": attacker, "victim": victim} if control.isolation else None,
                 "target": target,
+                "run_id": RUN_ID,
+                "target_fingerprint": fingerprint,
                 "started_at": "2026-11-26T10:00:00.000+00:00",
                 "finished_at": "2026-11-26T10:05:00.000+00:00",
             }
             out.write(json.dumps(record) + "\n")
     load = {
         "schema": "tenantprobe.load/1",
+        "run_id": RUN_ID,
         "scenario": "steady",
         "metrics": {
             "avg_ms": 40.0,

@@ -73,9 +73,14 @@ def _worker(args: argparse.Namespace) -> None:
     _logging()
     settings = _settings("worker")
     faults.announce("worker", logging.getLogger("reference_app.worker"))
-    database = Database(settings.database_url, settings.platform_database_url, max_size=4)
+    database = Database(
+        settings.database_url,
+        settings.platform_database_url,
+        max_size=4,
+        acquire_timeout=settings.db_acquire_timeout_seconds,
+    )
     poll = args.poll_seconds or settings.worker_poll_seconds
-    asyncio.run(worker.serve(database, settings.platform_database_url, poll))
+    asyncio.run(worker.serve(database, settings.platform_database_url, poll, settings.job_lease_seconds))
 
 
 def _setup(args: argparse.Namespace) -> None:

@@ -79,7 +79,10 @@ class Settings:
     analytics_min_tenants: int = 5
     metrics_max_tenants: int = 50
     db_pool_size: int = 20
+    db_acquire_timeout_seconds: float = 5.0  # then 503 (429 if the tenant's own share was the wait)
+    db_connections_per_tenant: int | None = None  # None: half the pool
     worker_poll_seconds: float = 1.0
+    job_lease_seconds: float = 30.0  # a claimed job no worker holds for this long is taken again
     throttle_delay_ms: int = 100
 
     @classmethod
@@ -138,6 +141,9 @@ class Settings:
             analytics_min_tenants=int(number("ANALYTICS_MIN_TENANTS", cls.analytics_min_tenants)),
             metrics_max_tenants=int(number("METRICS_MAX_TENANTS", cls.metrics_max_tenants)),
             db_pool_size=int(number("DB_POOL_SIZE", cls.db_pool_size)),
+            db_acquire_timeout_seconds=number("DB_ACQUIRE_TIMEOUT_SECONDS", cls.db_acquire_timeout_seconds, float),
+            db_connections_per_tenant=int(number("DB_CONNECTIONS_PER_TENANT", 0)) or None,
             worker_poll_seconds=number("WORKER_POLL_SECONDS", cls.worker_poll_seconds, float),
+            job_lease_seconds=number("JOB_LEASE_SECONDS", cls.job_lease_seconds, float),
             throttle_delay_ms=int(number("THROTTLE_DELAY_MS", cls.throttle_delay_ms)),
         )

@@ -50,7 +50,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     token_settings = TokenSettings(
         issuer=settings.jwt_issuer, audience=settings.jwt_audience, hs256_secret=settings.jwt_hs256_secret
     )
-    database = Database(app_dsn(settings), settings.platform_database_url, max_size=settings.db_pool_size)
+    database = Database(
+        app_dsn(settings),
+        settings.platform_database_url,
+        max_size=settings.db_pool_size,
+        acquire_timeout=settings.db_acquire_timeout_seconds,
+        per_tenant=settings.db_connections_per_tenant,
+    )
     cache = create_cache(settings.redis_url, settings.cache_max_entries, settings.cache_ttl_seconds)
     search_client = (
         SearchClient(settings.internal_url, signing_key, settings.jwt_issuer, settings.internal_token_ttl_seconds)

@@ -16,6 +16,7 @@ from reports._docs import documentation_record
 from reports._inputs import read_previous, read_results, read_waivers
 from reports._metrics import MetricRow, metric_rows
 from reports._model import ControlResult, Declaration, EvidenceFile, LoadResult, Problem, Waiver
+from reports._runs import RunChoice, choose_run
 from reports._scoring import (
     Matrix,
     Score,
@@ -35,6 +36,7 @@ class ReportOptions:
     """What ``tenantprobe report`` was asked to do; ``today`` and ``now`` are fixed in tests."""
 
     results_dir: Path
+    run: str | None = None
     waivers: Path | None = None
     previous: Path | None = None
     docs: Path | None = None
@@ -44,6 +46,7 @@ class ReportOptions:
     def parameters(self) -> dict[str, str | None]:
         return {
             "results": str(self.results_dir),
+            "run": self.run,
             "waivers": str(self.waivers) if self.waivers else None,
             "previous": str(self.previous) if self.previous else None,
             "docs": str(self.docs) if self.docs else None,
@@ -68,6 +71,7 @@ class Report:
     trend: dict[str, Any] | None = None
     record_count: int = 0
     layers: list[str] = field(default_factory=list)
+    run: RunChoice = field(default_factory=lambda: RunChoice(None))
 
 
 def _git_sha() -> str:
@@ -96,7 +100,7 @@ def _version() -> str:
         return "unknown"
 
 
-def _targets(results: list[ControlResult], problems: list[Problem]) -> list[dict[str, Any]]:
+def _targets(results: list[ControlResult]) -> list[dict[str, Any]]:
     seen: dict[str, dict[str, Any]] = {}
     for result in results:
         for record in result.records:
@@ -104,7 +108,8 @@ def _targets(results: list[ControlResult], problems: list[Problem]) -> list[dict
                 key = repr(sorted((str(k), repr(v)) for k, v in record.target.items()))
                 seen.setdefault(key, record.target)
     # Normalised, so that a record from any suite, whatever keys its target has, renders the same way.
-    targets = [
+    # One run has one target per facet (reports/_runs.py refuses more); facets are the app and its cluster.
+    return [
         {
             "name": str(t.get("name") or "unnamed"),
             "title": str(t.get("title") or t.get("name") or "unnamed"),
@@ -115,24 +120,14 @@ def _targets(results: list[ControlResult], problems: list[Problem]) -> list[dict
         }
         for t in seen.values()
     ]
-    identities = {(t.get("name"), t.get("version"), tuple(t.get("faults") or ())) for t in targets}
-    if len(identities) > 1:
-        problems.append(
-            Problem(
-                "results",
-                f"records from {len(identities)} different targets or fault sets are mixed in one results "
-                "directory; clear it between runs so that stale results cannot speak for this one",
-                blocking=False,
-            )
-        )
-    return targets
 
 
-def _provenance(options: ReportOptions, report_results: list[ControlResult], problems: list[Problem]) -> dict[str, Any]:
+def _provenance(options: ReportOptions, report_results: list[ControlResult], run: RunChoice) -> dict[str, Any]:
     starts = [r.started_at for c in report_results for r in c.records if r.started_at]
     ends = [r.finished_at for c in report_results for r in c.records if r.finished_at]
     return {
-        "targets": _targets(report_results, problems),
+        "run": run.as_dict(),
+        "targets": _targets(report_results),
         "tenantprobe_version": _version(),
         "git_sha": _git_sha(),
         "started_at": min(starts) if starts else None,
@@ -153,9 +148,10 @@ def build_report(options: ReportOptions) -> Report:
     now = options.now or datetime.now(UTC)
     today = options.today or now.date()
     inputs = read_results(options.results_dir, catalogue)
-    problems = inputs.problems
-    evidence_files = list(inputs.evidence_files)
-    records = inputs.records + records_from_load(inputs.load_results, catalogue)
+    run, records, load_results, problems, evidence_files = choose_run(
+        inputs.records, inputs.load_results, inputs.problems, inputs.evidence_files, options.results_dir, options.run
+    )
+    records += records_from_load(load_results, catalogue)
     if options.docs is not None:
         if not options.docs.is_dir():
             problems.append(Problem(f"--docs {options.docs}", "no such directory; documentation not assessed"))
@@ -181,16 +177,17 @@ def build_report(options: ReportOptions) -> Report:
         catalogue=catalogue,
         decision=decision,
         score=result_score,
-        metrics=metric_rows(catalogue, results, result_score, inputs.load_results),
+        metrics=metric_rows(catalogue, results, result_score, load_results),
         results=results,
         matrix=isolation_matrix(results),
         problems=problems,
         waivers=waivers,
         declarations=declarations,
-        load_results=inputs.load_results,
+        load_results=load_results,
         evidence_files=evidence_files,
-        provenance=_provenance(options, results, problems),
+        provenance=_provenance(options, results, run),
         trend=trend(results, previous) if previous is not None else None,
         record_count=len(records),
         layers=layers,
+        run=run,
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from reports._model import Record
+from tenantprobe.records import Status
 
 DOC_SUFFIXES = frozenset({".md", ".rst", ".html", ".txt", ".adoc", ".yaml", ".yml", ".json"})
 
@@ -45,7 +46,7 @@ def documentation_record(docs_dir: Path, threshold: float) -> Record:
     return Record(
         control_id=CONTROL_ID,
         check_id=f"reports::documentation({docs_dir})",
-        status="pass" if percent >= threshold else "fail",
+        status=Status.PASS if percent >= threshold else Status.FAIL,
         source=f"--docs {docs_dir}",
         summary=f"{present} of {len(DELIVERABLES)} documentation deliverables present"
         + (f"; missing: {', '.join(missing)}" if missing else ""),

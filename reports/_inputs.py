@@ -21,9 +21,10 @@ from typing import Any
 import jsonschema
 import yaml
 
-from reports._model import STATUSES, Declaration, EvidenceFile, LoadResult, Problem, Record, Waiver
+from reports._model import Declaration, EvidenceFile, LoadResult, Problem, Record, Waiver
 from tenantprobe.controls import Catalogue
-from tenantprobe.errors import ProfileError, TenantProbeError
+from tenantprobe.errors import ProfileError, RecordError, TenantProbeError
+from tenantprobe.records import parse_record
 
 LOAD_SCHEMA_ID = "tenantprobe.load/1"
 REPORT_SCHEMA_ID = "tenantprobe.report/1"
@@ -99,47 +100,17 @@ def _read_jsonl(path: Path, catalogue: Catalogue, inputs: RunInputs) -> None:
     inputs.evidence_files.append(EvidenceFile(path.name, _sha256(data), len(data), count))
 
 
-def _mapping(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
 def _record(raw: Any, where: str, catalogue: Catalogue, inputs: RunInputs) -> Record | None:
-    if not isinstance(raw, dict):
-        inputs.problems.append(Problem(where, f"expected a JSON object, found {type(raw).__name__}"))
-        return None
-    missing = [key for key in ("control_id", "check_id", "status") if not isinstance(raw.get(key), str)]
-    if missing:
-        inputs.problems.append(Problem(where, f"record without {', '.join(repr(k) for k in missing)}: ignored"))
-        return None
-    status = raw["status"]
-    if status not in STATUSES:
-        inputs.problems.append(
-            Problem(where, f"status {status!r} is not one of {', '.join(sorted(STATUSES))}: the record is ignored")
-        )
-        return None
     try:
-        catalogue.get(raw["control_id"])
+        parsed = parse_record(raw, Record, source=where)
+        catalogue.get(parsed.control_id)
+    except RecordError as exc:
+        inputs.problems.append(Problem(where, str(exc)))
+        return None
     except TenantProbeError as exc:
         inputs.problems.append(Problem(where, f"{exc} The record is ignored (is the catalogue older than the suite?)"))
         return None
-    pair, measured, target = _mapping(raw.get("pair")), _mapping(raw.get("measured")), _mapping(raw.get("target"))
-    evidence: list[Any] = raw["evidence"] if isinstance(raw.get("evidence"), list) else []
-    return Record(
-        control_id=raw["control_id"],
-        check_id=raw["check_id"],
-        status=status,
-        source=where,
-        summary=str(raw.get("summary") or ""),
-        severity=str(raw.get("severity") or ""),
-        reason=str(raw["reason"]) if raw.get("reason") else None,
-        measured=measured,
-        evidence=evidence,
-        attacker=str(pair["attacker"]) if pair.get("attacker") else None,
-        victim=str(pair["victim"]) if pair.get("victim") else None,
-        target=target,
-        started_at=str(raw["started_at"]) if raw.get("started_at") else None,
-        finished_at=str(raw["finished_at"]) if raw.get("finished_at") else None,
-    )
+    return parsed
 
 
 def _read_load(path: Path, inputs: RunInputs) -> None:

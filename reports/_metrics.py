@@ -59,23 +59,42 @@ def _percent(value: float) -> str:
 
 
 def _isolation_score(results: list[ControlResult]) -> MetricRow:
+    """Blocked / judged cross-tenant attempts: only what a positive control made judgeable counts.
+
+    Canary scans (responses, not attempts) and control-level pass/fail records without
+    ``measured.attempts`` count nothing, so they can neither dilute a leak nor make 100 % out of
+    nothing; without a judged attempt the metric is not assessed.
+    """
     isolation = [r for r in results if r.control.isolation and r.status != "not_applicable"]
     attempts = blocked = 0
     for result in isolation:
         n, b = result.attempts
         attempts += n
         blocked += b
+    inconclusive = sum(
+        count
+        for r in isolation
+        for record in r.records
+        if record.attacker and isinstance(count := record.measured.get("inconclusive"), int) and count > 0
+    )
     missing = [r.control.id for r in isolation if not r.assessed]
+    failed = [r.control.id for r in isolation if r.failed]
     row = MetricRow("tenant_isolation_score", "", "", "", "not_assessed", controls=[r.control.id for r in isolation])
     if not attempts:
-        row.note = "no cross-tenant attempt was recorded"
+        row.note = "no judged cross-tenant attempt was recorded (canary scans and control-level results do not count)"
+        if failed:
+            row.status, row.note = "not_met", f"{row.note}; isolation control(s) failed: {', '.join(failed)}"
         return row
     value = 100.0 * blocked / attempts
     row.value = value
-    row.measured = f"{_percent(value)} ({blocked:,} of {attempts:,} cross-tenant attempts blocked)"
-    row.status = _status(blocked == attempts, not missing)
+    row.measured = f"{_percent(value)} ({blocked:,} of {attempts:,} judged cross-tenant attempts blocked)"
+    row.status = _status(blocked == attempts and not failed, not missing)
     leaks = attempts - blocked
     notes = [f"{leaks:,} attempt(s) got through"] if leaks else []
+    if failed and not leaks:
+        notes.append(f"isolation control(s) failed: {', '.join(failed)}")
+    if inconclusive:
+        notes.append(f"{inconclusive:,} attempt(s) not judged (their positive control did not succeed)")
     if missing:
         notes.append(f"{len(missing)} isolation control(s) not assessed: {', '.join(missing)}")
     row.note = "; ".join(notes)

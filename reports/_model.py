@@ -7,11 +7,11 @@ from enum import StrEnum
 from typing import Any
 
 from tenantprobe.controls import Control
+from tenantprobe.records import ResultRecord
 
 # Per-control status precedence when a control has several records: the worst one wins, and
 # "worst" is fail-closed: missing or broken evidence outranks a pass.
 STATUS_ORDER = ("fail", "error", "not_assessed", "waived", "pass", "not_applicable")
-STATUSES = frozenset(STATUS_ORDER)
 SEVERITIES = ("critical", "high", "medium", "low")
 
 
@@ -31,35 +31,14 @@ class Problem:
 
 
 @dataclass
-class Record:
-    """A result record as read from a results file (or derived from a load result or the docs)."""
+class Record(ResultRecord):
+    """A result record as the report holds it: the shared :class:`ResultRecord` and where it came from.
 
-    control_id: str
-    check_id: str
-    status: str
-    source: str
-    summary: str = ""
-    severity: str = ""
-    reason: str | None = None
-    measured: dict[str, Any] = field(default_factory=dict)
-    evidence: list[Any] = field(default_factory=list)
-    attacker: str | None = None
-    victim: str | None = None
-    target: dict[str, Any] = field(default_factory=dict)
-    started_at: str | None = None
-    finished_at: str | None = None
+    ``source`` is ``file:line`` for a record read from a results file, or what derived it (a load
+    file, ``--docs``).
+    """
 
-    @property
-    def attempts(self) -> tuple[int, int]:
-        """(attempts, blocked): measured when the record has them, else one attempt per pass/fail record."""
-        attempts, blocked = self.measured.get("attempts"), self.measured.get("blocked")
-        if isinstance(attempts, int) and isinstance(blocked, int) and 0 <= blocked <= attempts:
-            return attempts, blocked
-        if self.status == "pass":
-            return 1, 1
-        if self.status == "fail":
-            return 1, 0
-        return 0, 0
+    source: str = ""
 
 
 @dataclass(frozen=True)
@@ -77,6 +56,14 @@ class LoadResult:
     path: str
     scenario: str
     data: dict[str, Any]
+
+    @property
+    def run_id(self) -> str | None:
+        return str(self.data["run_id"]) if self.data.get("run_id") else None
+
+    @property
+    def target_fingerprint(self) -> str | None:
+        return str(self.data["target_fingerprint"]) if self.data.get("target_fingerprint") else None
 
     @property
     def metrics(self) -> dict[str, float]:
@@ -113,6 +100,7 @@ class ControlResult:
     value: float | None = None
     waiver: Waiver | None = None
     counts: dict[str, int] = field(default_factory=dict)
+    declaration: Declaration | None = None
 
     @property
     def assessed(self) -> bool:
@@ -120,10 +108,22 @@ class ControlResult:
         return self.raw_status in ("pass", "fail")
 
     @property
+    def critical_isolation(self) -> bool:
+        """A control whose failure or gap nothing can accept: neither a waiver nor a high score."""
+        return self.control.severity == "critical" and self.control.isolation
+
+    @property
     def failed(self) -> bool:
-        return self.status == "fail"
+        """Failed; for a critical isolation control also when waived, since no waiver can accept that."""
+        return self.status == "fail" or (self.critical_isolation and self.raw_status == "fail")
+
+    @property
+    def proven(self) -> bool:
+        """For a critical isolation control: passing, or declared not applicable by a person (never by a suite)."""
+        return self.raw_status == "pass" or (self.status == "not_applicable" and self.declaration is not None)
 
     @property
     def attempts(self) -> tuple[int, int]:
+        """Judged cross-tenant attempts and how many were blocked (see :attr:`ResultRecord.attempts`)."""
         totals = [r.attempts for r in self.records if r.status in ("pass", "fail")]
         return sum(a for a, _ in totals), sum(b for _, b in totals)

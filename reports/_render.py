@@ -66,7 +66,11 @@ VERDICT_TEXT = {
 
 # Every secret pattern redact_text() removes contains one of these; text without any is left as is,
 # which keeps the second redaction pass cheap on 10k-record reports.
-_MAY_HOLD_SECRET = re.compile(r"eyJ|-----BEGIN|://|password|passwd|secret|api|token", re.IGNORECASE)
+_MAY_HOLD_SECRET = re.compile(
+    r"eyJ|-----BEGIN|://|pass|pwd|secret|api|token|session|cookie|authorization|credential|bearer|basic"
+    r"|[srp]k_|gh[pousr]_|AKIA|xox",
+    re.IGNORECASE,
+)
 
 
 def safe_text(text: str) -> str:

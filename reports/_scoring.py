@@ -1,19 +1,24 @@
 """Scoring: per-control status, the fail-closed weighted score, coverage and the verdict.
 
-The verdict rules, in order (reports/README.md explains them for readers):
+The verdict rules, in order (reports/README.md explains them for readers). A *critical
+isolation control* is one the catalogue marks ``severity: critical`` and ``isolation: true``.
 
-1. FAIL when an isolation control fails (critical ones first: "whatever the percentage"; the
-   phase promises zero cross-tenant access, so a failed high or medium isolation control fails
-   too unless it is waived; an expired waiver counts as a failure), when the vulnerability
-   target is missed (a failed critical control, or five or more failed medium ones), or when
-   the controls that were assessed already score at or below the audit target (90/100): what
-   was measured is bad whatever the rest would show.
-2. INCOMPLETE when nothing failed that badly but the evidence cannot support a PASS: an input
-   problem (truncated line, unknown control, crashed suite, bad waiver), a control that ended
-   in ``error``, or a Security Audit Score at or below 90 because controls were not assessed
-   (they count 0: fail closed). A run of one suite is INCOMPLETE by design.
-3. PASS otherwise: no failed critical control, no errors, no input problems, and a
-   fail-closed Security Audit Score above 90.
+1. FAIL when an isolation control fails (critical ones first: "whatever the percentage", and a
+   waiver cannot accept them: a waived critical isolation failure is shown as waived and still
+   fails; the phase promises zero cross-tenant access, so a failed high or medium isolation
+   control fails too unless it is waived; an expired waiver counts as a failure), when the
+   vulnerability target is missed (a failed critical control, or five or more failed medium
+   ones), or when the controls that were assessed already score at or below the audit target
+   (90/100): what was measured is bad whatever the rest would show.
+2. INCOMPLETE when nothing failed that badly but the evidence cannot support a PASS: a critical
+   isolation control without passing evidence (not assessed, error, no record, a suite's
+   not_applicable, or waived: only a person's not-applicable declaration takes one out), an
+   input problem (truncated line, unknown control, crashed suite, bad waiver, legacy records
+   without a run id), a control that ended in ``error``, or a Security Audit Score at or below
+   90 because controls were not assessed (they count 0: fail closed). A run of one suite is
+   INCOMPLETE by design.
+3. PASS otherwise: every critical isolation control assessed and passing, no failed critical
+   control, no errors, no input problems, and a fail-closed Security Audit Score above 90.
 """
 
 from __future__ import annotations
@@ -35,11 +40,13 @@ from reports._model import (
     Waiver,
 )
 from tenantprobe.controls import Catalogue, Control
+from tenantprobe.records import Status
 
 AUDIT_TARGET = 90.0  # Security Audit Score target of the phase: > 90/100
 MEDIUM_LIMIT = 5  # vulnerability count target: 0 critical, < 5 medium
 SCORED = frozenset({"pass", "fail", "error", "not_assessed"})
 EXCERPT = 3
+GAP_LABELS = {"not_assessed": "not assessed", "error": "in error", "not_applicable": "not applicable by a suite"}
 
 
 def _hint(control: Control) -> str:
@@ -75,7 +82,9 @@ def records_from_load(load_results: Iterable[LoadResult], catalogue: Catalogue) 
                 Record(
                     control_id=control.id,
                     check_id=f"load:{load.path}",
-                    status="pass" if ok else "fail",
+                    status=Status.PASS if ok else Status.FAIL,
+                    run_id=load.run_id,
+                    target_fingerprint=load.target_fingerprint,
                     source=load.path,
                     severity=control.severity,
                     summary=f"{name} = {value:g} {unit} in scenario {load.scenario!r} "
@@ -132,7 +141,7 @@ def control_result(
     counts: dict[str, int] = defaultdict(int)
     effective: list[str] = []
     for record in records:
-        status = record.status
+        status: str = record.status
         if status == "not_applicable" and not record.reason:
             problems.append(
                 Problem(record.source, f"{control.id}: not_applicable without a reason counts as not assessed")
@@ -153,6 +162,7 @@ def control_result(
     result = ControlResult(control, raw, reason, records, raw, _worst_value(control, records), None, dict(counts))
     if declaration is not None and raw in ("not_assessed", "error", "not_applicable"):
         result.status, result.reason = "not_applicable", f"declared not applicable: {declaration.reason}"
+        result.declaration = declaration
     elif declaration is not None:
         problems.append(
             Problem(
@@ -172,6 +182,9 @@ def control_result(
         elif result.status != "not_applicable":
             result.status = "waived"
             result.reason = f"waived until {waiver.expires} by {waiver.owner}: {waiver.reason} ({raw}: {reason})"
+            if result.critical_isolation:
+                finding, stays = ("failure", "FAIL") if raw == "fail" else ("gap", "INCOMPLETE at best")
+                result.reason += f". A waiver cannot accept a critical isolation {finding}: the verdict stays {stays}"
     return result
 
 
@@ -253,7 +266,7 @@ class VerdictDecision:
 
 def verdict(results: list[ControlResult], result_score: Score, problems: list[Problem]) -> VerdictDecision:
     """The verdict and the sentences that justify it (see the module docstring for the rules)."""
-    critical = [r for r in results if r.failed and r.control.severity == "critical" and r.control.isolation]
+    critical = [r for r in results if r.failed and r.critical_isolation]
     fail_reasons = [
         f"Critical isolation control {r.control.id} failed: {r.control.title}. {r.reason}".strip() for r in critical
     ]
@@ -280,6 +293,18 @@ def verdict(results: list[ControlResult], result_score: Score, problems: list[Pr
     if fail_reasons:
         return VerdictDecision(Verdict.FAIL, fail_reasons, [r.control.id for r in critical])
     reasons = []
+    gaps = [r for r in results if r.critical_isolation and not r.proven]
+    if gaps:
+        groups: dict[str, list[str]] = defaultdict(list)
+        for r in gaps:
+            label = GAP_LABELS.get(r.raw_status, r.raw_status)
+            groups["waived (a waiver cannot stand in for evidence)" if r.status == "waived" else label].append(
+                r.control.id
+            )
+        reasons.append(
+            f"{len(gaps)} critical isolation control(s) lack passing evidence, and PASS needs every one assessed "
+            "and passing whatever the score: " + "; ".join(f"{k}: {', '.join(v)}" for k, v in groups.items()) + "."
+        )
     blocking = [p for p in problems if p.blocking]
     if blocking:
         reasons.append(f"{len(blocking)} input problem(s) make the evidence incomplete (see Problems).")
@@ -296,10 +321,13 @@ def verdict(results: list[ControlResult], result_score: Score, problems: list[Pr
         )
     if reasons:
         return VerdictDecision(Verdict.INCOMPLETE, reasons)
+    declared = [r.control.id for r in results if r.critical_isolation and r.status == "not_applicable"]
     return VerdictDecision(
         Verdict.PASS,
         [
-            f"No control failed; Security Audit Score {result_score.security_audit_score:.1f}/100 "
+            "No control failed; every critical isolation control passed"
+            + (f" or was declared not applicable ({', '.join(declared)})" if declared else "")
+            + f"; Security Audit Score {result_score.security_audit_score:.1f}/100 "
             f"with {result_score.coverage:.0f}% coverage."
         ],
     )
@@ -327,8 +355,9 @@ def isolation_matrix(results: list[ControlResult]) -> Matrix:
         if not result.control.isolation:
             continue
         for record in result.records:
-            if record.attacker and record.victim and record.status in ("pass", "fail"):
-                attempts, blocked = record.attempts
+            attempts, blocked = record.attempts
+            # The same judged attempts as the Tenant Isolation Score: a record without them adds no cell.
+            if record.attacker and record.victim and record.status in ("pass", "fail") and attempts:
                 cell = cells[(record.attacker, record.victim)]
                 cell[0] += attempts
                 cell[1] += blocked

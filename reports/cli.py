@@ -1,8 +1,9 @@
-"""``tenantprobe report``: score a results directory and write report.html, report.json and junit.xml.
+"""``tenantprobe report``: score one run of a results directory; write report.html, report.json and junit.xml.
 
 Exit codes: 0 PASS (or any verdict with ``--no-fail``), 1 FAIL, 3 INCOMPLETE, 2 when no
-report could be written (a missing directory, a bad option). A defect in the inputs never
-produces a traceback: it is a problem listed in the report, which then cannot pass.
+report could be written (a missing directory, a bad option, an unknown ``--run``, a run whose
+records name two targets). A defect in the inputs never produces a traceback: it is a
+problem listed in the report, which then cannot pass.
 """
 
 from __future__ import annotations
@@ -36,6 +37,13 @@ def report(
     results: Annotated[
         Path, typer.Option("--results", help="directory of result records (*.jsonl, load-*.json)")
     ] = Path("results"),
+    run: Annotated[
+        str | None,
+        typer.Option(
+            "--run",
+            help="the run id to score (default: the newest run in --results; 'legacy' for records without a run id)",
+        ),
+    ] = None,
     out: Annotated[Path, typer.Option("--out", help="directory to write report.html, report.json, junit.xml")] = Path(
         "build/report"
     ),
@@ -51,7 +59,7 @@ def report(
     with_sarif: Annotated[bool, typer.Option("--sarif", help="also write report.sarif (SARIF 2.1.0)")] = False,
     no_fail: Annotated[bool, typer.Option("--no-fail", help="exit 0 whatever the verdict")] = False,
 ) -> None:
-    options = ReportOptions(results_dir=results, waivers=waivers, previous=previous, docs=docs)
+    options = ReportOptions(results_dir=results, run=run, waivers=waivers, previous=previous, docs=docs)
     try:
         built = build_report(options)
         paths = write_report(built, out, with_sarif=with_sarif)
@@ -82,6 +90,10 @@ def summary_lines(built: Report, paths: dict[str, Path]) -> list[str]:
     decision, score = built.decision, built.score
     lines = [f"verdict: {decision.verdict}"]
     lines += [f"  - {reason}" for reason in decision.reasons]
+    run = built.run
+    if run.run_id is not None:
+        ignored = f"; ignored: {run.ignored_records} records of {len(run.ignored_runs)} other run(s)"
+        lines.append(f"run {run.run_id} ({'named' if run.named else 'newest'}){ignored if run.ignored_runs else ''}")
     blocking = sum(1 for p in built.problems if p.blocking)
     lines.append(
         f"Security Audit Score {score.security_audit_score:.1f}/100, coverage {score.coverage:.0f}%, "

@@ -464,8 +464,8 @@ def _finish(
     results_dir = Path(options.results_dir)
     results_dir.mkdir(parents=True, exist_ok=True)
     path = results_dir / f"load-{options.result_name or scenario.name}.json"
-    path.write_text(json.dumps(document, indent=1, sort_keys=False) + "\n", encoding="utf-8")
     writer = ResultWriter(results_dir, f"load-{options.result_name or scenario.name}", document["target"])
+    path.write_text(json.dumps(writer.stamp(document), indent=1, sort_keys=False) + "\n", encoding="utf-8")
     loadslo.write_records(document, results, writer, path)
     failed = [r for r in results if r.status == "fail"]
     log.info(

@@ -27,7 +27,7 @@ import yaml
 
 from tenantprobe.errors import ProfileError, TenantProbeError
 from tenantprobe.loadslo import EXIT_SETUP_FAILED, EXIT_SLO_VIOLATED, Criteria, Evaluation, write_records
-from tenantprobe.records import ResultWriter, now_iso
+from tenantprobe.records import RUN_ID_ENV, ResultWriter, current_run_id, now_iso
 
 bench_app = typer.Typer(help="Load benchmarks built on the locust scenarios (needs the 'load' extra).")
 SERVED_CONTROLS = ("PERF-AVG-RESPONSE", "PERF-P95-RESPONSE", "PERF-CONCURRENT-TENANTS")
@@ -146,6 +146,8 @@ def scale(
     from tenantprobe.target import Target
 
     started_at = now_iso()
+    run_id = current_run_id()
+    env = {**os.environ, RUN_ID_ENV: run_id}  # the points belong to this run too
     counts = parse_counts(tenants)
     scenario_dir = scenarios or scenarios_dir()
     if not (scenario_dir / "steady.py").is_file():
@@ -172,7 +174,7 @@ def scale(
                     command += ["--processes", str(processes)]
                 typer.echo(f"bench scale: {count} tenants x {tenant_rps:g} req/s for {run_time} s ...")
                 with (point_dir / f"locust-{point_name}.log").open("wb") as log:
-                    done = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, env=os.environ, check=False)
+                    done = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, env=env, check=False)
                 result = point_dir / f"load-{point_name}.json"
                 if done.returncode == EXIT_SETUP_FAILED or not result.is_file():
                     raise TenantProbeError(
@@ -200,8 +202,9 @@ def scale(
         opened.close()
     results = document.pop("_results")
     path = results_dir / f"load-{name}.json"
-    path.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
-    write_records(document, results, ResultWriter(results_dir, f"load-{name}", document["target"]), path)
+    writer = ResultWriter(results_dir, f"load-{name}", document["target"], run_id)
+    path.write_text(json.dumps(writer.stamp(document), indent=1) + "\n", encoding="utf-8")
+    write_records(document, results, writer, path)
     typer.echo(f"bench scale: {path} written; verdict {document['verdict']}")
     if document["exit_code"]:
         raise typer.Exit(document["exit_code"])

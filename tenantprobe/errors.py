@@ -5,6 +5,7 @@
      ├── TargetError         the target misbehaved or could not be reached
      ├── ProvisioningError   tenants, credentials or canaries could not be set up
      ├── DatabaseError       the embedded or configured PostgreSQL could not be started or used
+     ├── RecordError         a result record is malformed (the report lists it as a problem)
      └── InternalError       a bug in tenantprobe: please report it
 
 Isolation *findings* are not exceptions: they are result records with status ``fail``.
@@ -29,6 +30,10 @@ class ProvisioningError(TenantProbeError):
 
 class DatabaseError(TenantProbeError):
     """PostgreSQL could not be started, reached or prepared."""
+
+
+class RecordError(TenantProbeError, ValueError):
+    """A result record does not match tenantprobe/result_record.schema.json; the message names the key."""
 
 
 class InternalError(TenantProbeError):

@@ -23,8 +23,11 @@ REASON_CHARS = 300
 class GapReport:
     """A pytest plugin object: registered once per session by ``tenantprobe.plugin``."""
 
-    def __init__(self, writer: Callable[[], Any], marker: str, accept_option: str) -> None:
+    def __init__(
+        self, writer: Callable[[], Any], marker: str, accept_option: str, target: Callable[[], Any] = lambda: None
+    ) -> None:
         self._writer = writer
+        self._target = target
         self._marker = marker
         self._accept_option = accept_option
         self.unassessed: dict[str, str] = {}
@@ -52,6 +55,12 @@ class GapReport:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     def pytest_terminal_summary(self, terminalreporter: Any, config: pytest.Config) -> None:
+        target = self._target()
+        excluded = target.excluded_operations if target is not None else {}
+        if excluded:
+            terminalreporter.section("tenantprobe: operations never called")
+            for operation, why in sorted(excluded.items()):
+                terminalreporter.write_line(f"{operation}: {why}")
         if not self.unassessed:
             return
         terminalreporter.section("tenantprobe: not assessed", yellow=True)

@@ -16,6 +16,11 @@ from typing import Any
 from tenantprobe.errors import TargetError
 
 _PARAM = re.compile(r"\{([^}]+)\}")
+# Names apps give the tenant selector: org, X-Org-Id, account_id, teamId, workspace, tenant...
+TENANT_WORDS = re.compile(
+    r"(x-)?(tenant|org|organi[sz]ation|account|team|workspace|project|space|company|customer)([-_]?(id|slug|key))?",
+    re.IGNORECASE,
+)
 METHODS = ("get", "post", "put", "patch", "delete")
 
 
@@ -113,6 +118,24 @@ class ApiModel:
 
     def collection_reads(self) -> list[Operation]:
         return [op for op in self.operations if op.method == "GET" and not op.path_params]
+
+    def tenant_selectors(self) -> list[tuple[str, str]]:
+        """Every place a request can name a tenant: ``(in, name)`` for query and header parameters and body fields
+        whose name says tenant, organisation, account, team, workspace, project, space, company or customer."""
+        found: dict[tuple[str, str], None] = {}
+        for item in self.document["paths"].values():
+            for method in METHODS:
+                spec = item.get(method) if isinstance(item, dict) else None
+                if not isinstance(spec, dict):
+                    continue
+                for parameter in item.get("parameters", []) + spec.get("parameters", []):
+                    parameter = _resolve(self.document, parameter)
+                    if parameter.get("in") in ("query", "header") and TENANT_WORDS.fullmatch(parameter.get("name", "")):
+                        found[(parameter["in"], parameter["name"])] = None
+        for op in self.operations:
+            properties = (op.body_schema or {}).get("properties", {})
+            found.update({("body", name): None for name in properties if TENANT_WORDS.fullmatch(name)})
+        return list(found)
 
 
 def _resolve(document: dict[str, Any], schema: Any, depth: int = 0) -> Any:

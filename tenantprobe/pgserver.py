@@ -121,6 +121,8 @@ class PostgresServer:
         self._base_dir = base_dir
         self._root: Path | None = None
         self._process: subprocess.Popen[bytes] | None = None
+        self._bin_dir = self._data_dir = Path()
+        self._run_as: tuple[int | None, int | None] = (None, None)
         self.address = ServerAddress("127.0.0.1", 0, SUPERUSER, secrets.token_urlsafe(24))
 
     @property
@@ -170,13 +172,20 @@ class PostgresServer:
         password_file.unlink()
         if initdb.returncode != 0:
             raise DatabaseError(f"initdb failed:\n{initdb.stderr.decode(errors='replace')}")
-        port = free_port()
+        self._bin_dir, self._data_dir, self._run_as = bin_dir, data_dir, (uid, gid)
+        self.address = ServerAddress("127.0.0.1", free_port(), SUPERUSER, self.address.password)
+        self._launch(timeout)
+        return self.address
+
+    def _launch(self, timeout: float) -> None:
+        assert self._root is not None
+        uid, gid = self._run_as
         args = [
-            str(bin_dir / "postgres"),
+            str(self._bin_dir / "postgres"),
             "-D",
-            str(data_dir),
+            str(self._data_dir),
             "-p",
-            str(port),
+            str(self.address.port),
             "-h",
             "127.0.0.1",
             "-k",
@@ -184,7 +193,7 @@ class PostgresServer:
         ]
         for name, value in _FAST_SETTINGS.items():
             args += ["-c", f"{name}={value}"]
-        with self.log_file.open("wb") as log:
+        with self.log_file.open("ab") as log:
             self._process = subprocess.Popen(
                 args,
                 stdout=log,
@@ -195,9 +204,21 @@ class PostgresServer:
                 user=uid,
                 group=gid,
             )
-        self.address = ServerAddress("127.0.0.1", port, SUPERUSER, self.address.password)
         self._wait_ready(timeout)
-        return self.address
+
+    def crash(self) -> None:
+        """Immediate shutdown (SIGQUIT): backends die without a checkpoint, as in a power cut of the server
+        process; only what reached the WAL survives. The data directory is kept for :meth:`restart`."""
+        if self._process is None or self._process.poll() is not None:
+            raise RuntimeError("PostgresServer.crash() needs a running server; call start() first")
+        self._process.send_signal(signal.SIGQUIT)
+        self._process.wait(timeout=30)
+
+    def restart(self, timeout: float = 30.0) -> None:
+        """Start again on the same data directory and port after :meth:`crash` (crash recovery runs first)."""
+        if self._root is None or (self._process is not None and self._process.poll() is None):
+            raise RuntimeError("PostgresServer.restart() needs a crashed server; call crash() first")
+        self._launch(timeout)
 
     def _wait_ready(self, timeout: float) -> None:
         assert self._process is not None

@@ -28,12 +28,13 @@ from tenantprobe.controls import load_catalogue
 from tenantprobe.credentials import TenantRef
 from tenantprobe.outcomes import NotAssessed, describe, is_refusal
 from tenantprobe.records import ResultRecord, ResultWriter, Status, now_iso
-from tenantprobe.redact import SECRET_HEADERS, redact_headers, redact_text
+from tenantprobe.redact import SECRET_HEADERS, redact_body, redact_headers, redact_text, redact_url, redact_value
 
 BODY_EVIDENCE_CHARS = 2000
 MAX_EVIDENCE = 5
 MAX_REASONS = 5
 CANARY_CONTROL = "API-CANARY-ORACLE"
+PLATFORM_ROLE = "platform_admin"
 RETRY_AFTER_LIMIT_SECONDS = 5.0
 
 
@@ -110,21 +111,22 @@ class Exchange:
         return " ".join(parts)
 
     def evidence(self) -> dict[str, Any]:
+        """The exchange for a record, redacted before the body is cut (a cut can drop a key's END line)."""
         return {
             "actor": self.actor.name,
             "request": {
                 "method": self.method,
-                "url": self.url,
-                "headers": redact_headers(self.request_headers),
-                "body": self.request_body,
+                "url": redact_url(self.url),
+                "headers": redact_headers(self.request_headers, (self.actor.header_name,)),
+                "body": redact_value(self.request_body),
             },
             "response": {
                 "status": self.status,
                 "headers": redact_headers(self.response_headers),
-                "body": redact_text(self.text[:BODY_EVIDENCE_CHARS]),
+                "body": redact_body(self.text)[:BODY_EVIDENCE_CHARS],
                 "elapsed_ms": round(self.elapsed_ms, 2),
             },
-            "curl": self.curl(),
+            "curl": redact_text(self.curl()),
         }
 
 
@@ -222,6 +224,8 @@ class Probe:
     def scan(self, exchange: Exchange) -> None:
         """The canary oracle: anything an actor receives must carry only its own tenant's canaries."""
         self.exchanges += 1
+        if exchange.actor.role == PLATFORM_ROLE:
+            return  # the platform operator sees every tenant by design; analytics checks judge what it is shown
         viewer = exchange.actor.tenant.slug if exchange.actor.tenant else None
         seen = exchange.text + "\n" + "\n".join(f"{k}: {v}" for k, v in exchange.response_headers.items())
         # Canaries the actor itself sent (a search term, an attacked id) prove nothing when echoed.

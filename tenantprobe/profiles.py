@@ -75,10 +75,13 @@ class ProvisioningSettings:
 
 @dataclass(frozen=True)
 class DatabaseSettings:
+    """``app_role`` names the role the app serves tenant requests as, when the DSN's role is another."""
+
     dsn: str | None = None
     dsn_env: str | None = None
     tenant_column: str = "tenant_id"
     tenant_setting: str = "app.tenant_id"
+    app_role: str | None = None
 
     def resolved_dsn(self) -> str | None:
         if self.dsn:

@@ -54,6 +54,7 @@ class ReferenceStack:
         self._server: PostgresServer | None = None
         self._processes: list[subprocess.Popen[bytes]] = []
         self._names: list[str] = []
+        self._commands: dict[str, list[str]] = {}
         self._workdir = Path(tempfile.mkdtemp(prefix="tenantprobe-stack-"))
         self.key_file = self._workdir / "jwt-signing-key.pem"
         self.base_url = ""
@@ -130,6 +131,7 @@ class ReferenceStack:
     def _spawn(self, name: str, args: list[str]) -> None:
         log_dir = self.log_dir or self._workdir
         log_dir.mkdir(parents=True, exist_ok=True)
+        self._commands[name] = args
         with (log_dir / f"{name}.log").open("ab") as log:
             self._names.append(name)
             self._processes.append(
@@ -141,6 +143,32 @@ class ReferenceStack:
                     start_new_session=True,
                 )
             )
+
+    @property
+    def database_server(self) -> PostgresServer | None:
+        """The embedded PostgreSQL this stack started (None when it serves a database it was given)."""
+        return self._server
+
+    def kill(self, name: str) -> None:
+        """SIGKILL one component (``api``, ``worker``, ``internal``): no shutdown code runs, as in a crash."""
+        index = self._index(name)
+        process = self._processes.pop(index)
+        del self._names[index]
+        process.kill()
+        process.wait()
+
+    def respawn(self, name: str, timeout: float = 60.0) -> None:
+        """Start a component killed by :meth:`kill` again, with the same command, and wait until it serves."""
+        if name in self._names:
+            raise RuntimeError(f"the reference app's {name} process is still running; kill({name!r}) it first")
+        self._spawn(name, self._commands[name])
+        probes = {"api": f"{self.base_url}/readyz", "internal": f"{self.internal_url}/healthz"}
+        self._wait_ready(timeout, {name: probes[name]} if name in probes else {})
+
+    def _index(self, name: str) -> int:
+        if name not in self._names:
+            raise ValueError(f"no running component {name!r}; running: {', '.join(self._names) or 'none'}")
+        return self._names.index(name)
 
     def pids(self) -> dict[str, list[int]]:
         """Running processes this stack started, by component (load runs sample their CPU and memory)."""

@@ -18,12 +18,13 @@ from typing import Any
 import httpx
 
 from tenantprobe.canaries import CanaryRegistry
+from tenantprobe.controls import load_catalogue
 from tenantprobe.credentials import TenantRef, TokenSource, expires_at, render
-from tenantprobe.errors import ProfileError, ProvisioningError, TargetError
+from tenantprobe.errors import ProfileError, ProvisioningError, TargetError, TenantProbeError
 from tenantprobe.objects import created_id, find_in_collection
 from tenantprobe.openapi import ApiModel, Creator, parse_openapi, synthesize
 from tenantprobe.outcomes import describe
-from tenantprobe.probe import Actor, Exchange, Probe, ProbeClient
+from tenantprobe.probe import PLATFORM_ROLE, Actor, Exchange, Probe, ProbeClient
 from tenantprobe.profiles import DatabaseSettings, TargetProfile
 from tenantprobe.redact import redact_text
 from tenantprobe.stack import ReferenceStack
@@ -95,6 +96,11 @@ class Target:
             )
         return self._api
 
+    @property
+    def excluded_operations(self) -> dict[str, str]:
+        """Operations never called (skipped by the profile, or destructive), once the document is read."""
+        return self._api.excluded if self._api is not None else {}
+
     def _fetch_openapi(self) -> dict[str, Any]:
         location = self.profile.openapi
         if Path(location).is_absolute() and Path(location).is_file():  # load_profile resolved a file reference
@@ -122,12 +128,21 @@ class Target:
             "title": info.get("title"),
             "version": info.get("version"),
             "faults": list(self.profile.faults),
+            # A launched app listens on a fresh port each session: its fingerprint uses this instead.
+            "launch": self.profile.launch if self.stack is not None else None,
         }
 
     @property
     def tenant_fields(self) -> set[str]:
         column = self.profile.database.tenant_column if self.profile.database else "tenant_id"
         return {column, "tenant_id", "tenantId"}
+
+    def tenant_selectors(self) -> list[tuple[str, str]]:
+        """Where a request can name a tenant: the profile's selectors, its tenant header and column, and every
+        tenant-like parameter or body field of the OpenAPI document (``(in, name)``, ``in`` header/query/body)."""
+        defaults = [("header", self.profile.tenant_header), *(("body", name) for name in sorted(self.tenant_fields))]
+        found = [*self.profile.tenant_selectors, *defaults, *self.api.tenant_selectors()]
+        return list(dict.fromkeys(found))
 
     @property
     def database_dsn(self) -> str | None:
@@ -160,8 +175,8 @@ class Target:
 
     def platform_actor(self) -> Actor:
         auth = self.profile.auth
-        token = self._token(None, "platform_admin")
-        return Actor("platform-admin", None, "platform_admin", token, auth.scheme, auth.header_name)
+        token = self._token(None, PLATFORM_ROLE)
+        return Actor("platform-admin", None, PLATFORM_ROLE, token, auth.scheme, auth.header_name)
 
     @staticmethod
     def anonymous() -> Actor:
@@ -174,30 +189,67 @@ class Target:
 
     # ------------------------------------------------------------------ tenant lifecycle
     def provision(self, slug: str | None = None) -> TenantRef:
-        """Create a tenant as the profile says and time it (the provisioning-time metric)."""
+        """Create a tenant as the profile says, timed until its first authenticated read succeeds."""
         settings = self.profile.provisioning
         if settings.kind == "fixed":
             raise ProvisioningError("provisioning.kind is 'fixed': tenantprobe cannot create tenants for this target")
         slug = slug or f"tp-{uuid.uuid4().hex[:10]}"
+        limit = load_catalogue().get("OPS-PROVISIONING-TIME").measure.threshold or 300.0
         started = time.perf_counter()
-        tenant = self._provision_by_steps(slug) if settings.kind == "steps" else self._provision_by_admin(slug)
-        self.provisioning_seconds.append(time.perf_counter() - started)
+        try:
+            tenant = (
+                self._provision_by_steps(slug) if settings.kind == "steps" else self._provision_by_admin(slug, limit)
+            )
+        except httpx.HTTPError as exc:
+            self.provisioning_seconds.append(time.perf_counter() - started)
+            raise ProvisioningError(f"provisioning {slug} failed: {exc!r}") from None
+        self._wait_until_usable(tenant, started, limit)
         return tenant
 
-    def _provision_by_admin(self, slug: str) -> TenantRef:
+    def _provision_by_admin(self, slug: str, limit: float) -> TenantRef:
         settings = self.profile.provisioning
         assert settings.path is not None
-        response = self.client.send(
-            self.platform_actor(), "POST", settings.path, json_body=render(settings.body, {"slug": slug})
+        # The client waits longer than the threshold: a slow provisioning is a measurement, not an error.
+        response = httpx.post(
+            self.base_url + settings.path,
+            json=render(settings.body, {"slug": slug}),
+            headers=self.platform_actor().headers(),
+            timeout=limit + 30,
         )
-        if not response.ok:
+        if not response.is_success:
             raise ProvisioningError(
-                f"provisioning {slug} via POST {settings.path} answered {response.status}: {response.text[:300]}"
+                f"provisioning {slug} via POST {settings.path} answered {response.status_code}: {response.text[:300]}"
             )
         tenant_id = (response.json() or {}).get(settings.id_field)
         if not isinstance(tenant_id, str):
             raise ProvisioningError(f"provisioning response has no string field {settings.id_field!r}")
         return TenantRef(tenant_id, slug)
+
+    def _wait_until_usable(self, tenant: TenantRef, started: float, limit: float) -> None:
+        """Poll a secured read as the tenant's highest role until it answers 2xx; record the time it took."""
+        reads = [
+            op.path
+            for op in self.api.collection_reads()
+            if op.secured and not self.is_platform_operation(op.path) and not any(q.required for q in op.query)
+        ]
+        if not reads:
+            return  # nothing tells when it is usable: no sample, so the control stays not assessed
+        delay, last = 0.05, "no attempt"
+        while True:
+            try:
+                answer = self.client.send(self.actor(tenant, self.profile.highest_role), "GET", reads[0])
+                last = f"GET {reads[0]} answered {answer.status}"
+                if answer.ok:
+                    self.provisioning_seconds.append(time.perf_counter() - started)
+                    return
+            except (TenantProbeError, httpx.HTTPError) as exc:  # a token endpoint may refuse a tenant not ready
+                last = str(exc)
+            elapsed = time.perf_counter() - started
+            if elapsed >= limit:
+                self.provisioning_seconds.append(elapsed)
+                raise ProvisioningError(f"tenant {tenant.slug} was not usable {limit:g} s after provisioning: {last}")
+            time.sleep(min(delay, limit - elapsed))
+            delay = min(delay * 1.5, 2.0)
 
     def _provision_by_steps(self, slug: str) -> TenantRef:
         """The profile's identity steps for a new tenant, then its other roles' steps, in one variable space."""

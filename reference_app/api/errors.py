@@ -1,8 +1,10 @@
 """RFC 9457 problem+json for every error, and nothing in them a client should not see.
 
 No SQLSTATE, constraint name, ``DETAIL`` value, stack trace or echoed input leaves the
-service: database and unexpected errors become a generic 500, validation errors name
-only the offending fields.
+service: unexpected errors become a generic 500, validation errors name only the offending
+fields. A database that cannot serve now (down, restarting, every connection taken) is a 503
+with ``Retry-After``, and a tenant that held its whole share of connections meanwhile gets the
+429: both say "try again", which a 500 would not.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from reference_app import faults
+from reference_app.dal import TenantBusyError
 from reference_app.limits import QuotaExceeded
 from reference_app.models import Problem
 
@@ -37,6 +40,7 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
         413: "Body too large",
         422: "Invalid input",
         429: "Rate limit exceeded",
+        503: "Database unavailable; retry after Retry-After seconds",
     }.items()
 }
 
@@ -133,6 +137,36 @@ async def _quota(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(problem)
 
 
+# Seconds a client should wait: about how long the pool takes to reconnect once PostgreSQL is back.
+RETRY_AFTER_SECONDS = 2
+
+
+async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """Connection lost, server shutting down or starting, no connection within the wait, a
+    deadlock or serialization failure (psycopg's OperationalError covers them all): the request
+    may succeed if sent again. The log gets the class and SQLSTATE, never the driver's text."""
+    assert isinstance(exc, psycopg.OperationalError)
+    logger.warning(
+        "database unavailable on %s %s: %s %s", request.method, request.url.path, type(exc).__name__, exc.sqlstate or ""
+    )
+    problem = Problem(status=503, title="Service unavailable", detail="The database is unavailable; try again.")
+    return problem_response(problem, {"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
+async def _tenant_busy(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, TenantBusyError)
+    tenant_id = getattr(request.state, "tenant_id", None)
+    logger.info("tenant %s over its connection share on %s %s", tenant_id, request.method, request.url.path)
+    problem = Problem(
+        status=429,
+        title="Too many concurrent requests",
+        detail="This tenant's other requests hold its share of the database; retry after Retry-After seconds.",
+    )
+    # Held like a rate-limit refusal (see ProblemError.delay): a client retrying at once is slowed.
+    await asyncio.sleep(request.app.state.settings.throttle_delay_ms / 1000)
+    return problem_response(problem, {"Retry-After": "1"})
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     logger.exception("unhandled error on %s %s", request.method, request.url.path)
     detail = f"{type(exc).__name__}: {exc}" if faults.error_detail_leak.active else None
@@ -145,6 +179,8 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(psycopg.DataError, _data)
+    app.add_exception_handler(psycopg.OperationalError, _unavailable)
+    app.add_exception_handler(TenantBusyError, _tenant_busy)
     app.add_exception_handler(Exception, _unexpected)
 
 

@@ -66,7 +66,13 @@ def create_internal_app(settings: Settings | None = None) -> FastAPI:
     key = SigningKey.from_pem(settings.jwt_private_key_file.read_bytes())
     # Fault search_unscoped: the search service "indexes every tenant" and got the platform DSN.
     dsn = settings.platform_database_url if faults.search_unscoped.active else settings.database_url
-    database = Database(dsn, settings.platform_database_url, max_size=settings.db_pool_size)
+    database = Database(
+        dsn,
+        settings.platform_database_url,
+        max_size=settings.db_pool_size,
+        acquire_timeout=settings.db_acquire_timeout_seconds,
+        per_tenant=settings.db_connections_per_tenant,
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

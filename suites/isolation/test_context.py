@@ -47,14 +47,14 @@ NO_SENTINEL = "no secured collection read answers 2xx to the tenant's valid toke
 def test_tenant_hints_in_headers_and_queries_do_not_switch_tenant(
     target: Target, pairs: list[tuple[Any, Any]], probe: Probe
 ) -> None:
-    header = target.profile.tenant_header
     reads = [op for op in target.api.collection_reads() if op.secured and not target.is_platform_operation(op.path)]
+    selectors = [(where, name) for where, name in target.tenant_selectors() if where in ("header", "query")]
     for attacker, victim in pairs:
         pair = {"attacker": attacker.slug, "victim": victim.slug}
         victim_marks = [obj.id for obj in victim.objects if len(obj.id) >= 8] + [obj.canary for obj in victim.objects]
         hints: dict[str, dict[str, Any]] = {
-            f"{header} header": {"headers": {header: victim.ref.id}},
-            "tenant_id query": {"params": {"tenant_id": victim.ref.id}},
+            f"{name} {where}": {"headers" if where == "header" else "params": {name: victim.ref.id}}
+            for where, name in selectors
         }
         if not victim_marks:
             probe.inconclusive("API-TENANT-CONTEXT-TAMPER", f"{victim.slug} has no seeded object to leak", **pair)
@@ -82,7 +82,7 @@ def test_tenant_hints_in_headers_and_queries_do_not_switch_tenant(
 def test_writes_naming_another_tenant_land_in_the_callers_tenant(
     target: Target, pairs: list[tuple[Any, Any]], probe: Probe
 ) -> None:
-    header = target.profile.tenant_header
+    selectors = target.tenant_selectors()
     creators = [c for c in target.api.creators() if c.depth == 0 and not target.is_platform_operation(c.item_path)]
     for attacker, victim in pairs:
         pair = {"attacker": attacker.slug, "victim": victim.slug}
@@ -94,14 +94,25 @@ def test_writes_naming_another_tenant_land_in_the_callers_tenant(
                 path,
                 json_body=synthesize(creator.operation.body_schema, target.canaries.issue(attacker.slug)),
             )
-            variants = {
-                "API-MASS-ASSIGNMENT": ("tenant_id in the body", {}, {"tenant_id": victim.ref.id}),
-                "API-TENANT-CONTEXT-TAMPER": (f"{header} header", {header: victim.ref.id}, {}),
-            }
-            for control, (hint, headers, extra) in variants.items():
+            # A tenant field in the body is mass assignment; a header or query selector is context tampering.
+            variants = [
+                (
+                    "API-MASS-ASSIGNMENT" if where == "body" else "API-TENANT-CONTEXT-TAMPER",
+                    f"{name} in the {where}",
+                    where,
+                    name,
+                )
+                for where, name in selectors
+            ]
+            for control, hint, where, name in variants:
+                headers = {name: victim.ref.id} if where == "header" else {}
+                params = {name: victim.ref.id} if where == "query" else {}
+                extra = {name: victim.ref.id} if where == "body" else {}
                 canary = target.canaries.issue(attacker.slug)
                 body = {**synthesize(creator.operation.body_schema, canary), **extra}
-                attempt = probe.request(target.owner(attacker), "POST", path, json_body=body, headers=headers)
+                attempt = probe.request(
+                    target.owner(attacker), "POST", path, json_body=body, headers=headers, params=params
+                )
                 # Planted: the victim sees the object and its author does not (an unfiltered list shows it to both).
                 seen_by_victim = probe.request(target.owner(victim), "GET", path)
                 seen_by_author = probe.request(target.owner(attacker), "GET", path)

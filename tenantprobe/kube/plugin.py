@@ -36,6 +36,7 @@ PROBE_FIXTURES = ("probe_node", "kube_router_binary")
 ADMIN_USER = "admin@{tenant}"
 
 _cluster_key = pytest.StashKey[Any]()
+_cluster_writer_key = pytest.StashKey[Any]()
 _prefix_key = pytest.StashKey[str]()
 
 
@@ -194,11 +195,16 @@ def kube_cluster(request: pytest.FixtureRequest, results_writer: Any) -> Iterato
     except TenantProbeError as exc:
         raise pytest.UsageError(str(exc)) from None
     request.config.stash[_cluster_key] = cluster
-    results_writer.target = {
-        "name": "kubernetes",
-        **cluster.describe(),
-        "tenant_template": str(_template_dir(request.config)),
-    }
+    # The cluster is a facet of its own: the session writer keeps the app's identity for the
+    # records the app's checks write in the same session.
+    request.config.stash[_cluster_writer_key] = results_writer.with_target(
+        {
+            "facet": "cluster",
+            "name": "kubernetes",
+            **cluster.describe(),
+            "tenant_template": str(_template_dir(request.config)),
+        }
+    )
     yield cluster
     cluster.close()
 
@@ -263,11 +269,11 @@ def kube_scratch_tenant(request: pytest.FixtureRequest, _kube_tenant_factory: _T
 
 
 @pytest.fixture
-def kube_probe(request: pytest.FixtureRequest, results_writer: Any) -> Iterator[Any]:
+def kube_probe(request: pytest.FixtureRequest, kube_cluster: Any, results_writer: Any) -> Iterator[Any]:
     """Collects this check's attempts; call ``kube_probe.finish()`` at the end of the check."""
     from tenantprobe.kube.checks import KubeProbe
 
-    probe = KubeProbe(request.node.nodeid, results_writer)
+    probe = KubeProbe(request.node.nodeid, request.config.stash[_cluster_writer_key])
     yield probe
     if probe.pending:
         # The check stopped early: keep what it established, without masking its own error.

@@ -16,17 +16,19 @@ from pathlib import Path
 
 import pytest
 
+from reference_app import faults
+from tenantprobe.controls import load_catalogue
 from tests.detection.conftest import SuiteRun, run_suite
 
 SUITE = "suites/isolation"
 
-# fault -> the control whose check must fail. The operations faults (quota_unenforced,
-# rate_limit_global) are proven by the load scenarios' noisy-neighbour SLO (tests/load).
+# fault -> the control whose check must fail: the one reference_app/FAULTS.md names. The
+# operations faults are proven by the load scenarios' noisy-neighbour SLO (tests/load).
+PROVEN_BY_LOAD = {"quota_unenforced", "rate_limit_global"}
 EXPECTED = {
     "rls_disabled": "DATA-RLS-FORCED",
     "app_role_bypassrls": "DATA-APP-ROLE-PRIVILEGES",
-    # Pool bleed shows at the API: tenants reading their own data get another tenant's rows.
-    "session_set_bleed": "API-CONCURRENCY-ISOLATION",
+    "session_set_bleed": "DATA-POOL-BLEED",
     "deprovision_orphans": "DATA-DEPROVISION-COMPLETE",
     "dal_unscoped_get": "API-CROSS-TENANT-READ",
     "list_unfiltered": "API-LIST-FILTER",
@@ -51,17 +53,28 @@ EXPECTED = {
 }
 
 
+# Faults whose API serves tenant requests as the platform (BYPASSRLS) role: the data-layer
+# audit of the role the app really uses must catch that too. (search_unscoped moves only the
+# internal service to it, which the audit's API requests do not reach.)
+PLATFORM_ROLE_FAULTS = sorted(
+    name for name, fault in faults.REGISTRY.items() if fault.platform_dsn and name != "search_unscoped"
+)
+
+
+def test_expected_controls_are_the_ones_faults_md_names() -> None:
+    named = {name: fault.control for name, fault in faults.REGISTRY.items() if name not in PROVEN_BY_LOAD}
+    assert named == EXPECTED
+
+
 def test_secure_reference_app_passes_every_isolation_check(tmp_path: Path) -> None:
     run = run_suite(SUITE, tmp_path, "--tenants", "3")
     assert run.exit_code == 0, run.output
     assert run.controls_with("fail") == set(), run.output
     assert run.controls_with("error") == set(), run.output
-    assert {
-        "API-CROSS-TENANT-READ",
-        "DATA-RLS-PROBE",
-        "APP-JOB-CONTEXT",
-        "OPS-MONITORING-COVERAGE",
-    } <= run.controls_with("pass")
+    assert run.controls_with("not_assessed") == set(), run.output
+    # Every control the isolation suite measures applies to the reference app, and each must pass.
+    measured_here = {c.id for c in load_catalogue() if c.measure.source == SUITE}
+    assert run.controls_with("pass") == measured_here
     leaked = [r for r in run.records if "eyJ" in str(r)]
     assert leaked == [], "no token may reach the result records"
 
@@ -86,4 +99,12 @@ def test_each_seeded_fault_fails_the_suite_naming_its_control(fault: str, fault_
     assert run.exit_code == 1, run.output
     assert EXPECTED[fault] in run.controls_with("fail"), (
         f"{fault}: expected {EXPECTED[fault]} to fail; failed: {sorted(run.controls_with('fail'))}\n{run.output}"
+    )
+
+
+@pytest.mark.parametrize("fault", PLATFORM_ROLE_FAULTS)
+def test_platform_role_faults_fail_the_application_role_audit(fault: str, fault_runs: dict[str, SuiteRun]) -> None:
+    run = fault_runs[fault]
+    assert "DATA-APP-ROLE-PRIVILEGES" in run.controls_with("fail"), (
+        f"{fault}: the API serves tenants as the platform role; failed: {sorted(run.controls_with('fail'))}"
     )

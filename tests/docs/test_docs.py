@@ -55,7 +55,7 @@ DOCS = ROOT / "docs"
 FENCE = re.compile(r"^```(\w*)([^\n]*)\n(.*?)^```", re.MULTILINE | re.DOTALL)
 SHELLS = ("sh", "bash", "console", "shell")
 PYTEST, LOCUST, PYTHON = ".venv/bin/pytest", ".venv/bin/locust", ".venv/bin/python"
-PLAIN_SHELL = {"rm", "mkdir", "["}  # plumbing of the CI example: nothing of ours to check or run
+PLAIN_SHELL = {"rm", "mkdir", "[", "export"}  # plumbing of the CI example: nothing of ours to check or run
 
 
 @dataclass(frozen=True)

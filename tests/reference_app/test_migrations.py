@@ -58,8 +58,12 @@ def test_each_downgrade_then_upgrade_restores_the_rls_catalog(db: DatabaseUrls) 
 
 
 def test_single_step_round_trip_of_the_rls_migration(db: DatabaseUrls) -> None:
+    """Down one step at a time to the latest migration that changes row-level security, then up again."""
     before = rls_catalog(db.owner)
-    database.downgrade(db.owner, "-1")
-    assert rls_catalog(db.owner) != before
-    database.upgrade(db.owner, "+1")
+    steps = 0
+    while rls_catalog(db.owner) == before:
+        database.downgrade(db.owner, "-1")
+        steps += 1
+    for _ in range(steps):
+        database.upgrade(db.owner, "+1")
     assert rls_catalog(db.owner) == before

@@ -16,13 +16,14 @@ import pytest
 
 from reports import Report, ReportOptions, build_report
 from tenantprobe.controls import load_catalogue
-from tenantprobe.records import ResultRecord, Status
+from tenantprobe.records import ResultRecord, Status, target_fingerprint
 from tests.detection.conftest import run_suite
 from tests.reports.browser import ensure_chromium
 
 SNAPSHOTS = Path(__file__).parent / "__snapshots__"
 ARTIFACTS = Path(__file__).parents[2] / "build" / "test-artifacts"
 TARGET = {"name": "reference", "title": "PAKE knowledge engine", "version": "1.0.0", "faults": []}
+RUN_ID = "20261120T100000Z-0a1b2c"
 
 
 def assert_snapshot(name: str, text: str) -> None:
@@ -43,6 +44,8 @@ def record(control_id: str, status: str = "pass", **fields: Any) -> dict[str, An
     catalogue = load_catalogue()
     fields.setdefault("severity", catalogue.get(control_id).severity)
     fields.setdefault("target", TARGET)
+    fields.setdefault("run_id", RUN_ID)
+    fields.setdefault("target_fingerprint", target_fingerprint(fields["target"]))
     fields.setdefault("started_at", "2026-11-20T10:00:00.000+00:00")
     fields.setdefault("finished_at", "2026-11-20T10:00:05.000+00:00")
     made = ResultRecord(

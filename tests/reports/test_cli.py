@@ -26,7 +26,7 @@ def _invoke(tmp_path: Path, *args: str) -> tuple[int, str]:
 def test_help_is_answered_by_the_report_package(tmp_path: Path) -> None:
     code, output = _invoke(tmp_path, "--help")
     assert code == 0
-    for option in ("--results", "--out", "--waivers", "--previous", "--docs", "--sarif", "--no-fail"):
+    for option in ("--results", "--run", "--out", "--waivers", "--previous", "--docs", "--sarif", "--no-fail"):
         assert option in output
 
 

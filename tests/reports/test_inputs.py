@@ -10,7 +10,7 @@ import pytest
 from reports import Verdict
 from reports._inputs import load_result_schema
 from tenantprobe.errors import ProfileError
-from tests.reports.conftest import passing_everything, record, report_for, write_records
+from tests.reports.conftest import RUN_ID, passing_everything, record, report_for, write_records
 
 
 def _messages(report) -> list[str]:  # type: ignore[no-untyped-def]
@@ -96,6 +96,7 @@ def test_a_failure_beside_a_crash_still_fails(tmp_path: Path) -> None:
 def _load(**overrides: object) -> dict[str, object]:
     data: dict[str, object] = {
         "schema": "tenantprobe.load/1",
+        "run_id": RUN_ID,
         "scenario": "steady",
         "tenants": 120,
         "metrics": {

@@ -146,7 +146,8 @@ def test_careless_suite_evidence_is_redacted_again(isolation_run: Path, tmp_path
 def test_browser_shows_the_report_offline_without_errors(fault_run: Path, tmp_path: Path, chromium: str) -> None:
     results = tmp_path / "results"
     shutil.copytree(fault_run, results, ignore=shutil.ignore_patterns("logs"))
-    (results / "load-steady.json").write_text(json.dumps(_load()))
+    # The load run belongs to the same run as the suite's records, as TENANTPROBE_RUN_ID makes it.
+    (results / "load-steady.json").write_text(json.dumps(_load(run_id=_records(results)[0]["run_id"])))
     jsonschema.Draft202012Validator(load_result_schema()).validate(_load())
     out = tmp_path / "report"
     assert _report(results, out).returncode == 1

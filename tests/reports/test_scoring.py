@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from reports import Report, Verdict
+from reports._metrics import MetricRow
 from tenantprobe.controls import load_catalogue
 from tests.reports.conftest import passing_everything, record, report_for, write_records
 
@@ -209,3 +210,130 @@ def test_a_failed_non_isolation_control_can_pass_above_the_audit_target(tmp_path
     report = report_for(tmp_path)
     assert report.decision.verdict is Verdict.PASS
     assert report.score.vulnerabilities["medium"] == 1
+
+
+# ---------------------------------------------------------------------- critical isolation controls
+CRITICAL_ISOLATION = [c.id for c in load_catalogue() if c.severity == "critical" and c.isolation]
+WAIVER = "waivers:\n  - {{control: {}, reason: accepted for now, owner: alice, expires: 2027-01-31}}\n"
+
+
+def test_pass_needs_every_critical_isolation_control_assessed_and_passing(tmp_path: Path) -> None:
+    write_records(tmp_path, passing_everything())
+    report = report_for(tmp_path)
+    assert report.decision.verdict is Verdict.PASS
+    assert "every critical isolation control passed" in report.decision.reasons[0]
+
+
+def test_one_missing_critical_isolation_control_keeps_a_high_score_from_pass(tmp_path: Path) -> None:
+    write_records(tmp_path, [r for r in passing_everything() if r["control_id"] != "API-TENANT-CONTEXT-TAMPER"])
+    report = report_for(tmp_path)
+    assert report.score.security_audit_score > 95
+    assert report.decision.verdict is Verdict.INCOMPLETE
+    assert report.decision.reasons == [
+        "1 critical isolation control(s) lack passing evidence, and PASS needs every one assessed and passing "
+        "whatever the score: not assessed: API-TENANT-CONTEXT-TAMPER."
+    ]
+
+
+@pytest.mark.parametrize(("status", "label"), [("error", "in error"), ("not_applicable", "not applicable by a suite")])
+def test_a_critical_isolation_control_in_error_or_declared_by_a_suite_is_a_gap(
+    tmp_path: Path, status: str, label: str
+) -> None:
+    records = [r for r in passing_everything() if r["control_id"] != "DATA-POOL-BLEED"]
+    records.append(record("DATA-POOL-BLEED", status, reason="the check says so"))
+    write_records(tmp_path, records)
+    report = report_for(tmp_path)
+    assert report.decision.verdict is Verdict.INCOMPLETE
+    assert f"{label}: DATA-POOL-BLEED" in report.decision.reasons[0]
+
+
+def test_a_waiver_on_a_failing_critical_isolation_control_shows_waived_and_still_fails(tmp_path: Path) -> None:
+    records = passing_everything()
+    records.append(
+        record(
+            "API-CROSS-TENANT-READ",
+            "fail",
+            summary="tp-b read tp-a's note",
+            pair={"attacker": "tp-b", "victim": "tp-a"},
+        )
+    )
+    write_records(tmp_path / "results", records)
+    waivers = tmp_path / "waivers.yaml"
+    waivers.write_text(WAIVER.format("API-CROSS-TENANT-READ"))
+    report = report_for(tmp_path / "results", waivers=waivers, today=TODAY)
+    assert _status(report, "API-CROSS-TENANT-READ") == "waived"
+    assert report.decision.verdict is Verdict.FAIL
+    assert report.decision.failed_critical == ["API-CROSS-TENANT-READ"]
+    assert "A waiver cannot accept a critical isolation failure: the verdict stays FAIL" in report.decision.reasons[0]
+    assert report.score.vulnerabilities["critical"] == 1
+
+
+def test_a_waiver_on_a_missing_critical_isolation_control_is_not_pass(tmp_path: Path) -> None:
+    write_records(tmp_path / "results", [r for r in passing_everything() if r["control_id"] != "API-LIST-FILTER"])
+    waivers = tmp_path / "waivers.yaml"
+    waivers.write_text(WAIVER.format("API-LIST-FILTER"))
+    report = report_for(tmp_path / "results", waivers=waivers, today=TODAY)
+    assert _status(report, "API-LIST-FILTER") == "waived"
+    assert report.decision.verdict is Verdict.INCOMPLETE
+    assert "waived (a waiver cannot stand in for evidence): API-LIST-FILTER" in report.decision.reasons[0]
+
+
+def test_a_waiver_still_accepts_a_non_critical_isolation_finding(tmp_path: Path) -> None:
+    records = passing_everything()
+    records.append(record("API-COUNT-LEAK", "fail", summary="count differs"))
+    write_records(tmp_path / "results", records)
+    waivers = tmp_path / "waivers.yaml"
+    waivers.write_text(WAIVER.format("API-COUNT-LEAK"))
+    assert report_for(tmp_path / "results", waivers=waivers, today=TODAY).decision.verdict is Verdict.PASS
+
+
+def test_a_person_can_declare_a_critical_isolation_control_not_applicable_and_pass_names_it(tmp_path: Path) -> None:
+    write_records(tmp_path / "results", [r for r in passing_everything() if not r["control_id"].startswith("NET-")])
+    waivers = tmp_path / "waivers.yaml"
+    net = [c for c in CRITICAL_ISOLATION if c.startswith("NET-")] + ["NET-EGRESS-RESTRICTED"]
+    waivers.write_text("not_applicable:\n" + "".join(f"  - {{control: {c}, reason: serverless}}\n" for c in net))
+    report = report_for(tmp_path / "results", waivers=waivers, today=TODAY)
+    assert report.decision.verdict is Verdict.PASS, report.decision.reasons
+    assert "declared not applicable (NET-DEFAULT-DENY" in report.decision.reasons[0]
+
+
+# ---------------------------------------------------------------------- Tenant Isolation Score
+def _isolation_row(report: Report) -> MetricRow:
+    return next(m for m in report.metrics if m.key == "tenant_isolation_score")
+
+
+def test_canary_scanned_responses_are_not_attempts(tmp_path: Path) -> None:
+    pair = {"attacker": "tp-b", "victim": "tp-a"}
+    write_records(
+        tmp_path,
+        [
+            record("API-CANARY-ORACLE", measured={"responses_scanned": 5000}),
+            # The probe as written before the contract: a scan record that also states attempts.
+            record("API-CANARY-ORACLE", measured={"attempts": 900, "blocked": 900, "responses_scanned": 900}),
+            record(
+                "API-CROSS-TENANT-READ", "fail", measured={"attempts": 2, "blocked": 1, "inconclusive": 3}, pair=pair
+            ),
+        ],
+    )
+    row = _isolation_row(report_for(tmp_path))
+    assert row.value == 50.0
+    assert row.measured == "50.0% (1 of 2 judged cross-tenant attempts blocked)"
+    assert "3 attempt(s) not judged" in row.note
+
+
+def test_a_run_with_only_scan_records_has_no_isolation_score(tmp_path: Path) -> None:
+    write_records(tmp_path, [record("API-CANARY-ORACLE", measured={"responses_scanned": 5000})])
+    row = _isolation_row(report_for(tmp_path))
+    assert row.status == "not_assessed"
+    assert row.value is None
+    assert "no judged cross-tenant attempt" in row.note
+
+
+def test_control_level_results_without_attempts_count_nothing(tmp_path: Path) -> None:
+    pair = {"attacker": "tp-b", "victim": "tp-a"}
+    write_records(tmp_path, [record("API-LIST-FILTER", pair=pair), record("API-NESTED-PARENT", "fail", pair=pair)])
+    report = report_for(tmp_path)
+    row = _isolation_row(report)
+    assert row.value is None
+    assert row.status == "not_met"  # no score, but a failed isolation control is never "met"
+    assert report.matrix.cells == {}
