@@ -66,11 +66,11 @@ def summarize(records: Iterable[dict[str, Any]]) -> tuple[dict[str, str], list[s
 
 
 def _cells(row: Row) -> list[list[str]]:
-    lines = [f"{control}: {line}" for control, line in row.found.items()] or ["none"]
+    lines = [f"{control}: {line}" for control, line in row.found.items()]
+    if row.note:  # a run that went wrong must not read as "nothing found"
+        lines.append(f"NO RESULT: {row.note}" if not lines else f"(and: {row.note})")
+    lines = lines or ["none"]
     found, false_positives = ([MISSING], lines) if row.is_fixed else (lines, [MISSING])
-    if row.note:
-        found = [f"NO RESULT: {row.note}"] if not row.is_fixed else found
-        false_positives = [f"NO RESULT: {row.note}"] if row.is_fixed else false_positives
     return [
         [row.app],
         [row.release],

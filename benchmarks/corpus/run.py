@@ -135,10 +135,9 @@ def run_release(entry: Entry, which: str, args: argparse.Namespace, workdir: Pat
                 f"{entry.name} {release.version}: pytest exited {code}, {len(records)} records, "
                 f"{len(row.found)} failed controls, {len(row.not_assessed)} not assessed ({run_dir})"
             )
-            assessed = any(record.get("status") in ("pass", "fail") for record in records)
-            first_error = next((r.get("reason") for r in records if r.get("status") == "error"), None)
-            if records and not assessed:
-                row.note = f"no control assessed; first error: {first_error or 'none'}"
+            errored = [r for r in records if r.get("status") == "error"]
+            if errored:
+                row.note = f"{len(errored)} checks errored; first error: {errored[0].get('reason') or '?'}"
             if not records:
                 row.note = f"pytest exited {code} without records; see {run_dir / 'pytest.log'}"
             elif code not in (0, 1):

@@ -84,3 +84,8 @@ def test_a_run_that_did_not_happen_says_so_instead_of_none_found() -> None:
     row = table.Row("app", "vulnerable 1.0", "GHSA-x", note="pytest exited 4 without records")
     assert "NO RESULT: pytest exited 4 without records" in table.text([row])
     assert "| NO RESULT: pytest exited 4 without records | — |" in table.markdown([row])
+
+
+def test_errors_beside_findings_are_shown_with_them() -> None:
+    row = table.Row("app", "vulnerable 1.0", "GHSA-x", found={"C-1": "GET /a -> 200"}, note="2 checks errored")
+    assert "| C-1: GET /a -> 200<br>(and: 2 checks errored) | — |" in table.markdown([row])
