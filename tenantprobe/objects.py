@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
+import string
+import uuid
 from collections import deque
 from collections.abc import Mapping
 from typing import Any
@@ -87,3 +90,26 @@ def created_id(body: Any, headers: Mapping[str, str], param: str, path: str | No
     if path is not None:
         return _scalar(json_path(body, path))
     return id_in_body(body, param) or id_in_location(headers)
+
+
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
+
+
+def missing_like(value: str) -> str:
+    """An id of the same shape as ``value`` that names nothing: a route typed ``<int:id>`` must still match.
+
+    Integers get a far larger integer, UUIDs a fresh UUID; other ids keep their prefix (``tk_``) and
+    separators, with every other character drawn again from its own class.
+    """
+    if value.isdigit():
+        return str(10 ** max(len(value) + 6, 12) + secrets.randbelow(10**6))
+    if _UUID.fullmatch(value):
+        return str(uuid.uuid4())
+    prefix, sep, rest = value.partition("_") if "_" in value[:8] else ("", "", value)
+    hexadecimal = all(char in "0123456789abcdef" for char in rest if char.isalnum())
+    pools = ("0123456789abcdef",) if hexadecimal else (string.digits, string.ascii_lowercase, string.ascii_uppercase)
+    drawn = "".join(
+        secrets.choice(next((pool for pool in pools if char in pool), char)) if char.isalnum() else char
+        for char in rest
+    )
+    return prefix + sep + drawn

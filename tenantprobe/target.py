@@ -22,7 +22,7 @@ from tenantprobe.controls import load_catalogue
 from tenantprobe.credentials import TenantRef, TokenSource, expires_at, render
 from tenantprobe.errors import ProfileError, ProvisioningError, TargetError, TenantProbeError
 from tenantprobe.objects import created_id, find_in_collection
-from tenantprobe.openapi import ApiModel, Creator, parse_openapi, synthesize
+from tenantprobe.openapi import ApiModel, Creator, Operation, parse_openapi, synthesize
 from tenantprobe.outcomes import describe
 from tenantprobe.probe import PLATFORM_ROLE, Actor, Exchange, Probe, ProbeClient
 from tenantprobe.profiles import DatabaseSettings, TargetProfile
@@ -181,6 +181,20 @@ class Target:
     @staticmethod
     def anonymous() -> Actor:
         return Actor("anonymous")
+
+    def own_reads(self, bindings: dict[str, str]) -> list[tuple[Operation, str]]:
+        """Collection reads a tenant may make on its own data, with their URLs: secured, not platform, no
+        required query, every path parameter bound (``/users/{username}/notes`` with the tenant's username)."""
+        return [
+            (op, op.url(bindings))
+            for op in self.api.operations
+            if op.method == "GET"
+            and not op.addresses_item
+            and op.secured
+            and not self.is_platform_operation(op.path)
+            and not any(q.required for q in op.query)
+            and set(op.path_params) <= set(bindings)
+        ]
 
     def is_platform_operation(self, path: str) -> bool:
         import fnmatch

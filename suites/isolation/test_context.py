@@ -21,33 +21,29 @@ import httpx
 import jwt
 import pytest
 
-from tenantprobe.openapi import Operation, synthesize
+from tenantprobe.openapi import synthesize
 from tenantprobe.probe import Actor, Exchange, Probe
 from tenantprobe.target import SeededTenant, Target
 
 
-def sentinel_operation(target: Target, tenant: SeededTenant, probe: Probe) -> tuple[Operation, Exchange] | None:
+def sentinel_operation(target: Target, tenant: SeededTenant, probe: Probe) -> tuple[str, Exchange] | None:
     """A read that the tenant's valid token is allowed, and its answer: the positive control of every refusal."""
-    for op in target.api.collection_reads():
-        usable = op.secured and not target.is_platform_operation(op.path) and not any(q.required for q in op.query)
-        if not usable:
-            continue
-        exchange = probe.request(target.owner(tenant), "GET", op.path)
+    for _, url in target.own_reads(tenant.bindings):
+        exchange = probe.request(target.owner(tenant), "GET", url)
         if exchange.status == 401:  # the cached token may have been revoked or expired early: renew once
-            exchange = probe.request(target.renew(target.owner(tenant)), "GET", op.path)
+            exchange = probe.request(target.renew(target.owner(tenant)), "GET", url)
         if exchange.ok:
-            return op, exchange
+            return url, exchange
     return None
 
 
-NO_SENTINEL = "no secured collection read answers 2xx to the tenant's valid token: refusals cannot be judged"
+NO_SENTINEL = "no secured read of the tenant's own data answers 2xx to its valid token: refusals cannot be judged"
 
 
 @pytest.mark.controls("API-TENANT-CONTEXT-TAMPER")
 def test_tenant_hints_in_headers_and_queries_do_not_switch_tenant(
     target: Target, pairs: list[tuple[Any, Any]], probe: Probe
 ) -> None:
-    reads = [op for op in target.api.collection_reads() if op.secured and not target.is_platform_operation(op.path)]
     selectors = [(where, name) for where, name in target.tenant_selectors() if where in ("header", "query")]
     for attacker, victim in pairs:
         pair = {"attacker": attacker.slug, "victim": victim.slug}
@@ -59,12 +55,10 @@ def test_tenant_hints_in_headers_and_queries_do_not_switch_tenant(
         if not victim_marks:
             probe.inconclusive("API-TENANT-CONTEXT-TAMPER", f"{victim.slug} has no seeded object to leak", **pair)
             continue
-        for op in reads:
-            if any(q.required for q in op.query):
-                continue
-            plain = probe.request(target.owner(attacker), "GET", op.path)
+        for op, url in target.own_reads(attacker.bindings):
+            plain = probe.request(target.owner(attacker), "GET", url)
             for hint, kwargs in hints.items():
-                exchange = probe.request(target.owner(attacker), "GET", op.path, **kwargs)
+                exchange = probe.request(target.owner(attacker), "GET", url, **kwargs)
                 leaked = [mark for mark in victim_marks if mark in exchange.text]
                 probe.judge(
                     "API-TENANT-CONTEXT-TAMPER",
@@ -83,11 +77,14 @@ def test_writes_naming_another_tenant_land_in_the_callers_tenant(
     target: Target, pairs: list[tuple[Any, Any]], probe: Probe
 ) -> None:
     selectors = target.tenant_selectors()
-    creators = [c for c in target.api.creators() if c.depth == 0 and not target.is_platform_operation(c.item_path)]
+    creators = [c for c in target.api.creators() if not target.is_platform_operation(c.item_path)]
     for attacker, victim in pairs:
         pair = {"attacker": attacker.slug, "victim": victim.slug}
         for creator in creators:
-            path = creator.operation.path
+            try:  # each tenant's own collection: the same path, or its own parents' (/users/{username}/notes)
+                path, victim_path = creator.operation.url(attacker.bindings), creator.operation.url(victim.bindings)
+            except KeyError:
+                continue
             positive = probe.request(
                 target.owner(attacker),
                 "POST",
@@ -109,12 +106,15 @@ def test_writes_naming_another_tenant_land_in_the_callers_tenant(
                 params = {name: victim.ref.id} if where == "query" else {}
                 extra = {name: victim.ref.id} if where == "body" else {}
                 canary = target.canaries.issue(attacker.slug)
-                body = {**synthesize(creator.operation.body_schema, canary), **extra}
+                body = synthesize(creator.operation.body_schema, canary)
+                if not isinstance(body, dict):
+                    continue  # not an object: no field to add
+                body.update(extra)
                 attempt = probe.request(
                     target.owner(attacker), "POST", path, json_body=body, headers=headers, params=params
                 )
                 # Planted: the victim sees the object and its author does not (an unfiltered list shows it to both).
-                seen_by_victim = probe.request(target.owner(victim), "GET", path)
+                seen_by_victim = probe.request(target.owner(victim), "GET", victim_path)
                 seen_by_author = probe.request(target.owner(attacker), "GET", path)
                 planted = canary in seen_by_victim.text and canary not in seen_by_author.text
                 probe.judge(
@@ -215,28 +215,32 @@ def test_forged_and_misdirected_tokens_are_refused(target: Target, tenants: list
         probe.not_assessed("AUTH-JWT-VALIDATION", NO_SENTINEL)
         probe.finish()
         return
-    op, positive = sentinel
+    url, positive = sentinel
     for name, make in forged_tokens(target, tenant).items():
         token = make()
         if token is None:
             probe.not_assessed("AUTH-JWT-VALIDATION", f"'{name}' needs a JWT the harness can sign (auth.kind mint)")
             continue
-        exchange = probe.request(Actor(f"forged ({name})", tenant.ref, None, token), "GET", op.path)
+        exchange = probe.request(Actor(f"forged ({name})", tenant.ref, None, token), "GET", url)
         probe.judge(
             "AUTH-JWT-VALIDATION",
             exchange,
             positive=positive,
             leaked=exchange.ok,
-            summary=f"a token with {name} was accepted: {op.key} answered {exchange.status}",
+            summary=f"a token with {name} was accepted: GET {url} answered {exchange.status}",
         )
-    secured = [o for o in target.api.operations if o.secured and not o.path_params]
+    # Anonymous calls of every secured operation that does not address one object (those are the tenant's own).
+    secured = [o for o in target.api.operations if o.secured and not o.addresses_item]
     for op in secured:
+        if not set(op.path_params) <= set(tenant.bindings):
+            continue
         canary = target.canaries.issue(tenant.slug)
         body = synthesize(op.body_schema, canary) if op.body_schema else None
         params = op.required_query(canary)
         caller = target.platform_actor() if target.is_platform_operation(op.path) else target.owner(tenant)
-        valid = probe.request(caller, op.method, op.path, json_body=body, params=params)
-        exchange = probe.request(target.anonymous(), op.method, op.path, json_body=body, params=params)
+        path = op.url(tenant.bindings)
+        valid = probe.request(caller, op.method, path, json_body=body, params=params)
+        exchange = probe.request(target.anonymous(), op.method, path, json_body=body, params=params)
         probe.judge(
             "AUTH-JWT-VALIDATION",
             exchange,
@@ -257,11 +261,11 @@ def test_tokens_of_unknown_and_suspended_tenants_are_refused(
         probe.not_assessed("AUTH-TENANT-STATUS", NO_SENTINEL)
         probe.finish()
         return
-    op, positive = sentinel
+    url, positive = sentinel
     if target.tokens.can_forge:
         claims = target.tokens.claims_for(tenant.ref, target.profile.highest_role)
         claims[_tenant_claim(target)] = str(uuid.uuid4())
-        exchange = probe.request(Actor("unknown tenant", None, None, target.tokens.sign(claims)), "GET", op.path)
+        exchange = probe.request(Actor("unknown tenant", None, None, target.tokens.sign(claims)), "GET", url)
         probe.judge(
             "AUTH-TENANT-STATUS",
             exchange,
@@ -278,11 +282,12 @@ def test_tokens_of_unknown_and_suspended_tenants_are_refused(
         return
     suspended = target.seed(target.provision(), probe)
     actor = target.owner(suspended)
-    before = probe.request(actor, "GET", op.path)
+    own = target.own_reads(suspended.bindings)[0][1] if target.own_reads(suspended.bindings) else url
+    before = probe.request(actor, "GET", own)
     target.lifecycle("suspend", suspended.ref)
-    during = probe.request(actor, "GET", op.path)
+    during = probe.request(actor, "GET", own)
     target.lifecycle("activate", suspended.ref)
-    after = probe.request(actor, "GET", op.path)
+    after = probe.request(actor, "GET", own)
     probe.judge(
         "AUTH-TENANT-STATUS",
         during,

@@ -8,11 +8,11 @@ succeeded. A refusal must also look exactly like the answer for an id that exist
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import pytest
 
+from tenantprobe.objects import missing_like
 from tenantprobe.openapi import Creator, Operation, synthesize
 from tenantprobe.oracles import changed_by_others, looks_like_missing
 from tenantprobe.outcomes import describe
@@ -26,7 +26,8 @@ def tenant_operations(target: Target) -> list[Operation]:
 
 def missing_bindings(op: Operation, bindings: dict[str, str]) -> dict[str, str]:
     """The same bindings with the deepest parameter pointing at an id that exists nowhere."""
-    return {**bindings, op.path_params[-1]: str(uuid.uuid4())}
+    deepest = op.path_params[-1]
+    return {**bindings, deepest: missing_like(bindings[deepest])}
 
 
 def creator_for(target: Target, op: Operation) -> Creator | None:
@@ -271,18 +272,16 @@ def test_collections_show_only_own_objects(target: Target, pairs: list[tuple[Any
 def test_collections_do_not_reflect_other_tenants_writes(
     target: Target, pairs: list[tuple[Any, Any]], probe: Probe
 ) -> None:
-    reads = [op for op in collection_reads(target) if not any(q.required for q in op.query)]
-    top_creators = [c for c in target.api.creators() if c.depth == 0 and not target.is_platform_operation(c.item_path)]
+    creators = [c for c in target.api.creators() if not target.is_platform_operation(c.item_path)]
     for attacker, victim in pairs:
         pair = {"attacker": attacker.slug, "victim": victim.slug}
         looker = target.owner(attacker)
-        before = {
-            op.key: (probe.request(looker, "GET", op.path), probe.request(looker, "GET", op.path)) for op in reads
-        }
-        made = [target.create(victim, creator, target.owner(victim), probe) for creator in top_creators]
+        reads = target.own_reads(attacker.bindings)
+        before = {op.key: (probe.request(looker, "GET", url), probe.request(looker, "GET", url)) for op, url in reads}
+        made = [target.create(victim, creator, target.owner(victim), probe) for creator in creators]
         written = [obj for obj in made if not isinstance(obj, str)]
-        for op in reads:
-            after = (probe.request(looker, "GET", op.path), probe.request(looker, "GET", op.path))
+        for op, url in reads:
+            after = (probe.request(looker, "GET", url), probe.request(looker, "GET", url))
             failed = next((e for e in (*before[op.key], *after) if not e.ok), None)
             if failed is not None or not any(written):
                 reason = (

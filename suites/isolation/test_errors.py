@@ -6,6 +6,7 @@ import uuid
 
 import pytest
 
+from tenantprobe.objects import missing_like
 from tenantprobe.openapi import synthesize
 from tenantprobe.oracles import internal_markers
 from tenantprobe.probe import Exchange, Probe
@@ -23,7 +24,8 @@ def test_provoked_errors_reveal_nothing_internal(target: Target, tenants: list[S
         if op.path_params:
             malformed = {name: "not-an-id'\"" for name in op.path_params}
             foreign = {**tenant.bindings, **{k: v for k, v in other.bindings.items() if k == op.path_params[-1]}}
-            missing = {**tenant.bindings, op.path_params[-1]: str(uuid.uuid4())}
+            deepest = op.path_params[-1]
+            missing = {**tenant.bindings, deepest: missing_like(tenant.bindings.get(deepest, str(uuid.uuid4())))}
             for bindings in (malformed, foreign, missing):
                 if set(op.path_params) <= set(bindings):
                     provoked.append(probe.request(actor, op.method, op.url(bindings)))

@@ -446,7 +446,14 @@ MISTAKES: list[tuple[str, Any]] = [
     ("no `key_file` or `key_env` with `kind: mint`", lambda p: p["auth"].pop("key_file")),
     ("min_role: bookkeeper", lambda p: p["expectations"][0].update(min_role="bookkeeper")),
     ("base_url: api.staging.ledgerly.example", lambda p: p.update(base_url="api.staging.ledgerly.example")),
+    ("auth.kind: steps without provisioning steps", lambda p: p["auth"].update(kind="steps")),
 ]
+
+
+def test_the_identity_steps_example_parses() -> None:
+    profile = parse_profile(yaml.safe_load(titled("harness/profiles.md", "targets/notebook.yaml")), "notebook.yaml")
+    assert profile.auth.kind == profile.provisioning.kind == "steps"
+    assert [step.request for step in profile.provisioning.steps] == ["POST /auth/register", "POST /auth/token"]
 
 
 def worked_profile() -> dict[str, Any]:
