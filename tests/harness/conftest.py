@@ -1,49 +1,110 @@
-"""Run the isolation suite the way a user does against a small target app served for the test."""
+"""Run the isolation suite the way a user does against small target apps, all scenarios two at a time.
+
+Each scenario serves one app (``tests/targets/``) in one mode on loopback, writes the profile a
+user would write, and runs ``pytest suites/isolation --target <profile>`` as a subprocess. The
+runs are independent, so the session fixture starts them together and the tests only read them.
+"""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from tests.detection.conftest import ROOT, SuiteRun, run_suite
+from tests.targets import helpdesk, notebook, teamspace
 from tests.targets.serve import serving
 
 SUITE = "suites/isolation"
+FOOLING = ("refuse_tokens", "rate_limited", "reject_bodies", "server_error_writes", "redirects")
+GATES = {"API-CROSS-TENANT-READ", "API-CROSS-TENANT-WRITE", "API-LIST-FILTER", "API-TENANT-CONTEXT-TAMPER"}
 
 
-@contextmanager
-def profile_for(app: Any, profile: dict[str, Any], folder: Path) -> Iterator[Path]:
-    """The app served on loopback and a profile file pointing at it."""
-    with serving(app) as base_url:
-        folder.mkdir(parents=True, exist_ok=True)
+@dataclass(frozen=True)
+class Scenario:
+    app: Callable[[], Any]  # a fresh app instance per run
+    profile: dict[str, Any]
+    options: tuple[str, ...] = ()
+
+
+def app_of(kind: Callable[[str], Any], mode: str) -> Any:
+    """A fresh instance of a test app in ``mode``: its WSGI or ASGI callable."""
+    return kind(mode).app
+
+
+NOTHING_TO_ATTACK = {**helpdesk.profile(""), "skip_operations": ["POST /api/tickets"]}
+SCENARIOS: dict[str, Scenario] = {
+    **{
+        f"helpdesk:{mode}": Scenario(partial(app_of, helpdesk.Helpdesk, mode), helpdesk.profile(""))
+        for mode in ("secure", "integer_ids", "no_id", "update_leak", *FOOLING)
+    },
+    "helpdesk:gap": Scenario(partial(app_of, helpdesk.Helpdesk, "secure"), NOTHING_TO_ATTACK),
+    "helpdesk:gap-accepted": Scenario(
+        partial(app_of, helpdesk.Helpdesk, "secure"), NOTHING_TO_ATTACK, ("--accept-not-assessed",)
+    ),
+    **{
+        f"notebook:{mode}": Scenario(partial(app_of, notebook.Notebook, mode), notebook.profile(""))
+        for mode in notebook.MODES
+    },
+    **{
+        f"teamspace:{mode}": Scenario(partial(app_of, teamspace.Teamspace, mode), teamspace.profile(""))
+        for mode in teamspace.MODES
+    },
+}
+
+
+@dataclass(frozen=True)
+class HarnessRun:
+    run: SuiteRun
+    folder: Path
+
+    def report_verdict(self) -> tuple[int, str]:
+        """``tenantprobe report`` over this run's results: (exit code, verdict)."""
+        out = self.folder / "report"
+        completed = subprocess.run(
+            [
+                Path(sys.executable).parent / "tenantprobe",
+                "report",
+                "--results",
+                str(self.folder / "results"),
+                "--out",
+                str(out),
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        report = out / "report.json"
+        verdict = json.loads(report.read_text())["verdict"]["status"] if report.exists() else "none"
+        return completed.returncode, verdict
+
+
+def attack(scenario: Scenario, folder: Path) -> HarnessRun:
+    """The scenario's app served on loopback, its profile written, the isolation suite run against it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with serving(scenario.app()) as base_url:
         path = folder / "target.yaml"
-        path.write_text(yaml.safe_dump({**profile, "base_url": base_url}))
-        yield path
+        path.write_text(yaml.safe_dump({**scenario.profile, "base_url": base_url}))
+        run = run_suite(SUITE, folder / "results", "--target", str(path), "--tenants", "2", "-rfE", *scenario.options)
+    return HarnessRun(run, folder)
 
 
-def attack(app: Any, profile: dict[str, Any], folder: Path, *options: str) -> SuiteRun:
-    """``pytest suites/isolation --target <profile>`` against ``app``, records in ``folder/results``."""
-    with profile_for(app, profile, folder) as path:
-        return run_suite(SUITE, folder / "results", "--target", str(path), "--tenants", "2", "-rfE", *options)
-
-
-def report_verdict(results: Path, out: Path) -> tuple[int, str]:
-    """``tenantprobe report`` over a run's results: (exit code, verdict)."""
-    completed = subprocess.run(
-        [Path(sys.executable).parent / "tenantprobe", "report", "--results", str(results), "--out", str(out)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    report = out / "report.json"
-    verdict = json.loads(report.read_text())["verdict"]["status"] if report.exists() else "none"
-    return completed.returncode, verdict
+@pytest.fixture(scope="session")
+def harness_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, HarnessRun]:
+    root = tmp_path_factory.mktemp("harness")
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = {
+            name: pool.submit(attack, scenario, root / name.replace(":", "-")) for name, scenario in SCENARIOS.items()
+        }
+        return {name: future.result() for name, future in futures.items()}
