@@ -7,11 +7,16 @@ All of that is read off the OpenAPI document, so the suite works on targets it h
 
 from __future__ import annotations
 
+import copy
 import fnmatch
+import functools
+import json
 import re
 import uuid
 from dataclasses import dataclass, field, replace
 from typing import Any
+
+import jsonschema
 
 from tenantprobe.errors import TargetError
 
@@ -291,3 +296,58 @@ def synthesize(schema: dict[str, Any] | None, canary: str) -> Any:
     if kind == "boolean":
         return False
     return canary
+
+
+def valid_body(schema: dict[str, Any] | None, canary: str) -> Any:
+    """A body ``schema`` accepts that carries ``canary`` where it can.
+
+    The canary-bearing instance of :func:`synthesize` first; when the schema refuses it (a
+    pattern, a format, ``oneOf``...), the simplest instance schemathesis' JSON-Schema generation
+    finds, with each field taken from the canary instance where the schema still accepts it.
+    The positive controls of the checks then prove the target accepts it too.
+    """
+    candidate = synthesize(schema, canary)
+    if not schema or jsonschema.Draft202012Validator(schema).is_valid(candidate):
+        return candidate
+    generated = copy.deepcopy(_generated_instance(json.dumps(schema, sort_keys=True)))
+    if generated is None:
+        return candidate
+    if isinstance(generated, dict) and isinstance(candidate, dict):
+        validator = jsonschema.Draft202012Validator(schema)
+        for key, value in candidate.items():
+            trial = {**generated, key: value}
+            if validator.is_valid(trial):
+                generated = trial
+    return generated
+
+
+@functools.lru_cache(maxsize=256)
+def _generated_instance(schema_json: str) -> Any:
+    """The simplest instance of a schema (None without the fuzz extra, or when none is found quickly)."""
+    schema = json.loads(schema_json)
+    try:
+        import hypothesis
+        import schemathesis
+        from schemathesis.config import SchemathesisConfig
+    except ImportError:
+        return None
+    document = {
+        "openapi": "3.1.0",
+        "info": {"title": "body", "version": "0"},
+        "paths": {
+            "/body": {
+                "post": {
+                    "requestBody": {"required": True, "content": {"application/json": {"schema": schema}}},
+                    "responses": {"200": {"description": "ok"}},
+                }
+            }
+        },
+    }
+    strategy = schemathesis.openapi.from_dict(document, config=SchemathesisConfig())["/body"]["POST"].as_strategy()
+    quick = hypothesis.settings(
+        database=None, max_examples=50, deadline=None, suppress_health_check=list(hypothesis.HealthCheck)
+    )
+    try:
+        return hypothesis.find(strategy, lambda case: True, settings=quick).body
+    except (hypothesis.errors.NoSuchExample, hypothesis.errors.Unsatisfiable):
+        return None

@@ -22,7 +22,7 @@ from tenantprobe.controls import load_catalogue
 from tenantprobe.credentials import TenantRef, TokenSource, expires_at, render
 from tenantprobe.errors import ProfileError, ProvisioningError, TargetError, TenantProbeError
 from tenantprobe.objects import bind_fields, created_id, find_in_collection
-from tenantprobe.openapi import ApiModel, Creator, Operation, parse_openapi, synthesize
+from tenantprobe.openapi import ApiModel, Creator, Operation, parse_openapi, valid_body
 from tenantprobe.outcomes import describe
 from tenantprobe.probe import PLATFORM_ROLE, Actor, Exchange, Probe, ProbeClient
 from tenantprobe.profiles import DatabaseSettings, TargetProfile
@@ -340,7 +340,7 @@ class Target:
         except KeyError as missing:
             return f"{operation.key}: no object of the tenant binds {{{missing.args[0]}}}"
         canary = self.canaries.issue(seeded.slug)
-        body = synthesize(operation.body_schema, canary)
+        body = valid_body(operation.body_schema, canary)
         if isinstance(body, dict):
             # A schema that (wrongly) accepts a tenant id gets the tenant's own: seeding is not an attack.
             body.update({key: seeded.ref.id for key in self.tenant_fields if key in body})

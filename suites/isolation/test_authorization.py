@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tenantprobe.openapi import Operation, synthesize
+from tenantprobe.openapi import Operation, valid_body
 from tenantprobe.outcomes import describe
 from tenantprobe.probe import Exchange, Probe
 from tenantprobe.target import SeededTenant, Target
@@ -57,7 +57,7 @@ def test_each_role_can_do_exactly_what_the_expectation_matrix_allows(
                 probe.skip_operation(op.key, "no object of the tenant to address")
                 continue
             canary = target.canaries.issue(tenant.slug)
-            body = synthesize(op.body_schema, canary) if op.body_schema else None
+            body = valid_body(op.body_schema, canary) if op.body_schema else None
             params = op.required_query(canary)
             exchange = probe.request(
                 target.actor(tenant.ref, role), op.method, op.url(bindings), json_body=body, params=params
@@ -107,7 +107,7 @@ def test_platform_operations_refuse_tenant_principals(
     actors = [target.actor(tenant.ref, role) for role in target.profile.roles] + [target.anonymous()]
     # Destructive operations last: the sacrificial tenant must survive the positive controls of the others.
     for op in sorted(platform_ops, key=lambda o: o.method == "DELETE"):
-        body = synthesize(op.body_schema, target.canaries.issue(tenant.slug)) if op.body_schema else None
+        body = valid_body(op.body_schema, target.canaries.issue(tenant.slug)) if op.body_schema else None
         attempts = [probe.request(actor, op.method, op.url(bindings), json_body=body) for actor in actors]
         positive = probe.request(target.platform_actor(), op.method, op.url(bindings), json_body=body)
         for exchange in attempts:

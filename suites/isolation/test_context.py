@@ -21,7 +21,7 @@ import httpx
 import jwt
 import pytest
 
-from tenantprobe.openapi import synthesize
+from tenantprobe.openapi import valid_body
 from tenantprobe.probe import Actor, Exchange, Probe
 from tenantprobe.target import SeededTenant, Target
 
@@ -89,7 +89,7 @@ def test_writes_naming_another_tenant_land_in_the_callers_tenant(
                 target.owner(attacker),
                 "POST",
                 path,
-                json_body=synthesize(creator.operation.body_schema, target.canaries.issue(attacker.slug)),
+                json_body=valid_body(creator.operation.body_schema, target.canaries.issue(attacker.slug)),
             )
             # A tenant field in the body is mass assignment; a header or query selector is context tampering.
             variants = [
@@ -106,7 +106,7 @@ def test_writes_naming_another_tenant_land_in_the_callers_tenant(
                 params = {name: victim.ref.id} if where == "query" else {}
                 extra = {name: victim.ref.id} if where == "body" else {}
                 canary = target.canaries.issue(attacker.slug)
-                body = synthesize(creator.operation.body_schema, canary)
+                body = valid_body(creator.operation.body_schema, canary)
                 if not isinstance(body, dict):
                     continue  # not an object: no field to add
                 body.update(extra)
@@ -235,7 +235,7 @@ def test_forged_and_misdirected_tokens_are_refused(target: Target, tenants: list
         if not set(op.path_params) <= set(tenant.bindings):
             continue
         canary = target.canaries.issue(tenant.slug)
-        body = synthesize(op.body_schema, canary) if op.body_schema else None
+        body = valid_body(op.body_schema, canary) if op.body_schema else None
         params = op.required_query(canary)
         caller = target.platform_actor() if target.is_platform_operation(op.path) else target.owner(tenant)
         path = op.url(tenant.bindings)

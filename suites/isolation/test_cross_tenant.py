@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tenantprobe.objects import missing_like
-from tenantprobe.openapi import Creator, Operation, synthesize
+from tenantprobe.openapi import Creator, Operation, valid_body
 from tenantprobe.oracles import changed_by_others, looks_like_missing
 from tenantprobe.outcomes import describe
 from tenantprobe.probe import Exchange, Probe
@@ -140,7 +140,7 @@ def test_foreign_writes_change_nothing(target: Target, pairs: list[tuple[Any, An
                 probe.skip_operation(op.key, obj if isinstance(obj, str) else str(own))
                 continue
             canary = target.canaries.issue(attacker.slug)
-            body = synthesize(op.body_schema, canary) if op.body_schema else None
+            body = valid_body(op.body_schema, canary) if op.body_schema else None
             # The positive control goes first: its effect must not show up in the victim's snapshots.
             positive = probe.request(target.owner(attacker), op.method, op.url(own.bindings), json_body=body)
             before = snapshot(target, probe, victim, obj)
@@ -183,7 +183,7 @@ def judge_nested_write(
         probe.skip_operation(op.key, obj if isinstance(obj, str) else str(own))
         return
     canary = target.canaries.issue(attacker.slug)
-    body = synthesize(op.body_schema, canary) if op.body_schema else None
+    body = valid_body(op.body_schema, canary) if op.body_schema else None
     positive = probe.request(target.owner(attacker), op.method, op.url(own.bindings), json_body=body)
     before = snapshot(target, probe, victim, obj)
     child = op.path_params[-1]
@@ -254,7 +254,7 @@ def test_nested_resources_check_the_parent(target: Target, pairs: list[tuple[Any
                 probe.skip_operation(creator.operation.key, "a tenant has no parent object")
                 continue
             canary = target.canaries.issue(attacker.slug)
-            body = synthesize(creator.operation.body_schema, canary)
+            body = valid_body(creator.operation.body_schema, canary)
             positive = probe.request(target.owner(attacker), "POST", own_path, json_body=body)
             attack = probe.request(target.owner(attacker), "POST", path, json_body=body)
             listing = probe.request(target.owner(victim), "GET", path)

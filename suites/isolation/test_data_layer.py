@@ -23,7 +23,7 @@ from psycopg import sql
 
 from tenantprobe import appdb
 from tenantprobe.controls import load_catalogue
-from tenantprobe.openapi import Creator, synthesize
+from tenantprobe.openapi import Creator, valid_body
 from tenantprobe.probe import Actor, Exchange, Probe
 from tenantprobe.profiles import DatabaseSettings
 from tenantprobe.records import ResultRecord, Status
@@ -134,7 +134,7 @@ def _top_level_creator(tenant: SeededTenant) -> Creator | None:
 
 def _create(target: Target, creator: Creator, tenant: SeededTenant, actor: Actor) -> Created:
     canary = target.canaries.issue(tenant.slug)
-    body = synthesize(creator.operation.body_schema, canary)
+    body = valid_body(creator.operation.body_schema, canary)
     if isinstance(body, dict):
         body.update({key: tenant.ref.id for key in target.tenant_fields if key in body})
     return Created(tenant, canary, target.client.send(actor, "POST", creator.operation.path, json_body=body))

@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tenantprobe.openapi import parse_openapi, synthesize
+import jsonschema
+
+from tenantprobe.openapi import parse_openapi, synthesize, valid_body
 
 DOC: dict[str, Any] = {
     "openapi": "3.1.0",
@@ -72,3 +74,23 @@ def test_synthesized_body_is_valid_and_carries_the_canary() -> None:
     assert body["labels"] == ["tpcanaryabcdefx0123456789"]
     assert body["note"] == "tpcanaryabcdefx0123456789"
     assert "size" not in body, "optional numbers are left out"
+
+
+def test_valid_body_keeps_the_canary_where_the_schema_allows_and_satisfies_the_rest() -> None:
+    schema = {
+        "type": "object",
+        "required": ["code", "title"],
+        "properties": {"code": {"type": "string", "pattern": "^[A-Z]{3}-[0-9]{4}$"}, "title": {"type": "string"}},
+    }
+    body = valid_body(schema, "tpcanaryabcdefx0123456789")
+    assert jsonschema.Draft202012Validator(schema).is_valid(body)
+    assert body["title"] == "tpcanaryabcdefx0123456789"
+
+
+def test_synthesized_strings_meet_min_length() -> None:
+    body = valid_body(
+        {"type": "object", "required": ["t"], "properties": {"t": {"type": "string", "minLength": 40}}},
+        "tpcanaryabcdefx0123456789",
+    )
+    assert len(body["t"]) >= 40
+    assert "tpcanaryabcdefx0123456789" in body["t"]

@@ -39,7 +39,9 @@ def test_bad_profile_is_reported_without_a_traceback(pytester: pytest.Pytester) 
     profile = pytester.makefile(".yaml", shop="name: shop\nauth: {kind: mnt}\nprovisioning: {kind: fixed}\n")
     result = pytester.runpytest("--target", str(profile))
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*auth.kind: 'mnt' is not one of mint, token_endpoint, static, steps. Did you mean 'mint'?*"])
+    result.stderr.fnmatch_lines(
+        ["*auth.kind: 'mnt' is not one of mint, token_endpoint, static, steps. Did you mean 'mint'?*"]
+    )
     assert "Traceback" not in result.stderr.str()
 
 
