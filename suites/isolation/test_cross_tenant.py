@@ -123,6 +123,18 @@ def changes(before: tuple[Exchange, ...], after: tuple[Exchange, ...]) -> dict[s
     return found
 
 
+def fresh_objects(
+    target: Target, probe: Probe, op: Operation, creator: Creator, attacker: SeededTenant, victim: SeededTenant
+) -> tuple[SeededObject, SeededObject] | None:
+    """A new object of the victim's and one of the attacker's, for an attack that may change or delete them."""
+    obj = target.create(victim, creator, target.owner(victim), probe)
+    own = target.create(attacker, creator, target.owner(attacker), probe)
+    if isinstance(obj, str) or isinstance(own, str):
+        probe.skip_operation(op.key, obj if isinstance(obj, str) else str(own))
+        return None
+    return obj, own
+
+
 @pytest.mark.controls("API-CROSS-TENANT-WRITE", "API-EXISTENCE-ORACLE")
 def test_foreign_writes_change_nothing(target: Target, pairs: list[tuple[Any, Any]], probe: Probe) -> None:
     writes = [op for op in tenant_operations(target) if op.method in ("PUT", "PATCH", "DELETE") and op.addresses_item]
@@ -134,11 +146,10 @@ def test_foreign_writes_change_nothing(target: Target, pairs: list[tuple[Any, An
         for attacker, victim in pairs:
             pair = {"attacker": attacker.slug, "victim": victim.slug}
             # Fresh objects per attack, so that a successful attack (or the positive control) spoils nothing else.
-            obj = target.create(victim, creator, target.owner(victim), probe)
-            own = target.create(attacker, creator, target.owner(attacker), probe)
-            if isinstance(obj, str) or isinstance(own, str):
-                probe.skip_operation(op.key, obj if isinstance(obj, str) else str(own))
+            fresh = fresh_objects(target, probe, op, creator, attacker, victim)
+            if fresh is None:
                 continue
+            obj, own = fresh
             canary = target.canaries.issue(attacker.slug)
             body = valid_body(op.body_schema, canary) if op.body_schema else None
             # The positive control goes first: its effect must not show up in the victim's snapshots.
@@ -177,11 +188,10 @@ def judge_nested_write(
     if creator is None:
         probe.skip_operation(op.key, "no operation creates its objects")
         return
-    obj = target.create(victim, creator, target.owner(victim), probe)
-    own = target.create(attacker, creator, target.owner(attacker), probe)
-    if isinstance(obj, str) or isinstance(own, str):
-        probe.skip_operation(op.key, obj if isinstance(obj, str) else str(own))
+    fresh = fresh_objects(target, probe, op, creator, attacker, victim)
+    if fresh is None:
         return
+    obj, own = fresh
     canary = target.canaries.issue(attacker.slug)
     body = valid_body(op.body_schema, canary) if op.body_schema else None
     positive = probe.request(target.owner(attacker), op.method, op.url(own.bindings), json_body=body)

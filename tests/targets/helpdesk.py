@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import secrets
 import sqlite3
-import threading
 from typing import Any
 
 from flask import Flask, Response, jsonify, redirect, request
+
+from tests.targets.store import SqliteStore
 
 MODES = (
     "secure",
@@ -92,20 +93,12 @@ class Helpdesk:
         if mode not in MODES:
             raise ValueError(f"unknown helpdesk mode {mode!r}; one of {', '.join(MODES)}")
         self.mode = mode
-        self._db = sqlite3.connect(":memory:", check_same_thread=False)
-        self._db.row_factory = sqlite3.Row
-        self._lock = threading.Lock()
-        self._db.execute(
+        self._store = SqliteStore(
             "create table tickets (pk integer primary key, public_id text unique, company text not null,"
             " title text not null, body text, priority text)"
         )
+        self._query = self._store.query
         self.app = self._build()
-
-    def _query(self, sql: str, *args: Any) -> list[sqlite3.Row]:
-        with self._lock:
-            rows = self._db.execute(sql, args).fetchall()
-            self._db.commit()
-            return rows
 
     def _public(self, row: sqlite3.Row) -> dict[str, Any]:
         key = row["pk"] if self.mode == "integer_ids" else row["public_id"]

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import secrets
 import sqlite3
-import threading
 from typing import Any
 
 from flask import Flask, jsonify, request
+
+from tests.targets.store import SqliteStore
 
 MODES = ("secure", "owner_not_checked")
 
@@ -82,21 +83,13 @@ class Notebook:
         if mode not in MODES:
             raise ValueError(f"unknown notebook mode {mode!r}; one of {', '.join(MODES)}")
         self.mode = mode
-        self._db = sqlite3.connect(":memory:", check_same_thread=False)
-        self._db.row_factory = sqlite3.Row
-        self._lock = threading.Lock()
-        self._db.executescript(
+        self._store = SqliteStore(
             "create table users (username text primary key, password text not null);"
             "create table tokens (token text primary key, username text not null);"
             "create table notes (id integer primary key, owner text not null, text text not null, pinned int);"
         )
+        self._query = self._store.query
         self.app = self._build()
-
-    def _query(self, sql: str, *args: Any) -> list[sqlite3.Row]:
-        with self._lock:
-            rows = self._db.execute(sql, args).fetchall()
-            self._db.commit()
-            return rows
 
     def _build(self) -> Flask:
         app = Flask("notebook")
