@@ -220,8 +220,9 @@ async def _everything(session: Any, notes: list[UUID]) -> tuple[list[Any], int, 
 @contextmanager
 def open_harness(app_dsn: str, platform_dsn: str) -> Iterator[Harness]:
     loop = asyncio.new_event_loop()
-    # Two connections: concurrent units of work share and reuse them, as a busy app's pool does.
-    database = Database(app_dsn, platform_dsn, max_size=2)
+    # Two connections: concurrent units of work share and reuse them, as a busy app's pool does. Each
+    # tenant may use both (no fair share): these properties are about context, not about refusals.
+    database = Database(app_dsn, platform_dsn, max_size=2, per_tenant=2)
     loop.run_until_complete(database.open())
     try:
         yield Harness(loop, database)
