@@ -24,6 +24,7 @@ import pytest
 
 from tenantprobe.stack import ReferenceStack
 from tests.reference_app.conftest import Tenant
+from tests.reference_app.test_jobs import wait_for
 
 PROBLEM_JSON = "application/problem+json"
 TAGS = [f"tag{i}" for i in range(12)]  # most of a note's write is its tags: a kill lands among them
@@ -134,16 +135,6 @@ def assert_nothing_lost_doubled_or_partial(platform_dsn: str, writes: Writes) ->
     assert not partial, f"notes without all their tags: {list(partial.items())[:3]}"
 
 
-def wait_for_job(client: httpx.Client, url: str, headers: dict[str, str], timeout: float = 30) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job: dict[str, Any] = client.get(url, headers=headers).json()
-        if job["status"] in ("succeeded", "failed"):
-            return job
-        time.sleep(0.05)
-    raise AssertionError(f"job at {url} did not finish in {timeout} s")
-
-
 def job_row(platform_dsn: str, job_id: str) -> tuple[str, int]:
     with psycopg.connect(platform_dsn) as conn:
         row = conn.execute("select status, attempts from jobs where id = %s", (job_id,)).fetchone()
@@ -207,7 +198,7 @@ def test_database_crash_mid_load_loses_no_acknowledged_write_and_recovers_withou
     headers = tenants[1].headers("admin")
     export = client.post("/v1/exports", headers=headers)
     assert export.status_code == 202
-    assert wait_for_job(client, f"/v1/exports/{export.json()['id']}", headers)["status"] == "succeeded"
+    assert wait_for(client, f"/v1/exports/{export.json()['id']}", headers, timeout=30)["status"] == "succeeded"
 
 
 # -------------------------------------------------------------------------------- API killed
@@ -288,7 +279,7 @@ def test_api_killed_mid_write_leaves_no_half_applied_write(
     assert started, "no restore was accepted before the kill"
     for slug, tenant_id, job_id in started:
         assert job_id is not None, f"restore {slug}: a tenant without its job"
-        job = wait_for_job(client, f"/v1/admin/tenants/{tenant_id}/jobs/{job_id}", platform_headers)
+        job = wait_for(client, f"/v1/admin/tenants/{tenant_id}/jobs/{job_id}", platform_headers, timeout=30)
         assert job["status"] == "succeeded", job
         with psycopg.connect(api.dsns.platform) as conn:  # type: ignore[union-attr]
             count = conn.execute("select count(*) from notes where tenant_id = %s", (tenant_id,)).fetchone()
@@ -316,7 +307,7 @@ def test_worker_killed_mid_export_completes_it_once_after_restart(
     job_id = client.post("/v1/exports", headers=headers).json()["id"]
     kill_worker_while_running(api, job_id)
     api.respawn("worker")
-    job = wait_for_job(client, f"/v1/exports/{job_id}", headers)
+    job = wait_for(client, f"/v1/exports/{job_id}", headers, timeout=30)
     assert job["status"] == "succeeded", job
     assert job_row(api.dsns.platform, job_id) == ("succeeded", 2)  # type: ignore[union-attr]
     exports = client.get("/v1/exports", headers=headers).json()
@@ -339,7 +330,7 @@ def test_worker_killed_mid_import_restores_every_row_exactly_once(
     tenant_id, job_id = accepted.json()["tenant"]["id"], accepted.json()["job"]["id"]
     kill_worker_while_running(api, job_id)
     api.respawn("worker")
-    job = wait_for_job(client, f"/v1/admin/tenants/{tenant_id}/jobs/{job_id}", platform_headers)
+    job = wait_for(client, f"/v1/admin/tenants/{tenant_id}/jobs/{job_id}", platform_headers, timeout=30)
     assert job["status"] == "succeeded", job
     assert job_row(api.dsns.platform, job_id) == ("succeeded", 2)  # type: ignore[union-attr]
     with psycopg.connect(api.dsns.platform) as conn:  # type: ignore[union-attr]
