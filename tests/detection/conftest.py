@@ -17,6 +17,7 @@ class SuiteRun:
     exit_code: int
     records: list[dict[str, Any]]
     output: str
+    """Everything the run printed: the gap summary sits above pytest's short summary, which may be long."""
 
     def controls_with(self, status: str) -> set[str]:
         return {record["control_id"] for record in self.records if record["status"] == status}
@@ -45,4 +46,4 @@ def run_suite(suite: str, results_dir: Path, *options: str, timeout: float = 300
     records = [
         json.loads(line) for path in sorted(results_dir.glob("*.jsonl")) for line in path.read_text().splitlines()
     ]
-    return SuiteRun(completed.returncode, records, completed.stdout[-6000:] + completed.stderr[-3000:])
+    return SuiteRun(completed.returncode, records, completed.stdout + completed.stderr)
