@@ -28,6 +28,7 @@ OPTION_RESULTS = "--results-dir"
 OPTION_FAULTS = "--faults"
 OPTION_FUZZ_PROFILE = "--fuzz-profile"
 OPTION_ACCEPT_NOT_ASSESSED = "--accept-not-assessed"
+OPTION_CONTROLS = "--controls"
 FUZZ_PROFILES = ("ci", "deep")
 MARKER = "controls"
 DEFAULT_PROFILE = Path("targets/reference.yaml")
@@ -52,6 +53,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         OPTION_ACCEPT_NOT_ASSESSED,
         action="store_true",
         help="exit 0 even when a cross-tenant control could not be assessed (the summary still lists it)",
+    )
+    group.addoption(
+        OPTION_CONTROLS,
+        default="",
+        help="run only the checks that measure these catalogue controls (comma-separated ids); the others are "
+        "deselected and their controls left out of the run",
     )
     # The fuzz suite's budget. Declared here rather than in suites/fuzz/conftest.py, which pytest
     # loads too late to parse options when it runs more than that folder (`pytest suites`).
@@ -93,12 +100,31 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
     catalogue = load_catalogue()
     for item in items:
-        for marker in item.iter_markers(MARKER):
-            for control_id in marker.args:
-                try:
-                    catalogue.get(control_id)
-                except TenantProbeError as exc:
-                    raise pytest.UsageError(f"{item.nodeid}: {exc}") from None
+        for control_id in _declared_controls(item):
+            try:
+                catalogue.get(control_id)
+            except TenantProbeError as exc:
+                raise pytest.UsageError(f"{item.nodeid}: {exc}") from None
+    wanted = {control_id.strip() for control_id in config.getoption(OPTION_CONTROLS).split(",") if control_id.strip()}
+    if wanted:
+        _keep_checks_of(wanted, config, items)
+
+
+def _keep_checks_of(wanted: set[str], config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``--controls``: deselect every check that measures none of ``wanted``, the way ``-k`` does."""
+    from tenantprobe.controls import load_catalogue
+
+    catalogue = load_catalogue()
+    for control_id in sorted(wanted):
+        try:
+            catalogue.get(control_id)
+        except TenantProbeError as exc:
+            raise pytest.UsageError(f"{OPTION_CONTROLS}: {exc}") from None
+    kept = [item for item in items if wanted & set(_declared_controls(item))]
+    deselected = [item for item in items if item not in kept]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = kept
 
 
 def _profile_path(config: pytest.Config) -> Path:

@@ -72,3 +72,32 @@ def test_report_header_names_the_target(pytester: pytest.Pytester) -> None:
     pytester.makepyfile("def test_ok():\n    pass\n")
     result = pytester.runpytest("--tenants", "4", "--faults", "list_unfiltered")
     result.stdout.fnmatch_lines(["tenantprobe: target *reference.yaml, 4 tenants, pairs auto, faults list_unfiltered"])
+
+
+def test_controls_option_runs_only_the_checks_of_those_controls(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.controls("API-CROSS-TENANT-READ")
+        def test_read():
+            pass
+
+        @pytest.mark.controls("API-LIST-FILTER", "API-CROSS-TENANT-WRITE")
+        def test_list_and_write():
+            pass
+
+        @pytest.mark.controls("API-COUNT-LEAK")
+        def test_count():
+            pass
+        """
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider", "--controls", "API-CROSS-TENANT-WRITE, API-COUNT-LEAK")
+    result.assert_outcomes(passed=2, deselected=1)
+
+
+def test_unknown_control_in_the_controls_option_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("import pytest\n\n@pytest.mark.controls('API-LIST-FILTER')\ndef test_x():\n    pass\n")
+    result = pytester.runpytest("-p", "no:cacheprovider", "--controls", "API-LIST-FILTR")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--controls*API-LIST-FILTR*API-LIST-FILTER*"])
