@@ -14,8 +14,8 @@ from typing import Annotated
 
 import typer
 
-from tenantprobe.bench import bench_app
 from tenantprobe.errors import TenantProbeError
+from tenantprobe.load.bench import bench_app
 from tenantprobe.pgserver import PostgresServer
 from tenantprobe.redact import redact_dsn
 from tenantprobe.stack import ReferenceStack
@@ -23,7 +23,7 @@ from tenantprobe.stack import ReferenceStack
 app = typer.Typer(help="Verify that a multi-tenant SaaS keeps its tenants apart.", no_args_is_help=True)
 db_app = typer.Typer(help="PostgreSQL helpers: the embedded server and the reference app's migrations.")
 app.add_typer(db_app, name="db")
-app.add_typer(bench_app, name="bench")  # tenantprobe/bench.py; runs locust as a command, never imports it
+app.add_typer(bench_app, name="bench")  # tenantprobe/load/bench.py; runs locust as a command, never imports it
 
 DatabaseUrlOption = Annotated[
     str | None,

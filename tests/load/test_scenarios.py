@@ -17,7 +17,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from tenantprobe.loadresult import schema
+from tenantprobe.load.result import schema
 from tests.load.conftest import ROOT, LoadRun, LoadTarget, locust_command, run_locust
 
 REPORT_SCHEMA = ROOT / "reports" / "load-result.schema.json"

@@ -1,6 +1,6 @@
 """Service-level objectives of a load run: thresholds from the catalogue, verdicts, records, exit code.
 
-:func:`evaluate` scores a load result document (:mod:`tenantprobe.loadresult`) for its
+:func:`evaluate` scores a load result document (:mod:`tenantprobe.load.result`) for its
 scenario. A catalogue metric's threshold comes from ``catalogue.yaml`` unless ``--slo
 CONTROL=VALUE`` overrides it; the criteria the catalogue does not state as thresholds
 (achieved/offered, Jain's index, error rate, memory) come from :class:`Criteria`. A run

@@ -1,4 +1,4 @@
-"""Per-tenant statistics (tenantprobe/loadstats.py) and SLO verdicts (tenantprobe/loadslo.py), as pure logic."""
+"""Per-tenant statistics (tenantprobe/load/stats.py) and SLO verdicts (tenantprobe/load/slo.py), as pure logic."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import jsonschema
 import pytest
 
 from tenantprobe.errors import ProfileError
-from tenantprobe.loadresult import build_document, schema
-from tenantprobe.loadslo import Criteria, evaluate, exit_code, parse_slo_overrides
-from tenantprobe.loadstats import LatencyHistogram, LoadCollector, Phase, jain_index, merge_wires
+from tenantprobe.load.result import build_document, schema
+from tenantprobe.load.slo import Criteria, evaluate, exit_code, parse_slo_overrides
+from tenantprobe.load.stats import LatencyHistogram, LoadCollector, Phase, jain_index, merge_wires
 
 T0 = 1_000_000.0
 

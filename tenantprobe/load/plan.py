@@ -197,7 +197,7 @@ def resolve_profile_path(option: str) -> Path:
     if path.exists() or path.is_absolute():
         return path
     # `locust -f scenarios` from elsewhere still finds the bundled reference profile.
-    bundled = Path(__file__).resolve().parent.parent / option
+    bundled = Path(__file__).resolve().parents[2] / option
     return bundled if bundled.exists() else path
 
 
