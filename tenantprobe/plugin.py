@@ -238,11 +238,12 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if target is None or writer is None or not target.provisioning_seconds:
         return
     from tenantprobe.controls import load_catalogue
+    from tenantprobe.load.stats import percentile
     from tenantprobe.records import ResultRecord, Status
 
     control = load_catalogue().get("OPS-PROVISIONING-TIME")
     samples = sorted(target.provisioning_seconds)
-    p95 = samples[min(len(samples) - 1, round(0.95 * (len(samples) - 1)))]
+    p95 = percentile(samples, 95)
     writer.write(
         ResultRecord(
             control_id=control.id,

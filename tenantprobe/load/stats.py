@@ -25,14 +25,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from hdrh.histogram import HdrHistogram
-
 LATENCY_MAX_US = 300_000_000  # 5 minutes: anything slower is clamped, never dropped
 SIGNIFICANT_DIGITS = 3
 ERROR_SAMPLES_PER_TENANT = 3
 
 
 def _new_hdr() -> Any:
+    # Imported here: the pytest plugin and the CLI use this module's percentile without the 'load' extra.
+    from hdrh.histogram import HdrHistogram
+
     return HdrHistogram(1, LATENCY_MAX_US, SIGNIFICANT_DIGITS)
 
 
@@ -97,6 +98,8 @@ class LatencyHistogram:
     def from_wire(cls, data: dict[str, Any]) -> LatencyHistogram:
         histogram = cls()
         if data["count"]:
+            from hdrh.histogram import HdrHistogram
+
             histogram._hdr.add(HdrHistogram.decode(base64.b64decode(data["hdr"])))
         histogram.count = int(data["count"])
         histogram.sum_us = int(data["sum_us"])
