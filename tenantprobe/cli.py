@@ -40,6 +40,24 @@ FaultsOption = Annotated[
 ]
 
 
+def _show_version(value: bool) -> None:
+    if value:
+        from tenantprobe import __version__
+
+        typer.echo(f"tenantprobe {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_show_version, is_eager=True, help="print the version and exit"),
+    ] = False,
+) -> None:
+    """Verify that a multi-tenant SaaS keeps its tenants apart."""
+
+
 def _wait_for_interrupt() -> None:
     """Until Ctrl-C or SIGTERM. Both handlers are installed here: a shell that starts a job in the
     background leaves SIGINT ignored, and Python keeps it so, which would make Ctrl-C a no-op."""

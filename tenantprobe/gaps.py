@@ -24,12 +24,18 @@ class GapReport:
     """A pytest plugin object: registered once per session by ``tenantprobe.plugin``."""
 
     def __init__(
-        self, writer: Callable[[], Any], marker: str, accept_option: str, target: Callable[[], Any] = lambda: None
+        self,
+        writer: Callable[[], Any],
+        marker: str,
+        accept_option: str,
+        target: Callable[[], Any] = lambda: None,
+        accept_hint: str = "",
     ) -> None:
         self._writer = writer
         self._target = target
         self._marker = marker
-        self._accept_option = accept_option
+        self._accept_option = accept_option  # the option's name for config.getoption
+        self._accept_hint = accept_hint or accept_option  # the way the message tells users to set it
         self.unassessed: dict[str, str] = {}
         self.blocking: list[str] = []
 
@@ -69,9 +75,9 @@ class GapReport:
         if self.blocking:
             accepted = config.getoption(self._accept_option)
             verdict = (
-                "accepted by --accept-not-assessed"
+                f"accepted by {self._accept_hint}"
                 if accepted
-                else f"the run fails; pass {self._accept_option} to accept the gap"
+                else f"the run fails; pass {self._accept_hint} to accept the gap"
             )
             terminalreporter.write_line(
                 f"cross-tenant control(s) without evidence: {', '.join(self.blocking)} ({verdict})",
