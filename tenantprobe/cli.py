@@ -155,6 +155,38 @@ def _run_isolation_suite_and_report() -> None:
     typer.echo(f"report: {(out / 'report.html').resolve()}")
 
 
+@app.command()
+def audit(
+    target: Annotated[Path, typer.Option(help="target profile")] = Path("targets/reference.yaml"),
+    results: Annotated[Path, typer.Option(help="where the run's records go (emptied first)")] = Path("results/audit"),
+    out: Annotated[Path, typer.Option(help="where report.html, report.json and junit.xml go")] = Path("build/audit"),
+    skip: Annotated[str, typer.Option(help="steps to leave out: isolation,fuzz,kubernetes,network,load")] = "",
+    faults: FaultsOption = "",
+    load_seconds: Annotated[int, typer.Option(help="length of the steady load run")] = 30,
+    load_tenants: Annotated[int, typer.Option(help="tenants of the steady load run (100+ to judge scalability)")] = 100,
+    load_rps: Annotated[float, typer.Option(help="offered requests/s of each tenant in the load run")] = 1.0,
+) -> None:
+    """Run every suite that can run against the target here as one run, then write the report."""
+    from tenantprobe import audit as audit_steps
+    from tenantprobe.profiles import load_profile
+
+    skipped = audit_steps.parse_skip(skip)
+    load_profile(target)  # a broken profile stops here, once, with its message
+    shutil.rmtree(results, ignore_errors=True)
+    results.mkdir(parents=True)
+    load = audit_steps.LoadSettings(seconds=load_seconds, tenants=load_tenants, tenant_rps=load_rps)
+    steps = audit_steps.plan(target.resolve(), results.resolve(), faults, load)
+    started = time.monotonic()
+    typer.echo(f"audit of {target}: {len(steps)} steps, records in {results}")
+    audit_steps.run_steps(steps, skipped, results, typer.echo)
+    typer.echo(f"audit: suites done in {time.monotonic() - started:.0f} s; writing the report ...")
+    docs = ["--docs", "docs"] if Path("docs").is_dir() else []
+    command = [sys.executable, "-m", "tenantprobe", "report", "--results", str(results), "--out", str(out), *docs]
+    report = subprocess.run(command, check=False)
+    typer.echo(f"audit: report {(out / 'report.html').resolve()} in {time.monotonic() - started:.0f} s in all")
+    raise typer.Exit(report.returncode)
+
+
 @db_app.command("start")
 def db_start() -> None:
     """Start a throwaway PostgreSQL on a free loopback port and print its DSN, until Ctrl-C."""
