@@ -14,7 +14,6 @@ from typing import Annotated
 
 import typer
 
-from tenantprobe.errors import TenantProbeError
 from tenantprobe.load.bench import bench_app
 from tenantprobe.pgserver import PostgresServer
 from tenantprobe.redact import redact_dsn
@@ -289,8 +288,7 @@ def report(ctx: typer.Context) -> None:
 
 
 def main() -> None:
-    try:
-        app()
-    except TenantProbeError as exc:
-        typer.echo(f"tenantprobe: {exc}", err=True)
-        raise SystemExit(2) from None
+    """The ``tenantprobe`` command; exit codes as in :mod:`tenantprobe.exitcodes`."""
+    from tenantprobe.exitcodes import run_command
+
+    run_command(typer.main.get_command(app), prog_name="tenantprobe")

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from tenantprobe.controls import load_catalogue
+from tenantprobe.exitcodes import ExitCode
 
 REASON_CHARS = 300
 
@@ -58,7 +59,7 @@ class GapReport:
         ]
         accepted = session.config.getoption(self._accept_option)
         if self.blocking and not accepted and session.exitstatus == pytest.ExitCode.OK:
-            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+            session.exitstatus = ExitCode.INCOMPLETE  # evidence missing; a failed check (1) wins over it
 
     def pytest_terminal_summary(self, terminalreporter: Any, config: pytest.Config) -> None:
         target = self._target()

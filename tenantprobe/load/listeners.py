@@ -26,8 +26,10 @@ from typing import Any
 
 import gevent
 from locust import __version__, events
+from locust import log as locust_log
 
 from tenantprobe.errors import ProfileError, TenantProbeError
+from tenantprobe.exitcodes import ExitCode
 from tenantprobe.load import result, slo
 from tenantprobe.load.plan import PlannedTenant, Preparation, load_workload, reweigh
 from tenantprobe.load.resources import ProcessSampler, unavailable
@@ -463,6 +465,11 @@ def on_quitting(environment: Any, **_: Any) -> None:
         return
     if STATE.exit_code is not None:
         environment.process_exit_code = STATE.exit_code
+    elif environment.runner.exceptions or locust_log.unhandled_greenlet_exception:
+        environment.process_exit_code = ExitCode.CRASHED
+    elif STATE.scenario is not None:
+        # Failed requests are judged by the error-rate SLOs, which held: not locust's exit 1 (a finding).
+        environment.process_exit_code = ExitCode.PASS
     if STATE.prep is not None:
         STATE.prep.close()
         STATE.prep = None

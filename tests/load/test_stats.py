@@ -134,13 +134,13 @@ def test_contained_flooder_passes_the_noisy_neighbour_checks() -> None:
     assert exit_code(results) is None
 
 
-def test_throttled_quiet_tenants_and_slow_ones_fail_with_exit_3() -> None:
+def test_throttled_quiet_tenants_and_slow_ones_fail_with_exit_1() -> None:
     document = _document(quiet_p95=(2_000, 9_000), quiet_429=5, flood_429=450)
     results = evaluate(document)
     assert "fail" in _status(results, "PERF-NOISY-NEIGHBOUR")
     failing = {r.criterion for r in results if r.status == "fail"}
     assert {"quiet_p95_ratio", "quiet_throttled_429", "quiet_achieved_ratio_min"} <= failing
-    assert exit_code(results) == 3
+    assert exit_code(results) == 1  # FAIL in tenantprobe.exitcodes
     assert document["verdict"] == "fail"
 
 
