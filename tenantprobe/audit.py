@@ -27,6 +27,7 @@ from pathlib import Path
 
 from tenantprobe.controls import load_catalogue
 from tenantprobe.errors import ProfileError
+from tenantprobe.exitcodes import ExitCode
 from tenantprobe.records import RUN_ID_ENV, ResultRecord, ResultWriter, Status, new_run_id
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -150,14 +151,13 @@ def run_steps(steps: list[Step], skipped: set[str], results: Path, say: Callable
 
 
 def describe(step: Step) -> str:
-    """What the exit codes of a step's commands say (pytest's and the load scenarios' codes)."""
+    """What the exit codes of a step's commands say (the table of :mod:`tenantprobe.exitcodes`)."""
     worst = max(step.exit_codes, default=0)
-    if worst == 0:
-        return "done, nothing found"
-    if step.name == "load":
-        return {1: "done, locust saw failed requests", 3: "done, an SLO was violated"}.get(
-            worst, f"could not run (exit {worst}; see its log)"
-        )
-    if worst == 1:
-        return "done, found problems or gaps (see the report)"
-    return f"could not run (exit {worst}; see its log)"
+    meaning: dict[int, str] = {
+        ExitCode.PASS: "done, nothing found",
+        ExitCode.FAIL: "done, found problems (see the report)",
+        ExitCode.INCOMPLETE: "done, some controls not assessed (see the report)",
+    }
+    if ExitCode.FAIL in step.exit_codes:
+        return meaning[ExitCode.FAIL]  # a finding wins over a gap, as in the verdict
+    return meaning.get(worst, f"could not run (exit {worst}; see its log)")

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tenantprobe.audit import STEP_NAMES, LoadSettings, plan
+from tenantprobe.audit import STEP_NAMES, LoadSettings, describe, plan
 
 ROOT = Path(__file__).parents[2]
 TENANTPROBE = [sys.executable, "-m", "tenantprobe"]
@@ -46,3 +46,15 @@ def test_a_missing_extra_leaves_its_step_not_assessed_with_the_install_command(t
     assert steps["load"].why_not(set()) == "the 'load' extra is not installed (pip install 'tenantprobe[load]')"
     steady = steps["load"].commands[0]
     assert steady[steady.index("--tenants") + 1] == "100"  # below 100 tenants scalability is not assessed
+
+
+def test_each_step_says_what_its_exit_codes_mean(tmp_path: Path) -> None:
+    step = plan(tmp_path / "t.yaml", tmp_path, "", LoadSettings())[0]
+    for codes, said in [
+        ([0], "done, nothing found"),
+        ([3], "done, some controls not assessed (see the report)"),
+        ([3, 1], "done, found problems (see the report)"),
+        ([4], "could not run (exit 4; see its log)"),
+    ]:
+        step.exit_codes = codes
+        assert describe(step) == said
