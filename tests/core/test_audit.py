@@ -29,6 +29,7 @@ def test_steps_that_cannot_run_are_reported_not_assessed_with_the_reason(tmp_pat
     )
     assert "did not run network" in controls["NET-DEFAULT-DENY"]["reason"]
     assert "did not run load" in controls["PERF-P95-RESPONSE"]["reason"]
+    assert "benchmarks/migration_window.py" in controls["OPS-MAINTENANCE-WINDOW"]["reason"]
 
 
 def test_unknown_step_names_the_valid_ones(tmp_path: Path) -> None:
