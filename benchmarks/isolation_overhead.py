@@ -52,6 +52,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from tenantprobe.load.stats import percentile
+
 HERE = Path(__file__).resolve().parent
 GOAL = 0.95
 DATABASE = "pake_bench"
@@ -152,15 +154,15 @@ async def _generate_load(spec: dict[str, Any]) -> dict[str, Any]:
     latencies.sort()
     count = len(latencies)
 
-    def percentile(p: float) -> float:
-        return latencies[min(count - 1, int(p * count))] * 1000 if count else float("nan")
+    def ms(percent: float) -> float:
+        return percentile(latencies, percent) * 1000 if count else float("nan")
 
     return {
         "requests": count,
         "throughput": count / spec["seconds"] if spec["seconds"] else float("nan"),
-        "p50_ms": percentile(0.50),
-        "p90_ms": percentile(0.90),
-        "p99_ms": percentile(0.99),
+        "p50_ms": ms(50),
+        "p90_ms": ms(90),
+        "p99_ms": ms(99),
         "max_ms": latencies[-1] * 1000 if count else float("nan"),
         "statuses": {str(status): n for status, n in statuses.items()},
         "client_cpu_s": usage.ru_utime + usage.ru_stime,

@@ -29,14 +29,10 @@ import httpx
 from _seed import seed
 
 from reference_app.auth import SigningKey, TokenSettings, mint_token
+from tenantprobe.load.stats import percentile
 from tenantprobe.stack import ReferenceStack
 
 SETTINGS = TokenSettings(issuer="pake-dev", audience="pake-api")
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
 def bearer(key: SigningKey, tenant_id: str | None, role: str) -> dict[str, str]:
@@ -87,11 +83,11 @@ def main() -> None:
             servers.append(server)
         print(f"provisioning, {args.tenants} tenants (ms):")
         print(
-            f"  wall    p50 {percentile(walls, 0.5) * 1000:7.1f}  p95 {percentile(walls, 0.95) * 1000:7.1f}"
+            f"  wall    p50 {percentile(walls, 50) * 1000:7.1f}  p95 {percentile(walls, 95) * 1000:7.1f}"
             f"  max {max(walls) * 1000:7.1f}"
         )
         print(
-            f"  server  p50 {percentile(servers, 0.5) * 1000:7.1f}  p95 {percentile(servers, 0.95) * 1000:7.1f}"
+            f"  server  p50 {percentile(servers, 50) * 1000:7.1f}  p95 {percentile(servers, 95) * 1000:7.1f}"
             f"  max {max(servers) * 1000:7.1f}"
         )
 

@@ -25,22 +25,17 @@ from tenantprobe.kube.app import AppTenants
 from tenantprobe.kube.controlplane import LocalControlPlane, ensure_binaries
 from tenantprobe.kube.provision import deprovision, provision
 from tenantprobe.kube.template import TenantTemplate
+from tenantprobe.load.stats import percentile
 from tenantprobe.profiles import load_profile
 from tenantprobe.stack import ReferenceStack
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def percentile(samples: list[float], fraction: float) -> float:
-    """Nearest-rank percentile, as the harness reports OPS-PROVISIONING-TIME."""
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
-
-
 def summary(samples: list[float]) -> dict[str, float]:
     return {
         "p50": round(statistics.median(samples), 4),
-        "p95": round(percentile(samples, 0.95), 4),
+        "p95": round(percentile(samples, 95), 4),
         "max": round(max(samples), 4),
         "mean": round(statistics.fmean(samples), 4),
     }

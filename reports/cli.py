@@ -1,9 +1,9 @@
 """``tenantprobe report``: score one run of a results directory; write report.html, report.json and junit.xml.
 
-Exit codes: 0 PASS (or any verdict with ``--no-fail``), 1 FAIL, 3 INCOMPLETE, 2 when no
-report could be written (a missing directory, a bad option, an unknown ``--run``, a run whose
-records name two targets). A defect in the inputs never produces a traceback: it is a
-problem listed in the report, which then cannot pass.
+Exit codes (:mod:`tenantprobe.exitcodes`): 0 PASS (or any verdict with ``--no-fail``), 1 FAIL,
+3 INCOMPLETE, 4 when no report could be written (a missing directory, a bad option, an unknown
+``--run``, a run whose records name two targets), 2 on an internal error. A defect in the inputs
+never produces a traceback: it is a problem listed in the report, which then cannot pass.
 """
 
 from __future__ import annotations
@@ -20,9 +20,10 @@ from reports._build import Report, ReportOptions, build_report
 from reports._model import Verdict
 from reports._write import write_report
 from tenantprobe.errors import TenantProbeError
+from tenantprobe.exitcodes import ExitCode, run_command
 
-EXIT_CODES = {Verdict.PASS: 0, Verdict.FAIL: 1, Verdict.INCOMPLETE: 3}
-EXIT_USAGE = 2
+EXIT_CODES = {Verdict.PASS: ExitCode.PASS, Verdict.FAIL: ExitCode.FAIL, Verdict.INCOMPLETE: ExitCode.INCOMPLETE}
+EXIT_USAGE = ExitCode.COULD_NOT_RUN
 PROG = "tenantprobe report"
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
@@ -30,7 +31,7 @@ app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 
 @app.command(
     help="Score result records against the control catalogue and write report.html, report.json and junit.xml.",
-    epilog="Exit codes: 0 PASS, 1 FAIL, 3 INCOMPLETE (evidence missing), 2 no report written. "
+    epilog="Exit codes: 0 PASS, 1 FAIL, 3 INCOMPLETE (evidence missing), 4 no report written, 2 internal error. "
     "--no-fail exits 0 whatever the verdict once the report is written.",
 )
 def report(
@@ -78,7 +79,7 @@ def report(
             "tenantprobe: please report it with the results directory (TENANTPROBE_DEBUG=1 shows the traceback).",
             err=True,
         )
-        raise typer.Exit(EXIT_USAGE) from None
+        raise typer.Exit(ExitCode.CRASHED) from None
     decision = built.decision
     for line in summary_lines(built, paths):
         typer.echo(line)
@@ -111,7 +112,7 @@ def summary_lines(built: Report, paths: dict[str, Path]) -> list[str]:
 
 def run(args: Sequence[str]) -> None:
     """Run the command with ``args`` (exits with the verdict's code)."""
-    typer.main.get_command(app).main(args=list(args), prog_name=PROG)
+    run_command(typer.main.get_command(app), list(args), PROG)
 
 
 if __name__ == "__main__":

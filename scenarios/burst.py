@@ -6,7 +6,7 @@
 Measures PERF-TENANT-THROUGHPUT (achieved requests/s of the one tenant).
 """
 
-from _loadusers import BurstUser
+from tenantprobe.load.users import BurstUser
 
 
 class BurstTenant(BurstUser):

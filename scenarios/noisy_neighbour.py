@@ -9,7 +9,7 @@ quiet tenants' achieved/offered >= 0.99) and OPS-RATE-LIMIT-PER-TENANT (the floo
 with Retry-After, the quiet tenants never do and keep their rate).
 """
 
-from _loadusers import FloodingUser, TenantUser
+from tenantprobe.load.users import FloodingUser, TenantUser
 
 
 class QuietTenant(TenantUser):

@@ -6,7 +6,7 @@ Each new tenant is timed from the provisioning request to its first successful r
 Measures OPS-PROVISIONING-TIME (p95 of that time, under load).
 """
 
-from _loadusers import OnboardingUser, TenantUser
+from tenantprobe.load.users import OnboardingUser, TenantUser
 
 
 class LoadedTenant(TenantUser):

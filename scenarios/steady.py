@@ -6,7 +6,7 @@ Measures PERF-AVG-RESPONSE, PERF-P95-RESPONSE, PERF-CONCURRENT-TENANTS (every te
 achieved/offered >= 0.98 within the latency SLOs) and PERF-RESOURCE-UTILIZATION.
 """
 
-from _loadusers import TenantUser
+from tenantprobe.load.users import TenantUser
 
 
 class SteadyTenant(TenantUser):

@@ -14,8 +14,7 @@ from typing import Annotated
 
 import typer
 
-from tenantprobe.bench import bench_app
-from tenantprobe.errors import TenantProbeError
+from tenantprobe.load.bench import bench_app
 from tenantprobe.pgserver import PostgresServer
 from tenantprobe.redact import redact_dsn
 from tenantprobe.stack import ReferenceStack
@@ -23,7 +22,7 @@ from tenantprobe.stack import ReferenceStack
 app = typer.Typer(help="Verify that a multi-tenant SaaS keeps its tenants apart.", no_args_is_help=True)
 db_app = typer.Typer(help="PostgreSQL helpers: the embedded server and the reference app's migrations.")
 app.add_typer(db_app, name="db")
-app.add_typer(bench_app, name="bench")  # tenantprobe/bench.py; runs locust as a command, never imports it
+app.add_typer(bench_app, name="bench")  # tenantprobe/load/bench.py; runs locust as a command, never imports it
 
 DatabaseUrlOption = Annotated[
     str | None,
@@ -38,6 +37,24 @@ FaultsOption = Annotated[
     str,
     typer.Option("--faults", envvar="REFERENCE_APP_FAULTS", help="comma-separated seeded faults to inject"),
 ]
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        from tenantprobe import __version__
+
+        typer.echo(f"tenantprobe {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_show_version, is_eager=True, help="print the version and exit"),
+    ] = False,
+) -> None:
+    """Verify that a multi-tenant SaaS keeps its tenants apart."""
 
 
 def _wait_for_interrupt() -> None:
@@ -135,6 +152,38 @@ def _run_isolation_suite_and_report() -> None:
         [*tenantprobe, "report", "--results", str(results), "--out", str(out), "--no-fail", *docs], check=False
     )
     typer.echo(f"report: {(out / 'report.html').resolve()}")
+
+
+@app.command()
+def audit(
+    target: Annotated[Path, typer.Option(help="target profile")] = Path("targets/reference.yaml"),
+    results: Annotated[Path, typer.Option(help="where the run's records go (emptied first)")] = Path("results/audit"),
+    out: Annotated[Path, typer.Option(help="where report.html, report.json and junit.xml go")] = Path("build/audit"),
+    skip: Annotated[str, typer.Option(help="steps to leave out: isolation,fuzz,kubernetes,network,load")] = "",
+    faults: FaultsOption = "",
+    load_seconds: Annotated[int, typer.Option(help="length of the steady load run")] = 30,
+    load_tenants: Annotated[int, typer.Option(help="tenants of the steady load run (100+ to judge scalability)")] = 100,
+    load_rps: Annotated[float, typer.Option(help="offered requests/s of each tenant in the load run")] = 1.0,
+) -> None:
+    """Run every suite that can run against the target here as one run, then write the report."""
+    from tenantprobe import audit as audit_steps
+    from tenantprobe.profiles import load_profile
+
+    skipped = audit_steps.parse_skip(skip)
+    load_profile(target)  # a broken profile stops here, once, with its message
+    shutil.rmtree(results, ignore_errors=True)
+    results.mkdir(parents=True)
+    load = audit_steps.LoadSettings(seconds=load_seconds, tenants=load_tenants, tenant_rps=load_rps)
+    steps = audit_steps.plan(target.resolve(), results.resolve(), faults, load)
+    started = time.monotonic()
+    typer.echo(f"audit of {target}: {len(steps)} steps, records in {results}")
+    audit_steps.run_steps(steps, skipped, results, typer.echo)
+    typer.echo(f"audit: suites done in {time.monotonic() - started:.0f} s; writing the report ...")
+    docs = ["--docs", "docs"] if Path("docs").is_dir() else []
+    command = [sys.executable, "-m", "tenantprobe", "report", "--results", str(results), "--out", str(out), *docs]
+    report = subprocess.run(command, check=False)
+    typer.echo(f"audit: report {(out / 'report.html').resolve()} in {time.monotonic() - started:.0f} s in all")
+    raise typer.Exit(report.returncode)
 
 
 @db_app.command("start")
@@ -239,8 +288,7 @@ def report(ctx: typer.Context) -> None:
 
 
 def main() -> None:
-    try:
-        app()
-    except TenantProbeError as exc:
-        typer.echo(f"tenantprobe: {exc}", err=True)
-        raise SystemExit(2) from None
+    """The ``tenantprobe`` command; exit codes as in :mod:`tenantprobe.exitcodes`."""
+    from tenantprobe.exitcodes import run_command
+
+    run_command(typer.main.get_command(app), prog_name="tenantprobe")

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from tenantprobe.controls import load_catalogue
+from tenantprobe.exitcodes import ExitCode
 
 REASON_CHARS = 300
 
@@ -24,12 +25,18 @@ class GapReport:
     """A pytest plugin object: registered once per session by ``tenantprobe.plugin``."""
 
     def __init__(
-        self, writer: Callable[[], Any], marker: str, accept_option: str, target: Callable[[], Any] = lambda: None
+        self,
+        writer: Callable[[], Any],
+        marker: str,
+        accept_option: str,
+        target: Callable[[], Any] = lambda: None,
+        accept_hint: str = "",
     ) -> None:
         self._writer = writer
         self._target = target
         self._marker = marker
-        self._accept_option = accept_option
+        self._accept_option = accept_option  # the option's name for config.getoption
+        self._accept_hint = accept_hint or accept_option  # the way the message tells users to set it
         self.unassessed: dict[str, str] = {}
         self.blocking: list[str] = []
 
@@ -52,7 +59,7 @@ class GapReport:
         ]
         accepted = session.config.getoption(self._accept_option)
         if self.blocking and not accepted and session.exitstatus == pytest.ExitCode.OK:
-            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+            session.exitstatus = ExitCode.INCOMPLETE  # evidence missing; a failed check (1) wins over it
 
     def pytest_terminal_summary(self, terminalreporter: Any, config: pytest.Config) -> None:
         target = self._target()
@@ -69,9 +76,9 @@ class GapReport:
         if self.blocking:
             accepted = config.getoption(self._accept_option)
             verdict = (
-                "accepted by --accept-not-assessed"
+                f"accepted by {self._accept_hint}"
                 if accepted
-                else f"the run fails; pass {self._accept_option} to accept the gap"
+                else f"the run fails; pass {self._accept_hint} to accept the gap"
             )
             terminalreporter.write_line(
                 f"cross-tenant control(s) without evidence: {', '.join(self.blocking)} ({verdict})",

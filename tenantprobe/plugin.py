@@ -9,10 +9,14 @@ stays silent about a control it meant to measure.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
+import os
 import random
 import statistics
 from collections.abc import Iterator
+from dataclasses import dataclass
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
@@ -21,14 +25,6 @@ import pytest
 from tenantprobe.errors import TenantProbeError
 
 GROUP = "tenantprobe"
-OPTION_TARGET = "--target"
-OPTION_TENANTS = "--tenants"
-OPTION_PAIRS = "--pairs"
-OPTION_RESULTS = "--results-dir"
-OPTION_FAULTS = "--faults"
-OPTION_FUZZ_PROFILE = "--fuzz-profile"
-OPTION_ACCEPT_NOT_ASSESSED = "--accept-not-assessed"
-OPTION_CONTROLS = "--controls"
 FUZZ_PROFILES = ("ci", "deep")
 MARKER = "controls"
 DEFAULT_PROFILE = Path("targets/reference.yaml")
@@ -37,48 +33,173 @@ _target_key = pytest.StashKey[Any]()
 _writer_key = pytest.StashKey[Any]()
 
 
+@dataclass(frozen=True)
+class Setting:
+    """One plugin setting, named so that it cannot collide with another plugin's options.
+
+    ``--tenantprobe-<name>`` always exists; the short ``alias`` the README shows is added only
+    when no other plugin or conftest has it. The same setting comes from the ini file
+    (``tenantprobe_<name>``) or the environment (``TENANTPROBE_<NAME>``); the command line wins,
+    then the environment, then the ini file, then the default.
+    """
+
+    name: str
+    alias: str
+    help: str
+    default: Any
+    kind: str = "string"  # string, int, bool, or "choice" (one of ``choices``)
+    choices: tuple[str, ...] = ()
+
+    @property
+    def option(self) -> str:
+        return f"--tenantprobe-{self.name}"
+
+    @property
+    def dest(self) -> str:
+        return "tenantprobe_" + self.name.replace("-", "_")
+
+    @property
+    def env(self) -> str:
+        return self.dest.upper()
+
+    @property
+    def names(self) -> str:
+        """Every way to set it, for messages."""
+        return f"{self.alias} ({self.option}, ini {self.dest}, env {self.env})"
+
+    def argparse_extra(self) -> dict[str, Any]:
+        if self.kind == "bool":
+            return {"action": "store_true"}
+        if self.kind == "int":
+            return {"type": int}
+        return {"choices": self.choices} if self.kind == "choice" else {}
+
+    def convert(self, raw: Any, source: str) -> Any:
+        """The value from an ini file or the environment, or a UsageError naming the source and the fix."""
+        if self.kind == "bool":
+            text = str(raw).strip().lower()
+            if text in ("1", "true", "yes", "on"):
+                return True
+            if text in ("0", "false", "no", "off", ""):
+                return False
+            raise pytest.UsageError(f"{source}={raw!r}: expected true or false (1/0, yes/no)")
+        if self.kind == "int":
+            try:
+                return int(raw)
+            except ValueError:
+                raise pytest.UsageError(f"{source}={raw!r}: expected a whole number") from None
+        if self.kind == "choice" and raw not in self.choices:
+            raise pytest.UsageError(f"{source}={raw!r}: expected one of {', '.join(self.choices)}")
+        return str(raw)
+
+
+TARGET = Setting("target", "--target", "target profile (YAML); default targets/reference.yaml", None)
+TENANTS = Setting("tenants", "--tenants", "tenants to provision and seed (default 3)", 3, "int")
+PAIRS = Setting(
+    "pairs",
+    "--pairs",
+    "attacker→victim pairs: 'all', a number to sample (deterministic), or 'auto' (all up to 5 tenants, "
+    "then 2 per tenant)",
+    "auto",
+)
+RESULTS = Setting("results-dir", "--results-dir", "directory for result records (default ./results)", "results")
+FAULTS = Setting("faults", "--faults", "seeded faults to inject into the launched reference app", "")
+ACCEPT_NOT_ASSESSED = Setting(
+    "accept-not-assessed",
+    "--accept-not-assessed",
+    "exit 0 even when a cross-tenant control could not be assessed (the summary still lists it)",
+    False,
+    "bool",
+)
+CONTROLS = Setting(
+    "controls",
+    "--controls",
+    "run only the checks that measure these catalogue controls (comma-separated ids); the others are "
+    "deselected and their controls left out of the run",
+    "",
+)
+# The fuzz suite's budget. Declared here rather than in suites/fuzz/conftest.py, which pytest
+# loads too late to parse options when it runs more than that folder (`pytest suites`).
+FUZZ_PROFILE = Setting(
+    "fuzz-profile",
+    "--fuzz-profile",
+    "fuzzing budget of suites/fuzz: 'ci' (derandomized, bounded; default) or 'deep' (nightly)",
+    "ci",
+    "choice",
+    FUZZ_PROFILES,
+)
+SETTINGS = (TARGET, TENANTS, PAIRS, RESULTS, FAULTS, ACCEPT_NOT_ASSESSED, CONTROLS, FUZZ_PROFILE)
+# Names for config.getoption(): the long option, which always exists.
+OPTION_TARGET = TARGET.option
+OPTION_TENANTS = TENANTS.option
+OPTION_PAIRS = PAIRS.option
+OPTION_RESULTS = RESULTS.option
+OPTION_FAULTS = FAULTS.option
+OPTION_FUZZ_PROFILE = FUZZ_PROFILE.option
+OPTION_ACCEPT_NOT_ASSESSED = ACCEPT_NOT_ASSESSED.option
+OPTION_CONTROLS = CONTROLS.option
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup(GROUP, "tenantprobe: multi-tenant isolation checks")
-    group.addoption(OPTION_TARGET, default=None, help="target profile (YAML); default targets/reference.yaml")
-    group.addoption(OPTION_TENANTS, type=int, default=3, help="tenants to provision and seed (default 3)")
-    group.addoption(
-        OPTION_PAIRS,
-        default="auto",
-        help="attacker→victim pairs: 'all', a number to sample (deterministic), or 'auto' (all up to 5 tenants, "
-        "then 2 per tenant)",
-    )
-    group.addoption(OPTION_RESULTS, default="results", help="directory for result records (default ./results)")
-    group.addoption(OPTION_FAULTS, default="", help="seeded faults to inject into the launched reference app")
-    group.addoption(
-        OPTION_ACCEPT_NOT_ASSESSED,
-        action="store_true",
-        help="exit 0 even when a cross-tenant control could not be assessed (the summary still lists it)",
-    )
-    group.addoption(
-        OPTION_CONTROLS,
-        default="",
-        help="run only the checks that measure these catalogue controls (comma-separated ids); the others are "
-        "deselected and their controls left out of the run",
-    )
-    # The fuzz suite's budget. Declared here rather than in suites/fuzz/conftest.py, which pytest
-    # loads too late to parse options when it runs more than that folder (`pytest suites`).
-    group.addoption(
-        OPTION_FUZZ_PROFILE,
-        choices=FUZZ_PROFILES,
-        default="ci",
-        help="fuzzing budget of suites/fuzz: 'ci' (derandomized, bounded; default) or 'deep' (nightly)",
-    )
+    for setting in SETTINGS:
+        extra = setting.argparse_extra()
+        help_text = f"{setting.help} [ini {setting.dest}, env {setting.env}]"
+        group.addoption(setting.option, dest=setting.dest, default=None, help=help_text, **extra)
+        parser.addini(setting.dest, setting.help, default=None)  # converted (and checked) like the env var
+    if not _loaded_by_entry_point():
+        _add_aliases(parser)
+
+
+def _loaded_by_entry_point() -> bool:
+    """Whether pytest loads this plugin before any conftest (then aliases wait for the conftests)."""
+    if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
+        return False
+    return any(ep.value == __name__ for ep in entry_points(group="pytest11"))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Parser) -> Iterator[None]:
+    # The short aliases are added once the conftests have declared their options, so that a
+    # user's own --target (or another plugin's) keeps its meaning instead of failing to register.
+    yield
+    if _loaded_by_entry_point():
+        _add_aliases(parser)
+
+
+def _add_aliases(parser: pytest.Parser) -> None:
+    group = parser.getgroup(GROUP)
+    for setting in SETTINGS:
+        extra = setting.argparse_extra()
+        with contextlib.suppress(ValueError, argparse.ArgumentError):  # taken: --tenantprobe-<name> remains
+            group.addoption(setting.alias, dest=setting.dest, default=None, help=f"short for {setting.option}", **extra)
+
+
+def _resolve_settings(config: pytest.Config) -> None:
+    """Fill each setting not given on the command line from the environment, the ini file, the default."""
+    for setting in SETTINGS:
+        if getattr(config.option, setting.dest, None) not in (None, False):
+            continue
+        value = setting.default
+        ini = config.getini(setting.dest)
+        if ini not in (None, ""):
+            value = setting.convert(ini, f"ini {setting.dest}")
+        if setting.env in os.environ:
+            value = setting.convert(os.environ[setting.env], setting.env)
+        setattr(config.option, setting.dest, value)
 
 
 def pytest_configure(config: pytest.Config) -> None:
     from tenantprobe.gaps import GapReport
 
+    _resolve_settings(config)
     config.addinivalue_line("markers", f"{MARKER}(*ids): the catalogue controls a check measures")
     gaps = GapReport(
         lambda: config.stash.get(_writer_key, None),
         MARKER,
         OPTION_ACCEPT_NOT_ASSESSED,
         lambda: config.stash.get(_target_key, None),
+        ACCEPT_NOT_ASSESSED.alias,
     )
     config.pluginmanager.register(gaps, "tenantprobe-gaps")
     if config.getoption(OPTION_TARGET):
@@ -89,10 +210,10 @@ def pytest_configure(config: pytest.Config) -> None:
         except TenantProbeError as exc:
             raise pytest.UsageError(str(exc)) from None
     if config.getoption(OPTION_TENANTS) < 2:
-        raise pytest.UsageError(f"{OPTION_TENANTS} must be at least 2: isolation needs a tenant to compare with")
+        raise pytest.UsageError(f"{TENANTS.names} must be at least 2: isolation needs a tenant to compare with")
     pairs = config.getoption(OPTION_PAIRS)
     if pairs not in ("auto", "all") and not (pairs.isdigit() and int(pairs) > 0):
-        raise pytest.UsageError(f"{OPTION_PAIRS}={pairs!r}: expected 'auto', 'all' or a positive number")
+        raise pytest.UsageError(f"{PAIRS.names}={pairs!r}: expected 'auto', 'all' or a positive number")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -105,6 +226,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 catalogue.get(control_id)
             except TenantProbeError as exc:
                 raise pytest.UsageError(f"{item.nodeid}: {exc}") from None
+            # `--junitxml` writes user properties per test case: CI shows which control a test proves.
+            item.user_properties.append(("control_id", control_id))
     wanted = {control_id.strip() for control_id in config.getoption(OPTION_CONTROLS).split(",") if control_id.strip()}
     if wanted:
         _keep_checks_of(wanted, config, items)
@@ -119,7 +242,7 @@ def _keep_checks_of(wanted: set[str], config: pytest.Config, items: list[pytest.
         try:
             catalogue.get(control_id)
         except TenantProbeError as exc:
-            raise pytest.UsageError(f"{OPTION_CONTROLS}: {exc}") from None
+            raise pytest.UsageError(f"{CONTROLS.alias}: {exc}") from None
     kept = [item for item in items if wanted & set(_declared_controls(item))]
     deselected = [item for item in items if item not in kept]
     if deselected:
@@ -264,11 +387,12 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if target is None or writer is None or not target.provisioning_seconds:
         return
     from tenantprobe.controls import load_catalogue
+    from tenantprobe.load.stats import percentile
     from tenantprobe.records import ResultRecord, Status
 
     control = load_catalogue().get("OPS-PROVISIONING-TIME")
     samples = sorted(target.provisioning_seconds)
-    p95 = samples[min(len(samples) - 1, round(0.95 * (len(samples) - 1)))]
+    p95 = percentile(samples, 95)
     writer.write(
         ResultRecord(
             control_id=control.id,

@@ -78,7 +78,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def _profile(config: pytest.Config) -> Any:
     from tenantprobe.profiles import load_profile
 
-    option = config.getoption("--target", None)
+    option = config.getoption("--tenantprobe-target", None)  # the long name: --target may be another plugin's
     path = Path(option) if option else config.rootpath / "targets/reference.yaml"
     return load_profile(path) if option or path.exists() else None
 
@@ -258,7 +258,7 @@ def _kube_tenant_factory(request: pytest.FixtureRequest, kube_cluster: Any, kube
 @pytest.fixture(scope="session")
 def kube_tenants(request: pytest.FixtureRequest, _kube_tenant_factory: _Tenants) -> list[KubeTenant]:
     """``--tenants`` tenant namespaces provisioned from the template: PREFIX-1 ... PREFIX-N."""
-    count = request.config.getoption("--tenants")
+    count = request.config.getoption("--tenantprobe-tenants")
     return [_kube_tenant_factory.new(str(index)) for index in range(1, count + 1)]
 
 

@@ -35,6 +35,14 @@ def test_demo_starts_the_app_provisions_tenants_and_prints_how_to_call_it() -> N
     assert "eyJ" not in result.stdout + result.stderr, "no token may be printed"
 
 
+def test_version_and_python_dash_m_are_the_same_command() -> None:
+    from tenantprobe import __version__
+
+    for command in ([sys.executable, "-m", "tenantprobe"], TENANTPROBE):
+        result = subprocess.run([*command, "--version"], capture_output=True, text=True, timeout=120, check=False)
+        assert (result.returncode, result.stdout) == (0, f"tenantprobe {__version__}\n"), result.stderr
+
+
 def test_migrate_without_owner_url_names_the_fix() -> None:
     result = CliRunner().invoke(app, ["db", "migrate"], env={"REFERENCE_APP_OWNER_DATABASE_URL": ""})
     assert result.exit_code != 0

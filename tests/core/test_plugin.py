@@ -32,7 +32,58 @@ def test_unknown_control_id_stops_the_run_with_a_suggestion(pytester: pytest.Pyt
 def test_fewer_than_two_tenants_is_a_usage_error(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--tenants", "1")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*--tenants must be at least 2*"])
+    result.stderr.fnmatch_lines(["*--tenants (--tenantprobe-tenants, *, env TENANTPROBE_TENANTS) must be at least 2*"])
+
+
+def test_settings_come_from_the_environment_and_the_ini_file_and_name_their_source(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytester.makeini("[pytest]\ntenantprobe_fuzz_profile = deeep\n")
+    result = pytester.runpytest()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*ini tenantprobe_fuzz_profile='deeep': expected one of ci, deep*"])
+    pytester.makeini("[pytest]\ntenantprobe_tenants = 5\n")
+    monkeypatch.setenv("TENANTPROBE_TENANTS", "1")  # the environment beats the ini file
+    result = pytester.runpytest()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*must be at least 2*"])
+    monkeypatch.setenv("TENANTPROBE_TENANTS", "7")
+    pytester.makepyfile("def test_ok(pytestconfig):\n    assert pytestconfig.getoption('--tenantprobe-tenants') == 7\n")
+    assert pytester.runpytest().ret == pytest.ExitCode.OK
+    assert pytester.runpytest("--tenants", "4").ret == pytest.ExitCode.TESTS_FAILED  # the command line wins
+
+
+def test_another_plugins_short_option_keeps_its_meaning(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(
+        """
+        def pytest_addoption(parser):
+            parser.addoption("--target", default="theirs", help="a deployment target of another plugin")
+        """
+    )
+    pytester.makepyfile(
+        """
+        def test_both(pytestconfig):
+            assert pytestconfig.getoption("--target") == "staging"
+            assert pytestconfig.getoption("--tenantprobe-tenants") == 4
+        """
+    )
+    result = pytester.runpytest("--target", "staging", "--tenants", "4")
+    assert result.ret == pytest.ExitCode.OK, result.stdout.str() + result.stderr.str()
+
+
+def test_junit_xml_names_the_control_of_each_test(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.controls("DATA-RLS-FORCED")
+        def test_forced():
+            pass
+        """
+    )
+    pytester.runpytest("--junitxml", "junit.xml", "--accept-not-assessed")
+    xml = (pytester.path / "junit.xml").read_text()
+    assert '<property name="control_id" value="DATA-RLS-FORCED"' in xml, xml
 
 
 def test_bad_profile_is_reported_without_a_traceback(pytester: pytest.Pytester) -> None:

@@ -216,9 +216,7 @@ def test_the_docs_show_commands_of_every_kind_checked_here() -> None:
 
 # ---------------------------------------------------------------------- slow runs, started together
 LOCUST_HELP = """
-import sys
-sys.path.insert(0, "scenarios")
-import _loadrun  # registers the scenarios' options
+from tenantprobe.load import listeners  # registers the scenarios' options
 from locust import argument_parser
 print(argument_parser.get_parser().format_help())
 """

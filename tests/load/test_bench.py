@@ -9,7 +9,7 @@ from pathlib import Path
 
 import jsonschema
 
-from tenantprobe.loadresult import schema
+from tenantprobe.load.result import schema
 from tests.load.conftest import ROOT, LoadTarget
 from tests.load.test_scenarios import REPORT_SCHEMA
 

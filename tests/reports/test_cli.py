@@ -41,7 +41,7 @@ def test_core_cli_does_not_import_reports_until_the_command_runs() -> None:
 
 def test_missing_results_directory(tmp_path: Path) -> None:
     code, output = _invoke(tmp_path, "--results", str(tmp_path / "results"))
-    assert code == 2
+    assert code == 4  # no report written (tenantprobe.exitcodes)
     assert_snapshot("missing_directory", output)
 
 
@@ -99,7 +99,7 @@ def test_waiver_problems(tmp_path: Path) -> None:
 def test_missing_waivers_file(tmp_path: Path) -> None:
     (tmp_path / "results").mkdir()
     code, output = _invoke(tmp_path, "--results", str(tmp_path / "results"), "--waivers", str(tmp_path / "w.yaml"))
-    assert code == 2
+    assert code == 4  # no report written (tenantprobe.exitcodes)
     assert "--waivers <tmp>/w.yaml: no such file" in output
 
 

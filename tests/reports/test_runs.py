@@ -97,7 +97,7 @@ def test_the_command_refuses_two_targets_with_the_input_error_exit_code(tmp_path
     write_records(results, [record("API-LIST-FILTER")])
     write_records(results, [record("API-LIST-FILTER", target=OTHER_TARGET)], "other-1.jsonl")
     code, output = _invoke(tmp_path, "--results", str(results))
-    assert code == 2
+    assert code == 4  # no report written (tenantprobe.exitcodes)
     assert "tenantprobe report: run 20261120T100000Z-0a1b2c has records of 2 different targets" in output
     assert "Traceback" not in output
 
@@ -106,7 +106,7 @@ def test_an_unknown_run_is_refused_listing_the_runs(tmp_path: Path) -> None:
     results = tmp_path / "results"
     write_records(results, [record("API-LIST-FILTER")])
     code, output = _invoke(tmp_path, "--results", str(results), "--run", "2025-nope")
-    assert code == 2
+    assert code == 4  # no report written (tenantprobe.exitcodes)
     assert f"--run 2025-nope: no records of that run in <tmp>/results; the runs there are: {RUN_ID}" in output
 
 

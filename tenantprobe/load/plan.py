@@ -24,13 +24,14 @@ vocabulary, ``{n}`` a counter, ``{tenant}`` the tenant's slug.
 
 from __future__ import annotations
 
+import difflib
 import functools
 import random
 import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -100,7 +101,9 @@ def load_workload(path: str | None, mix: str = "") -> tuple[list[Operation], dic
             raise ProfileError(f"--workload {path}: cannot read it ({exc.strerror})") from None
         if not isinstance(raw, dict) or not isinstance(raw.get("operations"), list):
             raise ProfileError(f"--workload {path}: expected a mapping with an 'operations' list")
-    operations = [Operation(**item) for item in raw["operations"]]
+    operations = [
+        _operation(item, index, path or "the default workload") for index, item in enumerate(raw["operations"])
+    ]
     names = {op.name for op in operations}
     weights: dict[str, float] = {}
     for item in filter(None, (part.strip() for part in mix.split(","))):
@@ -118,6 +121,30 @@ def load_workload(path: str | None, mix: str = "") -> tuple[list[Operation], dic
     if seed and seed.get("operation") not in names:
         raise ProfileError(f"workload seed.operation {seed.get('operation')!r} is not one of the operations")
     return operations, seed, dict(raw.get("usage") or {})
+
+
+def _operation(item: Any, index: int, source: str) -> Operation:
+    """One entry of ``operations``, or a ProfileError naming the entry, the key and the fix."""
+    where = f"--workload {source}: operations[{index}]"
+    if not isinstance(item, dict):
+        raise ProfileError(f"{where} is {item!r}; expected a mapping such as {{name: read, method: GET, path: /v1/x}}")
+    known = {f.name for f in fields(Operation)}
+    unknown = sorted(set(item) - known)
+    if unknown:
+        hints = [f"{key!r}" + _did_you_mean(key, known) for key in unknown]
+        raise ProfileError(f"{where}: unknown key {', '.join(hints)}; the keys are {', '.join(sorted(known))}")
+    missing = [key for key in ("name", "method", "path", "weight") if key not in item]
+    if missing:
+        raise ProfileError(f"{where} ({item.get('name', 'unnamed')}): add {', '.join(missing)}")
+    weight = item["weight"]
+    if isinstance(weight, bool) or not isinstance(weight, int | float) or weight < 0:
+        raise ProfileError(f"{where} ({item['name']}): weight {weight!r} must be a number >= 0")
+    return Operation(**{**item, "method": str(item["method"]).upper(), "weight": float(weight)})
+
+
+def _did_you_mean(key: str, known: set[str]) -> str:
+    close = difflib.get_close_matches(key, sorted(known), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def reweigh(operations: list[Operation], mix: str) -> list[Operation]:
@@ -197,7 +224,7 @@ def resolve_profile_path(option: str) -> Path:
     if path.exists() or path.is_absolute():
         return path
     # `locust -f scenarios` from elsewhere still finds the bundled reference profile.
-    bundled = Path(__file__).resolve().parent.parent / option
+    bundled = Path(__file__).resolve().parents[2] / option
     return bundled if bundled.exists() else path
 
 

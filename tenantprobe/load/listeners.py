@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
 import platform
 import time
@@ -26,8 +25,15 @@ from pathlib import Path
 from typing import Any
 
 import gevent
-from _loadplan import PlannedTenant, Preparation, load_workload, reweigh
-from _loadstate import (
+from locust import __version__, events
+from locust import log as locust_log
+
+from tenantprobe.errors import ProfileError, TenantProbeError
+from tenantprobe.exitcodes import ExitCode
+from tenantprobe.load import result, slo
+from tenantprobe.load.plan import PlannedTenant, Preparation, load_workload, reweigh
+from tenantprobe.load.resources import ProcessSampler, unavailable
+from tenantprobe.load.state import (
     DRAIN_SECONDS,
     FINAL_WAIT_SECONDS,
     MSG_FINAL,
@@ -41,12 +47,7 @@ from _loadstate import (
     is_master,
     is_worker,
 )
-from locust import __version__, events
-
-from tenantprobe import loadresult, loadslo
-from tenantprobe.errors import ProfileError, TenantProbeError
-from tenantprobe.loadstats import Phase, merge_wires
-from tenantprobe.procstats import ProcessSampler, unavailable
+from tenantprobe.load.stats import Phase, merge_wires, summary
 from tenantprobe.records import ResultWriter, now_iso
 
 log = logging.getLogger("tenantprobe.load")
@@ -83,7 +84,7 @@ def add_options(parser: Any) -> None:
     parser.add_argument("--min-achieved-ratio", type=float, default=0.98, help="tenantprobe: achieved/offered SLO")
     parser.add_argument("--min-fairness", type=float, default=0.99, help="tenantprobe: Jain's index SLO")
     parser.add_argument("--max-error-rate", type=float, default=0.001, help="tenantprobe: per-tenant error rate SLO")
-    parser.add_argument("--slo-exit-code", type=int, default=loadslo.EXIT_SLO_VIOLATED, help="tenantprobe")
+    parser.add_argument("--slo-exit-code", type=int, default=slo.EXIT_SLO_VIOLATED, help="tenantprobe")
     parser.add_argument("--app-pids", default="", help="tenantprobe: pids to sample for an external target")
     parser.add_argument("--seed-objects", type=int, default=-1, help="tenantprobe: objects seeded per tenant")
 
@@ -129,7 +130,7 @@ def on_init(environment: Any, **_: Any) -> None:
     STATE.scenario, STATE.options = scenario, options
     try:
         _check_options(scenario, options)
-        overrides = loadslo.parse_slo_overrides(options.slo)
+        overrides = slo.parse_slo_overrides(options.slo)
         operations, seed, STATE.usage_settings = load_workload(options.workload or None, options.mix)
         role_operations = (
             {"flooder": reweigh(operations, options.flood_mix)} if scenario.name == "noisy-neighbour" else {}
@@ -335,26 +336,8 @@ def on_test_stop(environment: Any, **_: Any) -> None:
         _finish(environment, wires, provisioned, end, missing)
     except Exception:
         log.exception("tenantprobe: could not write the load result")
-        STATE.exit_code = loadslo.EXIT_SETUP_FAILED
+        STATE.exit_code = slo.EXIT_SETUP_FAILED
     STATE.collector = None
-
-
-def _summary(values: list[float]) -> dict[str, float] | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-
-    def pct(p: float) -> float:
-        # nearest rank
-        return round(ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)], 6)
-
-    return {
-        "count": len(ordered),
-        "avg": round(sum(ordered) / len(ordered), 6),
-        "p50": pct(50),
-        "p95": pct(95),
-        "max": round(ordered[-1], 6),
-    }
 
 
 def _flooder_view(plan: dict[str, Any]) -> dict[str, Any] | None:
@@ -397,9 +380,9 @@ def _finish(
         provisioning = {
             "count": len(provisioned),
             "failed": len(provisioned) - len(ok),
-            "provision_seconds": _summary([s["provision_s"] for s in ok]),
-            "ready_seconds": _summary([s["ready_s"] for s in ok]),
-            "setup_seconds": _summary(STATE.prep.provision_seconds),
+            "provision_seconds": summary([s["provision_s"] for s in ok]),
+            "ready_seconds": summary([s["ready_s"] for s in ok]),
+            "setup_seconds": summary(STATE.prep.provision_seconds),
             "samples": provisioned,
         }
     parameters = {
@@ -438,7 +421,7 @@ def _finish(
         "python": platform.python_version(),
         "user_count": runner.user_count if hasattr(runner, "user_count") else None,
     }
-    document = loadresult.build_document(
+    document = result.build_document(
         scenario=scenario.name,
         merged=merge_wires(wires),
         tenants=[PlannedTenant(**t).meta() for t in plan["tenants"]],
@@ -454,19 +437,19 @@ def _finish(
         started_at=STATE.started_at,
         finished_at=now_iso(),
     )
-    criteria = loadslo.Criteria(
+    criteria = slo.Criteria(
         min_achieved_ratio=options.min_achieved_ratio,
         min_fairness=options.min_fairness,
         max_error_rate=options.max_error_rate,
     )
-    results = loadslo.evaluate(document, plan["overrides"], criteria, options.slo_exit_code)
-    STATE.exit_code = loadslo.exit_code(results, options.slo_exit_code)
+    results = slo.evaluate(document, plan["overrides"], criteria, options.slo_exit_code)
+    STATE.exit_code = slo.exit_code(results, options.slo_exit_code)
     results_dir = Path(options.results_dir)
     results_dir.mkdir(parents=True, exist_ok=True)
     path = results_dir / f"load-{options.result_name or scenario.name}.json"
     writer = ResultWriter(results_dir, f"load-{options.result_name or scenario.name}", document["target"])
     path.write_text(json.dumps(writer.stamp(document), indent=1, sort_keys=False) + "\n", encoding="utf-8")
-    loadslo.write_records(document, results, writer, path)
+    slo.write_records(document, results, writer, path)
     failed = [r for r in results if r.status == "fail"]
     log.info(
         "tenantprobe: %s written; SLOs %s%s",
@@ -482,6 +465,11 @@ def on_quitting(environment: Any, **_: Any) -> None:
         return
     if STATE.exit_code is not None:
         environment.process_exit_code = STATE.exit_code
+    elif environment.runner.exceptions or locust_log.unhandled_greenlet_exception:
+        environment.process_exit_code = ExitCode.CRASHED
+    elif STATE.scenario is not None:
+        # Failed requests are judged by the error-rate SLOs, which held: not locust's exit 1 (a finding).
+        environment.process_exit_code = ExitCode.PASS
     if STATE.prep is not None:
         STATE.prep.close()
         STATE.prep = None

@@ -21,11 +21,9 @@ from __future__ import annotations
 import base64
 import math
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-
-from hdrh.histogram import HdrHistogram
 
 LATENCY_MAX_US = 300_000_000  # 5 minutes: anything slower is clamped, never dropped
 SIGNIFICANT_DIGITS = 3
@@ -33,6 +31,9 @@ ERROR_SAMPLES_PER_TENANT = 3
 
 
 def _new_hdr() -> Any:
+    # Imported here: the pytest plugin and the CLI use this module's percentile without the 'load' extra.
+    from hdrh.histogram import HdrHistogram
+
     return HdrHistogram(1, LATENCY_MAX_US, SIGNIFICANT_DIGITS)
 
 
@@ -97,6 +98,8 @@ class LatencyHistogram:
     def from_wire(cls, data: dict[str, Any]) -> LatencyHistogram:
         histogram = cls()
         if data["count"]:
+            from hdrh.histogram import HdrHistogram
+
             histogram._hdr.add(HdrHistogram.decode(base64.b64decode(data["hdr"])))
         histogram.count = int(data["count"])
         histogram.sum_us = int(data["sum_us"])
@@ -370,6 +373,31 @@ def jain_index(values: Iterable[float]) -> float | None:
     if squares == 0:
         return 1.0
     return (sum(xs) ** 2) / (len(xs) * squares)
+
+
+def percentile(values: Sequence[float], percent: float) -> float:
+    """Nearest-rank percentile of plain samples (0 < percent <= 100): always one of the samples.
+
+    The one implementation for samples kept whole (provisioning times); latencies go through
+    :class:`LatencyHistogram`, whose percentiles HdrHistogram computes the same way.
+    """
+    if not values:
+        raise ValueError("percentile of no samples")
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(percent / 100 * len(ordered)) - 1)]
+
+
+def summary(values: Sequence[float]) -> dict[str, float] | None:
+    """count, avg, p50, p95 and max of plain samples (seconds), or None when there are none."""
+    if not values:
+        return None
+    return {
+        "count": len(values),
+        "avg": round(sum(values) / len(values), 6),
+        "p50": round(percentile(values, 50), 6),
+        "p95": round(percentile(values, 95), 6),
+        "max": round(max(values), 6),
+    }
 
 
 def rate(count: int, seconds: float) -> float:

@@ -1,7 +1,13 @@
-"""The user classes the scenarios subclass: each bound to one tenant (or onboarding new ones).
+"""The user classes a locustfile subclasses: each bound to one tenant (or onboarding new ones).
 
 Importing this module also registers tenantprobe's locust options and event listeners
-(``_loadrun``), so a scenario file needs only ``from _loadusers import ...``.
+(:mod:`tenantprobe.load.listeners`), as locust-plugins does, so a locustfile needs only::
+
+    from tenantprobe.load.users import TenantUser
+
+    class SteadyTenant(TenantUser):
+        scenario = "steady"
+        role = "steady"
 """
 
 from __future__ import annotations
@@ -11,13 +17,14 @@ import time
 from typing import Any, ClassVar
 from urllib.parse import urlencode
 
-import _loadrun  # noqa: F401 - registers the options and event listeners
 import gevent
-from _loadplan import Operation, fill, tenant_ref, token_source
-from _loadstate import QUOTA_STATUSES, STATE, Pacer
 from locust import FastHttpUser, task
 
 from tenantprobe.credentials import render
+from tenantprobe.load import listeners  # noqa: F401 - registers the options and event listeners
+from tenantprobe.load.pacer import Pacer
+from tenantprobe.load.plan import Operation, fill, tenant_ref, token_source
+from tenantprobe.load.state import QUOTA_STATUSES, STATE
 
 
 class TenantUser(FastHttpUser):

@@ -1,18 +1,18 @@
 """Service-level objectives of a load run: thresholds from the catalogue, verdicts, records, exit code.
 
-:func:`evaluate` scores a load result document (:mod:`tenantprobe.loadresult`) for its
+:func:`evaluate` scores a load result document (:mod:`tenantprobe.load.result`) for its
 scenario. A catalogue metric's threshold comes from ``catalogue.yaml`` unless ``--slo
 CONTROL=VALUE`` overrides it; the criteria the catalogue does not state as thresholds
 (achieved/offered, Jain's index, error rate, memory) come from :class:`Criteria`. A run
 that could not measure a control says so (``not_assessed`` with the reason), never passes it.
 :func:`write_records` writes one result record per control.
 
-Exit codes of a load run, in order of precedence:
+Exit codes of a load run (the table of :mod:`tenantprobe.exitcodes`), in order of precedence:
 
     4  the scenario could not run (target, provisioning, option or result error)
-    3  a service-level objective was violated (``--slo-exit-code``)
-    1  locust saw failed requests but every SLO held (locust's ``--exit-code-on-error``)
-    0  every SLO held
+    2  locust or a user class crashed
+    1  a service-level objective was violated (``--slo-exit-code``)
+    0  every SLO held (failed requests are judged by the error-rate criteria, not by locust)
 """
 
 from __future__ import annotations
@@ -24,10 +24,11 @@ from typing import Any
 
 from tenantprobe.controls import load_catalogue
 from tenantprobe.errors import InternalError, ProfileError
+from tenantprobe.exitcodes import ExitCode
 from tenantprobe.records import ResultRecord, ResultWriter, Status
 
-EXIT_SETUP_FAILED = 4
-EXIT_SLO_VIOLATED = 3
+EXIT_SETUP_FAILED = ExitCode.COULD_NOT_RUN
+EXIT_SLO_VIOLATED = ExitCode.FAIL
 LOAD_CONTROLS = (
     "PERF-AVG-RESPONSE",
     "PERF-P95-RESPONSE",

@@ -1,12 +1,12 @@
 """The load result document: ``results/load-<scenario>.json``.
 
-:func:`build_document` turns merged per-tenant statistics (:mod:`tenantprobe.loadstats`)
+:func:`build_document` turns merged per-tenant statistics (:mod:`tenantprobe.load.stats`)
 into the JSON the report reads. The document follows the report's reader schema
 (``reports/load-result.schema.json``: ``schema``, ``scenario``, ``metrics``, ``per_tenant``,
 ``throughput_series``, ``resources``, ``scalability``) and adds the detail it does not ask
 for (offered vs achieved per tenant and phase, microsecond latencies, 429s, fairness, the
-time series, the SLO verdicts). ``tenantprobe/load_result.schema.json`` is its full schema;
-``scenarios/README.md`` explains every field. :mod:`tenantprobe.loadslo` fills in
+time series, the SLO verdicts). ``tenantprobe/load/result.schema.json`` is its full schema;
+``scenarios/README.md`` explains every field. :mod:`tenantprobe.load.slo` fills in
 ``metrics``, ``slos``, ``verdict`` and ``exit_code``.
 """
 
@@ -18,7 +18,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from tenantprobe.loadstats import MergedStats, Phase, PhaseCounts, jain_index, rate, ratio
+from tenantprobe.load.stats import MergedStats, Phase, PhaseCounts, jain_index, rate, ratio
 
 SCHEMA_ID = "tenantprobe.load/1"  # the report's reader: reports/load-result.schema.json
 SERIES_TENANT_LIMIT = 200
@@ -254,7 +254,7 @@ def _pick(row: dict[str, Any], phase: str) -> dict[str, Any]:
 
 @cache
 def schema() -> dict[str, Any]:
-    text = resources.files("tenantprobe").joinpath("load_result.schema.json").read_text()
+    text = resources.files("tenantprobe.load").joinpath("result.schema.json").read_text()
     loaded: dict[str, Any] = json.loads(text)
     return loaded
 

@@ -26,7 +26,7 @@ import typer
 import yaml
 
 from tenantprobe.errors import ProfileError, TenantProbeError
-from tenantprobe.loadslo import EXIT_SETUP_FAILED, EXIT_SLO_VIOLATED, Criteria, Evaluation, write_records
+from tenantprobe.load.slo import EXIT_SETUP_FAILED, EXIT_SLO_VIOLATED, Criteria, Evaluation, write_records
 from tenantprobe.records import RUN_ID_ENV, ResultWriter, current_run_id, now_iso
 
 bench_app = typer.Typer(help="Load benchmarks built on the locust scenarios (needs the 'load' extra).")
@@ -34,7 +34,7 @@ SERVED_CONTROLS = ("PERF-AVG-RESPONSE", "PERF-P95-RESPONSE", "PERF-CONCURRENT-TE
 
 
 def scenarios_dir() -> Path:
-    return Path(__file__).resolve().parent.parent / "scenarios"
+    return Path(__file__).resolve().parents[2] / "scenarios"
 
 
 def parse_counts(text: str) -> list[int]:

@@ -1,4 +1,4 @@
-"""Per-tenant statistics (tenantprobe/loadstats.py) and SLO verdicts (tenantprobe/loadslo.py), as pure logic."""
+"""Per-tenant statistics (tenantprobe/load/stats.py) and SLO verdicts (tenantprobe/load/slo.py), as pure logic."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import jsonschema
 import pytest
 
 from tenantprobe.errors import ProfileError
-from tenantprobe.loadresult import build_document, schema
-from tenantprobe.loadslo import Criteria, evaluate, exit_code, parse_slo_overrides
-from tenantprobe.loadstats import LatencyHistogram, LoadCollector, Phase, jain_index, merge_wires
+from tenantprobe.load.result import build_document, schema
+from tenantprobe.load.slo import Criteria, evaluate, exit_code, parse_slo_overrides
+from tenantprobe.load.stats import LatencyHistogram, LoadCollector, Phase, jain_index, merge_wires, percentile, summary
 
 T0 = 1_000_000.0
 
@@ -39,6 +39,18 @@ def test_histogram_survives_the_wire_and_merges() -> None:
     assert merged.percentile(25) == pytest.approx(1_500, rel=0.002)
     assert merged.percentile(75) == pytest.approx(3_500, rel=0.002)
     assert (merged.min_us, merged.max_us) == (1_000, 3_999)
+
+
+def test_percentile_is_nearest_rank_and_always_a_sample() -> None:
+    samples = [float(n) for n in range(1, 21)]  # 1..20
+    assert percentile(samples, 95) == 19.0  # ceil(0.95 * 20) = 19th smallest
+    assert percentile(samples, 50) == 10.0
+    assert percentile(samples, 100) == 20.0
+    assert percentile([3.0], 95) == 3.0
+    assert summary([]) is None
+    assert summary([0.2, 0.1, 0.4]) == {"count": 3, "avg": 0.233333, "p50": 0.2, "p95": 0.4, "max": 0.4}
+    with pytest.raises(ValueError, match="no samples"):
+        percentile([], 50)
 
 
 def test_jain_index_is_one_when_fair_and_one_over_n_when_one_takes_all() -> None:
@@ -122,13 +134,13 @@ def test_contained_flooder_passes_the_noisy_neighbour_checks() -> None:
     assert exit_code(results) is None
 
 
-def test_throttled_quiet_tenants_and_slow_ones_fail_with_exit_3() -> None:
+def test_throttled_quiet_tenants_and_slow_ones_fail_with_exit_1() -> None:
     document = _document(quiet_p95=(2_000, 9_000), quiet_429=5, flood_429=450)
     results = evaluate(document)
     assert "fail" in _status(results, "PERF-NOISY-NEIGHBOUR")
     failing = {r.criterion for r in results if r.status == "fail"}
     assert {"quiet_p95_ratio", "quiet_throttled_429", "quiet_achieved_ratio_min"} <= failing
-    assert exit_code(results) == 3
+    assert exit_code(results) == 1  # FAIL in tenantprobe.exitcodes
     assert document["verdict"] == "fail"
 
 

@@ -9,18 +9,18 @@ from __future__ import annotations
 import logging
 import random
 import sys
-import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 import gevent.event
-from _loadplan import Operation, PlannedTenant, Preparation
 from locust.runners import MasterRunner, WorkerRunner
 
-from tenantprobe import loadslo
-from tenantprobe.loadstats import LoadCollector, Phase
-from tenantprobe.procstats import ProcessSampler
+from tenantprobe.load import slo
+from tenantprobe.load.pacer import Pacer
+from tenantprobe.load.plan import Operation, PlannedTenant, Preparation
+from tenantprobe.load.resources import ProcessSampler
+from tenantprobe.load.stats import LoadCollector, Phase
 
 log = logging.getLogger("tenantprobe.load")
 
@@ -52,45 +52,6 @@ SCENARIOS = {
     "noisy-neighbour": Scenario("noisy-neighbour", 20, ("quiet",), "noisy"),
     "provisioning": Scenario("provisioning", 20, ("steady",)),
 }
-
-
-class Pacer:
-    """A Poisson arrival schedule: exponential gaps at ``rate`` per second, kept on an intended timeline.
-
-    The next arrival is drawn from the previous *intended* time, not from when the last
-    request finished, so a slow target makes the user fall behind (offered > achieved)
-    instead of silently offering less. ``rate == 0`` means unpaced: as fast as possible.
-    """
-
-    def __init__(self, rate: float, rng: random.Random, start: float) -> None:
-        self.rate = rate
-        self.rng = rng
-        self.next = start
-        self.taken = False
-
-    def take(self) -> float:
-        """The intended time of the arrival being served now."""
-        self.taken = True
-        return self.next if self.rate > 0 else time.time()
-
-    def delay(self) -> float:
-        if self.rate <= 0:
-            return 0.0
-        self.next += self.rng.expovariate(self.rate)
-        self.taken = False
-        return max(0.0, self.next - time.time())
-
-    def pending(self, end: float) -> list[float]:
-        """Arrivals already due by ``end`` that no request served (the user was behind)."""
-        if self.rate <= 0:
-            return []
-        due, moment = [], self.next
-        if self.taken:
-            moment += self.rng.expovariate(self.rate)
-        while moment <= end:
-            due.append(moment)
-            moment += self.rng.expovariate(self.rate)
-        return due
 
 
 # ---------------------------------------------------------------------------- run state
@@ -193,4 +154,4 @@ def fail_setup(message: str) -> None:
     log.error("tenantprobe: %s", message)
     if STATE.prep is not None:
         STATE.prep.close()
-    sys.exit(loadslo.EXIT_SETUP_FAILED)
+    sys.exit(slo.EXIT_SETUP_FAILED)
