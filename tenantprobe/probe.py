@@ -395,7 +395,7 @@ class Probe:
         if unproven is not None:
             self.inconclusive(
                 control_id,
-                f"positive control {unproven.unreadable or f'{unproven.target} answered {unproven.outcome}'}: "
+                f"positive control {unproven.unreadable or f'{unproven.target} got {unproven.outcome}'}: "
                 "the same request on the attacker's own object did not succeed, so a refusal proves nothing",
                 **pair,
             )
@@ -411,14 +411,14 @@ class Probe:
             return self.check(
                 control_id,
                 False,
-                f"{summary} ({attempt.target} answered {attempt.outcome} while the same request on the "
+                f"{summary} ({attempt.target} got {attempt.outcome} while the same request on the "
                 "attacker's own object succeeded: the other tenant's id made the target fail)",
                 shown,
                 **pair,
             )
         if not (is_refusal(attempt.status) or (success_is_safe and attempt.ok)):
             self.inconclusive(
-                control_id, f"{attempt.target} answered {attempt.outcome}: neither a refusal nor a success", **pair
+                control_id, f"{attempt.target} got {attempt.outcome}: neither a refusal nor a success", **pair
             )
             return None
         return self.check(control_id, True, summary, shown, **pair)

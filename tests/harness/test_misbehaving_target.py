@@ -58,7 +58,8 @@ def test_misbehaving_target_never_goes_green_and_says_why(mode: str, wire_runs: 
     run = found.found.run
     assert run.exit_code == 1, run.output  # neither green nor a crash of the harness (3) or pytest (2, 4)
     assert "Traceback" not in run.output, run.output
-    assert READ not in run.controls_with("pass"), run.output
+    # Reads cannot show whose data they hold; writes cannot be seen through the victim's reads.
+    assert not {READ, "API-CROSS-TENANT-WRITE"} & run.controls_with("pass"), run.output
     assert READ in run.controls_with("not_assessed"), run.output
     assert REASONS[mode] in reasons(found, READ), reasons(found, READ)
     assert found.found.report_verdict()[1] in ("INCOMPLETE", "FAIL")
