@@ -46,6 +46,7 @@ def test_body_over_the_cap_is_cut_and_named_not_read_whole() -> None:
     with serving(Helpdesk("giant_bodies").app) as url:
         client = ProbeClient(url, 10.0, max_body_bytes=CAP)
         answer = client.send(OWNER, "GET", "/api/tickets")
+        client.close()
     assert answer.status == 0
     assert answer.failure is not None
     assert answer.failure.kind == "too_large"
@@ -74,6 +75,7 @@ def test_request_to_another_origin_is_never_sent(decoy: tuple[Helpdesk, str]) ->
     with serving(Helpdesk("secure").app) as url:
         client = ProbeClient(url)
         answer = client.send(OWNER, "GET", f"{elsewhere}/api/tickets")
+        client.close()
     assert answer.status == 0
     assert answer.failure is not None
     assert answer.failure.kind == "off_scope"
@@ -87,6 +89,7 @@ def test_redirect_to_another_origin_is_recorded_not_followed(decoy: tuple[Helpde
     with serving(Helpdesk("offsite_redirect", offsite=elsewhere).app) as url:
         client = ProbeClient(url)
         answer = client.send(OWNER, "GET", "/api/tickets")
+        client.close()
     assert answer.status == 302
     assert answer.failure is not None
     assert "redirected to another origin" in str(answer.failure)
@@ -97,7 +100,9 @@ def test_redirect_to_another_origin_is_recorded_not_followed(decoy: tuple[Helpde
 def test_slow_drip_ends_at_the_deadline_not_per_chunk() -> None:
     """Each byte comes within the 0.5 s read timeout; only a deadline for the whole answer ends the drip."""
     with serving(Helpdesk("slow_drip").app) as url:
-        answer = ProbeClient(url, 0.5).send(OWNER, "GET", "/api/tickets")
+        client = ProbeClient(url, 0.5)
+        answer = client.send(OWNER, "GET", "/api/tickets")
+        client.close()
     assert answer.status == 0
     assert answer.failure is not None
     assert answer.failure.kind == "timeout"
