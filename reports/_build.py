@@ -102,9 +102,11 @@ def _version() -> str:
 
 def _targets(results: list[ControlResult]) -> list[dict[str, Any]]:
     seen: dict[str, dict[str, Any]] = {}
+    shapes: set[int] = set()  # records read from one file share their target dict: each is looked at once
     for result in results:
         for record in result.records:
-            if record.target:
+            if record.target and id(record.target) not in shapes:
+                shapes.add(id(record.target))
                 key = repr(sorted((str(k), repr(v)) for k, v in record.target.items()))
                 seen.setdefault(key, record.target)
     # Normalised, so that a record from any suite, whatever keys its target has, renders the same way.
@@ -123,8 +125,8 @@ def _targets(results: list[ControlResult]) -> list[dict[str, Any]]:
 
 
 def _provenance(options: ReportOptions, report_results: list[ControlResult], run: RunChoice) -> dict[str, Any]:
-    starts = [r.started_at for c in report_results for r in c.records if r.started_at]
-    ends = [r.finished_at for c in report_results for r in c.records if r.finished_at]
+    starts = {r.started_at for c in report_results for r in c.records if r.started_at}
+    ends = {r.finished_at for c in report_results for r in c.records if r.finished_at}
     return {
         "run": run.as_dict(),
         "targets": _targets(report_results),

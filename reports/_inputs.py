@@ -24,9 +24,13 @@ import yaml
 from reports._model import Declaration, EvidenceFile, LoadResult, Problem, Record, Waiver
 from tenantprobe.controls import Catalogue
 from tenantprobe.errors import ProfileError, RecordError, TenantProbeError
+from tenantprobe.profiles import read_bounded
 from tenantprobe.records import parse_record
 
 LOAD_SCHEMA_ID = "tenantprobe.load/1"
+MAX_RECORD_BYTES = 16 * 1024 * 1024  # one JSON line; a record's evidence is cut long before this
+MAX_LOAD_BYTES = 256 * 1024 * 1024  # one load-*.json
+MAX_FILE_BYTES = 64 * 1024 * 1024  # a waivers file or a previous report.json
 REPORT_SCHEMA_ID = "tenantprobe.report/1"
 
 
@@ -58,9 +62,11 @@ def read_results(results_dir: Path, catalogue: Catalogue) -> RunInputs:
         )
     inputs = RunInputs(results_dir)
     for path in sorted(results_dir.glob("*.jsonl")):
-        _read_jsonl(path, catalogue, inputs)
+        if _inside(path, results_dir, inputs):
+            _read_jsonl(path, catalogue, inputs)
     for path in sorted(results_dir.glob("load-*.json")):
-        _read_load(path, inputs)
+        if _inside(path, results_dir, inputs):
+            _read_load(path, inputs)
     if not inputs.records and not inputs.load_results:
         inputs.problems.append(
             Problem(
@@ -73,31 +79,63 @@ def read_results(results_dir: Path, catalogue: Catalogue) -> RunInputs:
     return inputs
 
 
-def _read_jsonl(path: Path, catalogue: Catalogue, inputs: RunInputs) -> None:
-    data = path.read_bytes()
-    count = 0
-    text = data.decode("utf-8", errors="replace")
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        where = f"{path.name}:{number}"
-        try:
-            raw = json.loads(line)
-        except json.JSONDecodeError as exc:
-            inputs.problems.append(
-                Problem(
-                    where,
-                    f"not a complete JSON record ({exc.msg}, column {exc.colno}): the line is truncated or "
-                    "corrupted, typically because the suite was killed while writing. Its check is missing from "
-                    "this report; re-run the suite.",
-                )
+def _inside(path: Path, results_dir: Path, inputs: RunInputs) -> bool:
+    """A results file is a regular file inside the directory: a link out of it (to a secret, to /dev/zero) is not
+    read, and says so."""
+    resolved = path.resolve()
+    if not resolved.is_relative_to(results_dir.resolve()) or not resolved.is_file():
+        inputs.problems.append(
+            Problem(
+                path.name,
+                f"resolves to {resolved}, which is not a regular file inside {results_dir}: not read. Results files "
+                "are written by the suites into the results directory; remove the link or copy the file in",
             )
-            continue
-        record = _record(raw, where, catalogue, inputs)
-        if record is not None:
-            inputs.records.append(record)
-            count += 1
-    inputs.evidence_files.append(EvidenceFile(path.name, _sha256(data), len(data), count))
+        )
+        return False
+    return True
+
+
+def _read_jsonl(path: Path, catalogue: Catalogue, inputs: RunInputs) -> None:
+    """Line by line, so memory holds one line at a time, not the file (nor three copies of it)."""
+    digest, size, count = hashlib.sha256(), 0, 0
+    targets: dict[str, dict[str, Any]] = {}  # one dict per distinct target: 100,000 records share a handful
+    with path.open("rb") as handle:
+        for number, data in enumerate(iter(lambda: handle.readline(MAX_RECORD_BYTES + 1), b""), start=1):
+            digest.update(data)
+            size += len(data)
+            where = f"{path.name}:{number}"
+            if len(data) > MAX_RECORD_BYTES and not data.endswith(b"\n"):
+                inputs.problems.append(
+                    Problem(where, f"a record longer than {MAX_RECORD_BYTES} bytes: not read (no suite writes one)")
+                )
+                for rest in iter(lambda: handle.readline(MAX_RECORD_BYTES + 1), b""):  # skip to the line's end
+                    digest.update(rest)
+                    size += len(rest)
+                    if rest.endswith(b"\n"):
+                        break
+                continue
+            line = data.decode("utf-8", errors="replace")
+            if not line.strip():
+                continue
+            try:
+                raw = json.loads(line)
+            except json.JSONDecodeError as exc:
+                inputs.problems.append(
+                    Problem(
+                        where,
+                        f"not a complete JSON record ({exc.msg}, column {exc.colno}): the line is truncated or "
+                        "corrupted, typically because the suite was killed while writing. Its check is missing "
+                        "from this report; re-run the suite.",
+                    )
+                )
+                continue
+            record = _record(raw, where, catalogue, inputs)
+            if record is not None:
+                if record.target:
+                    record.target = targets.setdefault(repr(record.target), record.target)
+                inputs.records.append(record)
+                count += 1
+    inputs.evidence_files.append(EvidenceFile(path.name, digest.hexdigest(), size, count))
 
 
 def _record(raw: Any, where: str, catalogue: Catalogue, inputs: RunInputs) -> Record | None:
@@ -114,7 +152,11 @@ def _record(raw: Any, where: str, catalogue: Catalogue, inputs: RunInputs) -> Re
 
 
 def _read_load(path: Path, inputs: RunInputs) -> None:
-    data = path.read_bytes()
+    with path.open("rb") as handle:
+        data = handle.read(MAX_LOAD_BYTES + 1)
+    if len(data) > MAX_LOAD_BYTES:
+        inputs.problems.append(Problem(path.name, f"larger than {MAX_LOAD_BYTES} bytes: this load result is ignored"))
+        return
     inputs.evidence_files.append(EvidenceFile(path.name, _sha256(data), len(data), 0))
     try:
         raw = json.loads(data)
@@ -152,7 +194,7 @@ def read_waivers(
     """
     if not path.is_file():
         raise ProfileError(f"--waivers {path}: no such file")
-    data = path.read_bytes()
+    data = read_bounded(path, MAX_FILE_BYTES, "waivers file")
     evidence = EvidenceFile(path.name, _sha256(data), len(data), 0)
     problems: list[Problem] = []
     try:
@@ -235,7 +277,7 @@ def read_previous(path: Path) -> tuple[dict[str, Any] | None, list[Problem]]:
     if not path.is_file():
         raise ProfileError(f"--previous {path}: no such file (pass the report.json of an earlier run)")
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
+        raw = json.loads(read_bounded(path, MAX_FILE_BYTES, "previous report.json").decode("utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
         return None, [Problem(path.name, f"previous report is not valid JSON ({exc}); no trend shown", False)]
     if not isinstance(raw, dict) or raw.get("schema") != REPORT_SCHEMA_ID or not isinstance(raw.get("controls"), list):

@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +63,7 @@ def _time(value: Any) -> datetime | None:
     return parsed if parsed.tzinfo else None
 
 
-def _newest(runs: dict[str, list[str | None]]) -> str:
+def _newest(runs: dict[str, set[str | None]]) -> str:
     """The run with the latest timestamp; a run with an id always beats the legacy run."""
     with_ids = [run for run in runs if run != LEGACY] or [LEGACY]
 
@@ -87,9 +88,15 @@ def _describe(target: dict[str, Any], fingerprint: str) -> str:
 
 def _check_one_target(run_id: str, records: Iterable[Record], loads: Iterable[LoadResult]) -> dict[str, str]:
     seen: dict[str, dict[str, tuple[dict[str, Any], str]]] = defaultdict(dict)
-    items: list[tuple[dict[str, Any], str | None, str]] = [(r.target, r.target_fingerprint, r.source) for r in records]
-    items += [(load.data.get("target") or {}, load.target_fingerprint, load.path) for load in loads]
+    items = chain(
+        ((r.target, r.target_fingerprint, r.source) for r in records),
+        ((load.data.get("target") or {}, load.target_fingerprint, load.path) for load in loads),
+    )
+    looked_at: set[tuple[int, str | None]] = set()  # records of one file share one target dict
     for target, stamped, source in items:
+        if (id(target), stamped) in looked_at:
+            continue
+        looked_at.add((id(target), stamped))
         fingerprint = stamped or target_fingerprint(target)
         if fingerprint is not None:
             seen[_facet(target)].setdefault(fingerprint, (target, source.rsplit(":", 1)[0]))
@@ -114,13 +121,14 @@ def choose_run(
     wanted: str | None,
 ) -> tuple[RunChoice, list[Record], list[LoadResult], list[Problem], list[EvidenceFile]]:
     """Keep the records, load results and problems of one run (``wanted``, else the newest)."""
-    times: dict[str, list[str | None]] = defaultdict(list)
+    times: dict[str, set[str | None]] = defaultdict(set)  # a set: a check's records share their start
     files: dict[str, set[str]] = defaultdict(set)
     for record in records:
-        times[_key(record.run_id)] += [record.finished_at, record.started_at]
-        files[record.source.rsplit(":", 1)[0]].add(_key(record.run_id))
+        key = _key(record.run_id)
+        times[key].update((record.finished_at, record.started_at))
+        files[record.source.rsplit(":", 1)[0]].add(key)
     for load in loads:
-        times[_key(load.run_id)] += [load.data.get("finished_at"), load.data.get("started_at")]
+        times[_key(load.run_id)].update((load.data.get("finished_at"), load.data.get("started_at")))
         files[load.path].add(_key(load.run_id))
     if not times:
         if wanted:

@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 import jwt
 
 from tenantprobe.errors import ProfileError, ProvisioningError
 from tenantprobe.profiles import AuthSettings
 from tenantprobe.steps import fill
+from tenantprobe.wire import Scope, UnusableAnswer, call
 
 
 @dataclass(frozen=True)
@@ -64,9 +64,12 @@ def _b64(data: bytes) -> str:
 class TokenSource:
     """Issues tokens as the profile says; ``can_forge`` tells whether arbitrary claims can be signed."""
 
-    def __init__(self, auth: AuthSettings, base_url: str, variables: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, auth: AuthSettings, base_url: str, variables: Mapping[str, str] | None = None, scope: Scope | None = None
+    ) -> None:
         self.auth = auth
         self.base_url = base_url
+        self.scope = scope or Scope(base_url, auth.url)
         self.variables = dict(variables or {})
         self._key: Any = None
         self._kid: str | None = None
@@ -158,10 +161,11 @@ class TokenSource:
         }
         url = self.auth.url if "://" in self.auth.url else self.base_url + self.auth.url
         body = fill(render(self.auth.body, values), self.variables, "auth.body")
-        if self.auth.body_format == "form":  # an OAuth2 password or client-credentials grant
-            response = httpx.post(url, data=body, timeout=10)
-        else:
-            response = httpx.post(url, json=body, timeout=10)
+        form = self.auth.body_format == "form"  # an OAuth2 password or client-credentials grant
+        try:
+            response = call(self.scope, "POST", url, timeout=10, **({"data": body} if form else {"json": body}))
+        except UnusableAnswer as unusable:
+            raise ProvisioningError(f"token endpoint {url}: {unusable}") from None
         if response.status_code >= 400:
             raise ProvisioningError(
                 f"token endpoint answered {response.status_code} for {role} of {values['tenant_slug']}"

@@ -29,6 +29,7 @@ from tenantprobe.credentials import TenantRef
 from tenantprobe.outcomes import NotAssessed, describe, is_refusal
 from tenantprobe.records import ResultRecord, ResultWriter, Status, now_iso
 from tenantprobe.redact import SECRET_HEADERS, redact_body, redact_headers, redact_text, redact_url, redact_value
+from tenantprobe.wire import DEFAULT_MAX_BODY_BYTES, DEFAULT_TIMEOUT_SECONDS, Scope, UnusableAnswer, WireFailure, fetch
 
 BODY_EVIDENCE_CHARS = 2000
 MAX_EVIDENCE = 5
@@ -70,6 +71,7 @@ class Exchange:
     response_headers: dict[str, str]
     text: str
     elapsed_ms: float
+    failure: WireFailure | None = None  # why there is no usable answer (status 0), or an off-origin redirect
 
     def json(self) -> Any:
         try:
@@ -80,6 +82,33 @@ class Exchange:
     @property
     def ok(self) -> bool:
         return 200 <= self.status < 300
+
+    @property
+    def outcome(self) -> str:
+        """The status in a few words, with the reason when there is no usable answer: for reasons and summaries."""
+        if self.failure is not None:
+            return f"{describe(self.status)}: {self.failure}" if self.status else f"no usable answer: {self.failure}"
+        return describe(self.status)
+
+    @property
+    def unreadable(self) -> str | None:
+        """Why this answer cannot support a judgement: no usable answer, or a read that succeeded with nothing
+        an API client could use (an empty body, an HTML page, JSON that does not parse). None when readable.
+
+        Only reads are held to this: a write may well answer 2xx with no body.
+        """
+        if self.failure is not None:
+            return f"{self.target} got {self.outcome}"
+        if not self.ok or self.method != "GET" or self.status in (204, 205):
+            return None
+        content_type = self.response_headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        if not self.text.strip():
+            return f"{self.target} answered {self.status} with an empty body"
+        if content_type == "text/html":
+            return f"{self.target} answered {self.status} with an HTML page where an API answer was expected"
+        if (content_type.endswith("/json") or content_type.endswith("+json")) and self.json() is None:
+            return f"{self.target} answered {self.status} with a body that is not the JSON it claims to be"
+        return None
 
     @property
     def denied(self) -> bool:
@@ -125,18 +154,35 @@ class Exchange:
                 "headers": redact_headers(self.response_headers),
                 "body": redact_body(self.text)[:BODY_EVIDENCE_CHARS],
                 "elapsed_ms": round(self.elapsed_ms, 2),
+                **({"failure": str(self.failure)} if self.failure is not None else {}),
             },
             "curl": redact_text(self.curl()),
         }
 
 
 class ProbeClient:
-    """Sends requests as actors over one connection pool; safe to share between threads."""
+    """Sends requests as actors over one connection pool; safe to share between threads.
 
-    def __init__(self, base_url: str, timeout: float = 15.0) -> None:
+    Only URLs of ``scope`` (by default the base URL's origin) are sent; redirects are never
+    followed (a 3xx is the answer, and one that points at another origin is recorded as such);
+    every body is read up to ``max_body_bytes`` within ``timeout`` seconds (see :mod:`tenantprobe.wire`).
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        timeout: float = DEFAULT_TIMEOUT_SECONDS,
+        *,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        scope: Scope | None = None,
+    ) -> None:
         self.base_url = base_url
+        self.timeout = timeout
+        self.max_body_bytes = max_body_bytes
+        self.scope = scope or Scope(base_url)
         self._http = httpx.Client(base_url=base_url, timeout=timeout, limits=httpx.Limits(max_connections=64))
         self.sent = 0
+        self.offsite_redirects: list[str] = []  # Location headers naming another origin, never followed
 
     def send(
         self,
@@ -149,22 +195,32 @@ class ProbeClient:
         headers: Mapping[str, str] | None = None,
     ) -> Exchange:
         request_headers = {**actor.headers(), **(headers or {})}
+        request = self._http.build_request(method, path, params=params, json=json_body, headers=request_headers)
         started = time.perf_counter()
         try:
-            response = self._http.request(method, path, params=params, json=json_body, headers=request_headers)
-            self.sent += 1
+            response = self._fetch(request)
             for _ in range(2):  # a rate limiter is not a verdict: wait as told (briefly), then ask again
                 wait = _retry_after(response)
                 if wait is None:
                     break
                 time.sleep(wait)
-                response = self._http.request(method, path, params=params, json=json_body, headers=request_headers)
-                self.sent += 1
-        except httpx.TransportError as exc:
-            # A reset, a timeout or a refused connection is an answer too: status 0, never a refusal or a success.
-            self.sent += 1
-            url = str(self._http.build_request(method, path, params=params).url)
-            return Exchange(actor, method, url, request_headers, json_body, 0, {}, f"{type(exc).__name__}: {exc}", 0.0)
+                response = self._fetch(request)
+        except UnusableAnswer as unusable:
+            # A reset, a timeout, a body over the cap or an off-scope URL is an answer too: status 0, never a
+            # refusal or a success. What was read of an oversized body is kept: the canary oracle still scans it.
+            partial = unusable.partial
+            return Exchange(
+                actor,
+                method,
+                str(request.url),
+                request_headers,
+                json_body,
+                0,
+                dict(partial.headers) if partial is not None else {},
+                partial.text if partial is not None else "",
+                (time.perf_counter() - started) * 1000,
+                failure=unusable.failure,
+            )
         return Exchange(
             actor=actor,
             method=method,
@@ -175,7 +231,24 @@ class ProbeClient:
             response_headers=dict(response.headers),
             text=response.text,
             elapsed_ms=(time.perf_counter() - started) * 1000,
+            failure=self._offsite(response),
         )
+
+    def _fetch(self, request: httpx.Request) -> httpx.Response:
+        if self.scope.allows(request.url):
+            self.sent += 1
+        return fetch(self._http, request, self.scope, max_bytes=self.max_body_bytes, timeout=self.timeout)
+
+    def _offsite(self, response: httpx.Response) -> WireFailure | None:
+        """A redirect to another origin: not followed (it would carry a tenant's credentials there), recorded."""
+        location = response.headers.get("location")
+        if not response.is_redirect or not location:
+            return None
+        resolved = response.request.url.join(location)
+        if self.scope.allows(resolved):
+            return None
+        self.offsite_redirects.append(str(resolved))
+        return WireFailure("off_scope", f"redirected to another origin ({resolved}): not followed")
 
     def close(self) -> None:
         self._http.close()
@@ -190,6 +263,13 @@ def _retry_after(response: httpx.Response) -> float | None:
     except ValueError:
         return None
     return wait if 0 <= wait <= RETRY_AFTER_LIMIT_SECONDS else None
+
+
+def crashed(exchange: Exchange) -> bool:
+    """A server error other than 503, or a connection reset instead of an answer."""
+    if exchange.failure is not None:
+        return exchange.failure.kind == "reset"
+    return exchange.status >= 500 and exchange.status != 503
 
 
 @dataclass
@@ -286,34 +366,59 @@ class Probe:
         attacker: str | None = None,
         victim: str | None = None,
         success_is_safe: bool = False,
+        views: list[Exchange] | tuple[Exchange, ...] = (),
     ) -> bool | None:
         """Judge one attempt: a finding, blocked, or inconclusive.
 
-        ``leaked`` is the check's oracle (the attempt succeeded, or foreign data showed). A
-        refusal counts as blocked only when every ``positive`` control succeeded and the
-        answer is a refusal (not a 429, 5xx or redirect). With ``success_is_safe`` a 2xx
-        without a leak is blocked too (the target ignored the hostile part of the request).
-        Returns the outcome (None: inconclusive).
+        ``leaked`` is the check's oracle (the attempt succeeded, or foreign data showed). Then, once every
+        ``positive`` control (the same request on the attacker's own object) succeeded with a usable answer:
+
+        - a refusal (4xx, not 429) is *blocked*; with ``success_is_safe`` a 2xx without a leak is too (the
+          target ignored the hostile part of the request);
+        - a crash (a 5xx other than 503, or the connection reset without an answer) is a *finding*: only the
+          victim's id differed from a request that worked, so the cross-tenant request reached code that broke
+          on another tenant's data (a 503 says "unavailable", which is about load, not about the object);
+        - anything else (a 429, a 503, a redirect, a timeout, a read that answered an empty body or an HTML
+          page) is *inconclusive*, with the reason.
+
+        ``views`` are the victim's reads that ``leaked`` compared (snapshots before and after a write): one
+        that gave no usable answer (a reset, an HTML page) could not have shown a change, so a refusal is then
+        inconclusive too. Returns the outcome (None: inconclusive).
         """
         shown = list(exchanges) or [attempt]
         pair = {"attacker": attacker, "victim": victim}
-        if leaked:
+        garbled = attempt.unreadable if attempt.ok else None  # a 2xx read that shows nothing cannot leak or block
+        if leaked and garbled is None:
             return self.check(control_id, False, summary, shown, **pair)
         positives = [positive] if isinstance(positive, Exchange) else list(positive or [])
-        unproven = next((e for e in positives if not e.ok), None)
+        unproven = next((e for e in positives if not e.ok or e.unreadable), None)
         if unproven is not None:
             self.inconclusive(
                 control_id,
-                f"positive control {unproven.target} answered {describe(unproven.status)}: "
-                "the same request on the attacker's own object fails, so a refusal proves nothing",
+                f"positive control {unproven.unreadable or f'{unproven.target} got {unproven.outcome}'}: "
+                "the same request on the attacker's own object did not succeed, so a refusal proves nothing",
                 **pair,
             )
             return None
+        if garbled is not None:
+            self.inconclusive(control_id, f"{garbled}: it cannot show whose data it holds", **pair)
+            return None
+        blind = next((view.unreadable for view in views if view.unreadable), None)
+        if blind is not None and not crashed(attempt):
+            self.inconclusive(control_id, f"the victim's view {blind}: it could not show a change", **pair)
+            return None
+        if crashed(attempt):
+            return self.check(
+                control_id,
+                False,
+                f"{summary} ({attempt.target} got {attempt.outcome} while the same request on the "
+                "attacker's own object succeeded: the other tenant's id made the target fail)",
+                shown,
+                **pair,
+            )
         if not (is_refusal(attempt.status) or (success_is_safe and attempt.ok)):
             self.inconclusive(
-                control_id,
-                f"{attempt.target} answered {describe(attempt.status)}: neither a refusal nor a success",
-                **pair,
+                control_id, f"{attempt.target} got {attempt.outcome}: neither a refusal nor a success", **pair
             )
             return None
         return self.check(control_id, True, summary, shown, **pair)

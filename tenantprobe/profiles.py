@@ -25,6 +25,10 @@ import yaml
 
 from tenantprobe.errors import ProfileError
 from tenantprobe.steps import Step
+from tenantprobe.wire import DEFAULT_MAX_BODY_BYTES, DEFAULT_TIMEOUT_SECONDS
+
+MAX_PROFILE_BYTES = 1024 * 1024  # a profile is a page of YAML; anything near this is not one
+MAX_DOCUMENT_BYTES = 32 * 1024 * 1024  # an OpenAPI document read from a file or the target
 
 DEFAULT_ROLES = ("owner", "admin", "member", "viewer")
 
@@ -158,6 +162,14 @@ class TargetProfile:
     jobs: tuple[JobSettings, ...] = ()
     internal_services: tuple[InternalService, ...] = ()
     analytics: AnalyticsSettings | None = None
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    request_timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
+
+    @property
+    def origins(self) -> tuple[str, ...]:
+        """The URLs whose origins the run may send requests to: the target, and where the profile sends logins."""
+        urls = [self.base_url, self.auth.url, self.openapi]
+        return tuple(url for url in urls if url and url.startswith(("http://", "https://")))
 
     @property
     def highest_role(self) -> str:
@@ -298,15 +310,19 @@ def parse_profile(raw: object, source: str = "<profile>", path: Path | None = No
         analytics=AnalyticsSettings(tuple(raw["analytics"]["operations"]), raw["analytics"].get("min_tenants", 5))
         if "analytics" in raw
         else None,
+        max_body_bytes=raw.get("max_body_bytes", DEFAULT_MAX_BODY_BYTES),
+        request_timeout_seconds=float(raw.get("request_timeout_seconds", DEFAULT_TIMEOUT_SECONDS)),
     )
 
 
 def load_profile(path: Path) -> TargetProfile:
-    """Read and validate a profile file."""
+    """Read and validate a profile file (safe YAML only: a profile never runs code)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_bounded(path, MAX_PROFILE_BYTES, "target profile").decode("utf-8")
     except FileNotFoundError:
         raise ProfileError(f"{path}: no such target profile; see targets/reference.yaml for an example") from None
+    except UnicodeDecodeError as exc:
+        raise ProfileError(f"{path}: not UTF-8 text ({exc}); a target profile is a YAML file") from None
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -322,6 +338,17 @@ def load_profile(path: Path) -> TargetProfile:
             )
         profile = profile.with_overrides(openapi=str(document))
     return profile
+
+
+def read_bounded(path: Path, limit: int, what: str) -> bytes:
+    """The bytes of ``path``, refused with a :class:`ProfileError` beyond ``limit`` (no file is read whole first)."""
+    with path.open("rb") as handle:
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise ProfileError(
+            f"{path}: larger than {limit} bytes, the most tenantprobe reads for a {what}; is this the right file?"
+        )
+    return data
 
 
 def _beside(profile: Path, value: str) -> Path:

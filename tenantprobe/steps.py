@@ -25,6 +25,7 @@ import httpx
 
 from tenantprobe.errors import ProfileError, ProvisioningError
 from tenantprobe.redact import redact_text
+from tenantprobe.wire import DEFAULT_MAX_BODY_BYTES, DEFAULT_TIMEOUT_SECONDS, Scope, UnusableAnswer, call
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*|env:[A-Za-z_][A-Za-z0-9_]*)\}")
 _PATH_PART = re.compile(r"\.([^.\[\]]+)|\[(\d+)\]")
@@ -127,19 +128,36 @@ def _auth_headers(step: Step, variables: Mapping[str, str], where: str) -> dict[
 
 
 def run_steps(
-    client: httpx.Client, steps: tuple[Step, ...], variables: Mapping[str, str], where: str
+    client: httpx.Client,
+    steps: tuple[Step, ...],
+    variables: Mapping[str, str],
+    where: str,
+    scope: Scope | None = None,
+    max_bytes: int = DEFAULT_MAX_BODY_BYTES,
 ) -> dict[str, str]:
-    """Run ``steps`` in order; the variables afterwards (the given ones plus every capture)."""
+    """Run ``steps`` in order; the variables afterwards (the given ones plus every capture).
+
+    A step's URL is filled from captures, so it is held to ``scope`` (by default the client's base URL):
+    a value the target answered never sends the next step, and its credentials, to another host.
+    """
     known = dict(variables)
+    scope = scope or Scope(str(client.base_url))
     for index, step in enumerate(steps):
         place = f"{where}.{index}"
-        response = client.request(
-            step.method,
-            fill(step.path, known, f"{place}.request"),
-            json=fill(step.json, known, f"{place}.json") if step.json is not None else None,
-            data=fill(step.form, known, f"{place}.form") if step.form is not None else None,
-            headers=_auth_headers(step, known, place),
-        )
+        try:
+            response = call(
+                scope,
+                step.method,
+                fill(step.path, known, f"{place}.request"),
+                client=client,
+                max_bytes=max_bytes,
+                timeout=client.timeout.read or DEFAULT_TIMEOUT_SECONDS,
+                json=fill(step.json, known, f"{place}.json") if step.json is not None else None,
+                data=fill(step.form, known, f"{place}.form") if step.form is not None else None,
+                headers=_auth_headers(step, known, place),
+            )
+        except UnusableAnswer as unusable:
+            raise ProvisioningError(f"{place} ({step.request}): {unusable}") from None
         accepted = response.status_code in step.expect if step.expect else response.is_success
         if not accepted:
             raise ProvisioningError(

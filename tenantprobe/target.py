@@ -23,12 +23,12 @@ from tenantprobe.credentials import TenantRef, TokenSource, expires_at, render
 from tenantprobe.errors import ProfileError, ProvisioningError, TargetError, TenantProbeError
 from tenantprobe.objects import bind_fields, created_id, find_in_collection
 from tenantprobe.openapi import ApiModel, Creator, Operation, parse_openapi, valid_body
-from tenantprobe.outcomes import describe
 from tenantprobe.probe import PLATFORM_ROLE, Actor, Exchange, Probe, ProbeClient
-from tenantprobe.profiles import DatabaseSettings, TargetProfile
+from tenantprobe.profiles import MAX_DOCUMENT_BYTES, DatabaseSettings, TargetProfile, read_bounded
 from tenantprobe.redact import redact_text
 from tenantprobe.stack import ReferenceStack
 from tenantprobe.steps import fill, run_steps
+from tenantprobe.wire import Scope, UnusableAnswer, call
 
 TOKEN_RENEW_MARGIN_SECONDS = 60
 STEP_TIMEOUT_SECONDS = 30.0
@@ -64,13 +64,20 @@ class Target:
         self.base_url = profile.base_url
         self.stack = stack
         self.canaries = CanaryRegistry()
-        self.client = ProbeClient(self.base_url)
+        # Requests go only to the profile's origins, whatever the target's documents or answers name.
+        self.scope = Scope(*profile.origins)
+        self.client = ProbeClient(
+            self.base_url,
+            profile.request_timeout_seconds,
+            max_body_bytes=profile.max_body_bytes,
+            scope=self.scope,
+        )
         # The profile's constants, {env:NAME} read once: steps, credentials and fixed ids use them.
         self.variables = {
             name: str(fill(value, {}, f"provisioning.variables.{name}"))
             for name, value in profile.provisioning.variables.items()
         }
-        self.tokens = TokenSource(profile.auth, self.base_url, self.variables)
+        self.tokens = TokenSource(profile.auth, self.base_url, self.variables, self.scope)
         self.provisioning_seconds: list[float] = []
         self._api: ApiModel | None = None
         self._token_cache: dict[tuple[str | None, str], tuple[str, float]] = {}
@@ -107,21 +114,28 @@ class Target:
         return self._api.excluded if self._api is not None else {}
 
     def _fetch_openapi(self) -> dict[str, Any]:
+        """The OpenAPI document, read with safe YAML (never code) and a size cap, from a file or the profile's
+        origins; its ``servers`` are never used: requests go to ``base_url``."""
         location = self.profile.openapi
         if Path(location).is_absolute() and Path(location).is_file():  # load_profile resolved a file reference
             import yaml
 
-            loaded = yaml.safe_load(Path(location).read_text(encoding="utf-8"))
+            try:
+                loaded = yaml.safe_load(read_bounded(Path(location), MAX_DOCUMENT_BYTES, "OpenAPI document"))
+            except yaml.YAMLError as exc:
+                raise ProfileError(f"openapi: {location} is not valid YAML or JSON: {exc}") from None
             if not isinstance(loaded, dict):
                 raise ProfileError(f"openapi: {location} is not an OpenAPI document (a YAML or JSON mapping)")
             return loaded
         url = location if "://" in location else self.base_url + location
         try:
-            response = httpx.get(url, timeout=15)
+            response = call(self.scope, "GET", url, max_bytes=MAX_DOCUMENT_BYTES, timeout=15)
             response.raise_for_status()
-            document: dict[str, Any] = response.json()
-        except (httpx.HTTPError, ValueError) as exc:
+            document = response.json()
+        except (httpx.HTTPError, ValueError, UnusableAnswer) as exc:
             raise TargetError(f"cannot load the OpenAPI document from {url}: {exc}") from None
+        if not isinstance(document, dict):
+            raise TargetError(f"the OpenAPI document at {url} is not a JSON object")
         return document
 
     @property
@@ -229,12 +243,18 @@ class Target:
         settings = self.profile.provisioning
         assert settings.path is not None
         # The client waits longer than the threshold: a slow provisioning is a measurement, not an error.
-        response = httpx.post(
-            self.base_url + settings.path,
-            json=render(settings.body, {"slug": slug}),
-            headers=self.platform_actor().headers(),
-            timeout=limit + 30,
-        )
+        try:
+            response = call(
+                self.scope,
+                "POST",
+                self.base_url + settings.path,
+                json=render(settings.body, {"slug": slug}),
+                headers=self.platform_actor().headers(),
+                max_bytes=self.profile.max_body_bytes,
+                timeout=limit + 30,
+            )
+        except UnusableAnswer as unusable:
+            raise ProvisioningError(f"provisioning {slug} via POST {settings.path}: {unusable}") from None
         if not response.is_success:
             raise ProvisioningError(
                 f"provisioning {slug} via POST {settings.path} answered {response.status_code}: {response.text[:300]}"
@@ -274,10 +294,11 @@ class Target:
         """The profile's identity steps for a new tenant, then its other roles' steps, in one variable space."""
         settings = self.profile.provisioning
         variables = {**self.variables, "slug": slug, "password": secrets.token_urlsafe(12) + "Aa1!"}
+        limit = self.profile.max_body_bytes
         with httpx.Client(base_url=self.base_url, timeout=STEP_TIMEOUT_SECONDS) as http:
-            variables = run_steps(http, settings.steps, variables, "provisioning.steps")
+            variables = run_steps(http, settings.steps, variables, "provisioning.steps", self.scope, limit)
             for role, steps in settings.role_steps.items():
-                variables = run_steps(http, steps, variables, f"provisioning.role_steps.{role}")
+                variables = run_steps(http, steps, variables, f"provisioning.role_steps.{role}", self.scope, limit)
         tenant_id = str(fill(settings.tenant_id, variables, "provisioning.tenant_id"))
         return TenantRef(tenant_id, slug, variables)
 
@@ -347,7 +368,7 @@ class Target:
             bind_fields(body, {name: seeded.bindings[name] for name in self.profile.bindings})
         exchange = probe.request(actor, "POST", path, json_body=body)
         if not exchange.ok:
-            return f"{operation.key} answered {describe(exchange.status)}: {redact_text(exchange.text)[:200]!r}"
+            return f"{operation.key} answered {exchange.outcome}: {redact_text(exchange.text)[:200]!r}"
         explicit = next((where for pattern, where in self.profile.ids.items() if operation.matches(pattern)), None)
         object_id = created_id(exchange.json(), exchange.response_headers, creator.id_param, explicit)
         if object_id is None and explicit is None:  # no id in the answer: find the object in its collection

@@ -77,7 +77,15 @@ class Fuzzer:
 
     # ------------------------------------------------------------------ sending and judging
     def transport(self, actor: Actor) -> dict[str, Any]:
-        return {"base_url": self.target.base_url, "session": self.session, "headers": actor.headers()}
+        """How a case is sent: to the profile's base URL only, never following a redirect (another origin would
+        get the actor's credentials), within the profile's timeout."""
+        return {
+            "base_url": self.target.base_url,
+            "session": self.session,
+            "headers": actor.headers(),
+            "allow_redirects": False,
+            "timeout": self.target.profile.request_timeout_seconds,
+        }
 
     def send(self, case: AnyCase, actor: Actor) -> tuple[Response, FuzzExchange]:
         response = case.call(**self.transport(actor))

@@ -6,7 +6,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tenantprobe.outcomes import describe
 from tenantprobe.probe import Actor, Exchange, Probe
 from tenantprobe.target import SeededTenant, Target
 
@@ -62,7 +61,7 @@ def test_interleaved_tenants_see_only_their_own_data(target: Target, tenants: li
                 attacker=slug,
             )
         else:
-            reason = f"{exchange.target} answered {describe(exchange.status)}: the tenant's own read was not served"
+            reason = f"{exchange.target} answered {exchange.outcome}: the tenant's own read was not served"
             probe.inconclusive("API-CONCURRENCY-ISOLATION", reason, attacker=slug)
     foreign = [
         key

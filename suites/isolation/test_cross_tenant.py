@@ -15,7 +15,6 @@ import pytest
 from tenantprobe.objects import missing_like
 from tenantprobe.openapi import Creator, Operation, valid_body
 from tenantprobe.oracles import changed_by_others, looks_like_missing
-from tenantprobe.outcomes import describe
 from tenantprobe.probe import Exchange, Probe
 from tenantprobe.target import SeededObject, SeededTenant, Target
 
@@ -60,10 +59,11 @@ Pair = dict[str, Any]
 
 def victim_unreadable(probe: Probe, baseline: Exchange, controls: tuple[str, ...], pair: Pair) -> bool:
     """The victim's own request failed: its object cannot be addressed, so nothing can be judged."""
-    if baseline.ok:
+    if baseline.ok and not baseline.unreadable:
         return False
+    why = baseline.unreadable or f"{baseline.target} answered {baseline.outcome}"
     for control in controls:
-        probe.inconclusive(control, f"the victim's own {baseline.target} answered {describe(baseline.status)}", **pair)
+        probe.inconclusive(control, f"the victim's own request: {why}", **pair)
     return True
 
 
@@ -170,6 +170,7 @@ def test_foreign_writes_change_nothing(target: Target, pairs: list[tuple[Any, An
                 summary=f"{attacker.slug} {op.method} on {victim.slug}'s object answered {attack.status}; "
                 + (f"the victim now sees changes: {sorted(changed)}" if changed or planted else "object unchanged"),
                 exchanges=[positive, attack, *after[::2]],
+                views=[*before, *after],
                 **pair,
             )
             ids = [*obj.bindings.values(), missing.url.rsplit("/", 1)[-1]]
@@ -209,6 +210,7 @@ def judge_nested_write(
         summary=f"{op.key}: {victim.slug}'s child under {attacker.slug}'s parent answered {attack.status}"
         + (f"; the victim now sees changes: {sorted(changed)}" if changed else ""),
         exchanges=[positive, attack, *after[::2]],
+        views=[*before, *after],
         attacker=attacker.slug,
         victim=victim.slug,
     )
@@ -308,9 +310,7 @@ def test_collections_show_only_own_objects(target: Target, pairs: list[tuple[Any
                 )
                 pair = {"attacker": attacker.slug, "victim": victim.slug}
                 if not exchange.ok:
-                    probe.inconclusive(
-                        "API-LIST-FILTER", f"{exchange.target} answered {describe(exchange.status)}", **pair
-                    )
+                    probe.inconclusive("API-LIST-FILTER", f"{exchange.target} answered {exchange.outcome}", **pair)
                     continue
                 leaked = [mark for mark in victim_marks if mark in exchange.text]
                 probe.check(
@@ -340,7 +340,7 @@ def test_collections_do_not_reflect_other_tenants_writes(
             failed = next((e for e in (*before[op.key], *after) if not e.ok), None)
             if failed is not None or not any(written):
                 reason = (
-                    f"{failed.target} answered {describe(failed.status)}"
+                    f"{failed.target} answered {failed.outcome}"
                     if failed is not None
                     else f"none of {victim.slug}'s writes succeeded: nothing could show"
                 )
@@ -386,7 +386,7 @@ def test_same_request_never_served_from_another_tenants_cache(
             unusable = next((e for e in (cold, repeat) if e.status == 429 or e.status >= 500), None)
             if not warm.ok or unusable is not None:
                 shown = unusable if unusable is not None else warm
-                probe.inconclusive("APP-CACHE-TENANT-KEY", f"{shown.target} answered {describe(shown.status)}", **pair)
+                probe.inconclusive("APP-CACHE-TENANT-KEY", f"{shown.target} answered {shown.outcome}", **pair)
                 continue
             served_victims = repeat.text == warm.text and repeat.text != cold.text
             probe.check(

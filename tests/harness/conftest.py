@@ -90,14 +90,19 @@ class HarnessRun:
         return completed.returncode, verdict
 
 
+def run_against(app: Any, profile: dict[str, Any], folder: Path, suite: str = SUITE, *options: str) -> HarnessRun:
+    """``app`` served on loopback, the profile a user would write for it, ``suite`` run against it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with serving(app) as base_url:
+        path = folder / "target.yaml"
+        path.write_text(yaml.safe_dump({**profile, "base_url": base_url}))
+        run = run_suite(suite, folder / "results", "--target", str(path), "--tenants", "2", "-rfE", *options)
+    return HarnessRun(run, folder)
+
+
 def attack(scenario: Scenario, folder: Path) -> HarnessRun:
     """The scenario's app served on loopback, its profile written, the isolation suite run against it."""
-    folder.mkdir(parents=True, exist_ok=True)
-    with serving(scenario.app()) as base_url:
-        path = folder / "target.yaml"
-        path.write_text(yaml.safe_dump({**scenario.profile, "base_url": base_url}))
-        run = run_suite(SUITE, folder / "results", "--target", str(path), "--tenants", "2", "-rfE", *scenario.options)
-    return HarnessRun(run, folder)
+    return run_against(scenario.app(), scenario.profile, folder, SUITE, *scenario.options)
 
 
 @pytest.fixture(scope="session")
@@ -107,4 +112,43 @@ def harness_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, HarnessR
         futures = {
             name: pool.submit(attack, scenario, root / name.replace(":", "-")) for name, scenario in SCENARIOS.items()
         }
+        return {name: future.result() for name, future in futures.items()}
+
+
+# ---------------------------------------------------------------------- targets that misbehave on the wire
+# The cross-tenant checks suffice to show what a misbehaving answer does to a judgement, at a third of the cost.
+CROSS_TENANT = "suites/isolation/test_cross_tenant.py"
+WIRE_LIMITS = {"max_body_bytes": 1024 * 1024, "request_timeout_seconds": 0.5}
+SKIPPED = ["PUT /api/tickets/{ticket_id}", "DELETE /api/tickets/*"]
+CRASHING = ("crash_foreign", "reset_foreign")
+
+
+@dataclass(frozen=True)
+class WireRun:
+    """A run against a misbehaving helpdesk, with what the helpdesk and an off-origin decoy received."""
+
+    found: HarnessRun
+    hits: list[str]
+    decoy_hits: list[str]
+
+
+def misbehave(name: str, folder: Path) -> WireRun:
+    """``name`` is a helpdesk mode, or ``skip``: the secure helpdesk with its writes skipped by the profile."""
+    decoy = helpdesk.Helpdesk("secure")  # another origin: a redirect may name it, nothing may reach it
+    with serving(decoy.app) as decoy_url:
+        mode = "secure" if name == "skip" else name
+        app = helpdesk.Helpdesk(mode, offsite=decoy_url)
+        profile = {**helpdesk.profile(""), **WIRE_LIMITS}
+        if name == "skip":
+            profile["skip_operations"] = SKIPPED
+        found = run_against(app.app, profile, folder, CROSS_TENANT)
+    return WireRun(found, app.hits, decoy.hits)
+
+
+@pytest.fixture(scope="session")
+def wire_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, WireRun]:
+    root = tmp_path_factory.mktemp("wire")
+    names = ["skip", *helpdesk.MISBEHAVING, *CRASHING]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = {name: pool.submit(misbehave, name, root / name) for name in names}
         return {name: future.result() for name, future in futures.items()}

@@ -13,12 +13,30 @@ secure app, one seeded isolation bug, or one of the behaviours that fool a carel
 - ``no_id``: a create answers 201 with no body;
 - ``server_error_writes``: every write answers 500;
 - ``redirects``: every API request is redirected to a login page.
+
+Targets that misbehave on the wire (every API read, after authentication), which must end as
+inconclusive with the reason, never as a pass or a crash of the harness:
+
+- ``giant_bodies``: a body far over the profile's ``max_body_bytes``, streamed without a length;
+- ``garbage``: an HTML page for an item, JSON that does not parse for a collection;
+- ``empty_ok``: 200 with an empty body;
+- ``slow_drip``: a short body dripped a byte at a time, slower than the profile's timeout;
+- ``reset``: the connection reset instead of an answer;
+- ``offsite_redirect``: a redirect to another origin (``Helpdesk(mode, offsite=url)``), which must never be hit.
+
+And two crashes that only another tenant's ticket provokes, which are findings:
+``crash_foreign`` (500) and ``reset_foreign`` (the connection reset).
+
+``hits`` lists every ``METHOD /path`` the app received, so a test can show what was never sent.
 """
 
 from __future__ import annotations
 
 import secrets
+import socket
 import sqlite3
+import struct
+import time
 from typing import Any
 
 from flask import Flask, Response, jsonify, redirect, request
@@ -35,7 +53,18 @@ MODES = (
     "no_id",
     "server_error_writes",
     "redirects",
+    "giant_bodies",
+    "garbage",
+    "empty_ok",
+    "slow_drip",
+    "reset",
+    "offsite_redirect",
+    "crash_foreign",
+    "reset_foreign",
 )
+MISBEHAVING = ("giant_bodies", "garbage", "empty_ok", "slow_drip", "reset", "offsite_redirect")
+GIANT_BODY_BYTES = 3 * 1024 * 1024
+DRIP_SECONDS = 0.25  # between two bytes of a dripped body
 TOKENS = {"acme-owner-token": "acme", "globex-owner-token": "globex"}
 TITLE_MIN = 40  # longer than a canary: a generator that ignores minLength gets 422 everywhere
 
@@ -89,10 +118,12 @@ OPENAPI: dict[str, Any] = {
 class Helpdesk:
     """One app instance with its own in-memory database; ``app`` is the WSGI callable."""
 
-    def __init__(self, mode: str = "secure") -> None:
+    def __init__(self, mode: str = "secure", offsite: str = "http://127.0.0.1:9") -> None:
         if mode not in MODES:
             raise ValueError(f"unknown helpdesk mode {mode!r}; one of {', '.join(MODES)}")
         self.mode = mode
+        self.offsite = offsite
+        self.hits: list[str] = []
         self._store = SqliteStore(
             "create table tickets (pk integer primary key, public_id text unique, company text not null,"
             " title text not null, body text, priority text)"
@@ -112,6 +143,7 @@ class Helpdesk:
 
         @app.before_request
         def gatekeeper() -> Any:
+            self.hits.append(f"{request.method} {request.path}")
             if request.path == "/openapi.json" or request.path == "/login":
                 return None
             if self.mode == "redirects":
@@ -126,7 +158,39 @@ class Helpdesk:
             if request.method in ("POST", "PUT") and self.mode == "reject_bodies":
                 return jsonify(error="unsupported body"), 422
             request.environ["helpdesk.company"] = TOKENS[token]
+            return misbehave() if request.method == "GET" else None
+
+        def misbehave() -> Any:
+            """The wire-level misbehaviour of the mode, for an authenticated API read (None: behave)."""
+            if self.mode == "giant_bodies":
+                chunk = b" " * 65536
+                body = (chunk for _ in range(GIANT_BODY_BYTES // len(chunk)))
+                return Response(body, 200, mimetype="application/json")
+            if self.mode == "garbage":
+                if request.path.rstrip("/") == "/api/tickets":
+                    return Response('{"tickets": [{"id": "tk_', 200, mimetype="application/json")
+                return Response("<html><body><h1>Welcome back!</h1></body></html>", 200, mimetype="text/html")
+            if self.mode == "empty_ok":
+                return Response("", 200, mimetype="application/json")
+            if self.mode == "slow_drip":
+                return Response(drip(b'{"tickets": []}'), 200, mimetype="application/json")
+            if self.mode == "reset":
+                return reset_connection()
+            if self.mode == "offsite_redirect":
+                return redirect(self.offsite + request.full_path.rstrip("?"), code=302)
             return None
+
+        def drip(body: bytes) -> Any:
+            for byte in body:
+                time.sleep(DRIP_SECONDS)
+                yield bytes([byte])
+
+        def reset_connection() -> Any:
+            """Drop the connection without an answer (RST on close), as a crashed worker or a proxy that gave up."""
+            connection = request.environ["werkzeug.socket"]
+            connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            connection.shutdown(socket.SHUT_RDWR)  # close() would wait for werkzeug's own file objects
+            return Response("", 500)  # never reaches the client
 
         @app.get("/openapi.json")
         def openapi() -> Any:
@@ -183,6 +247,9 @@ class Helpdesk:
         @app.get("/api/tickets/<ticket_id>")
         def get_ticket(ticket_id: str) -> Any:
             row = find(ticket_id)
+            if row is None and self.mode in ("crash_foreign", "reset_foreign") and find(ticket_id, scoped=False):
+                # Another company's ticket trips code that assumed the caller's: a crash only a foreign id provokes.
+                return reset_connection() if self.mode == "reset_foreign" else (jsonify(error="internal error"), 500)
             return (jsonify(self._public(row)), 200) if row else (jsonify(error="no such ticket"), 404)
 
         @app.put("/api/tickets/<ticket_id>")
