@@ -26,6 +26,7 @@ OPTION_TENANTS = "--tenants"
 OPTION_PAIRS = "--pairs"
 OPTION_RESULTS = "--results-dir"
 OPTION_FAULTS = "--faults"
+OPTION_DB = "--db"
 OPTION_FUZZ_PROFILE = "--fuzz-profile"
 OPTION_ACCEPT_NOT_ASSESSED = "--accept-not-assessed"
 FUZZ_PROFILES = ("ci", "deep")
@@ -48,6 +49,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption(OPTION_RESULTS, default="results", help="directory for result records (default ./results)")
     group.addoption(OPTION_FAULTS, default="", help="seeded faults to inject into the launched reference app")
+    group.addoption(
+        OPTION_DB,
+        default="embedded",
+        help="the launched reference app's PostgreSQL: 'embedded' (default), 'container' (an image built from the "
+        "embedded binaries) or 'container:IMAGE' (e.g. container:postgres:16)",
+    )
     group.addoption(
         OPTION_ACCEPT_NOT_ASSESSED,
         action="store_true",
@@ -81,6 +88,12 @@ def pytest_configure(config: pytest.Config) -> None:
             load_profile(Path(config.getoption(OPTION_TARGET)))
         except TenantProbeError as exc:
             raise pytest.UsageError(str(exc)) from None
+    from tenantprobe.stack import database_choice
+
+    try:
+        database_choice(config.getoption(OPTION_DB))
+    except TenantProbeError as exc:
+        raise pytest.UsageError(str(exc)) from None
     if config.getoption(OPTION_TENANTS) < 2:
         raise pytest.UsageError(f"{OPTION_TENANTS} must be at least 2: isolation needs a tenant to compare with")
     pairs = config.getoption(OPTION_PAIRS)
@@ -110,7 +123,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     faults = config.getoption(OPTION_FAULTS) or "none"
     return [
         f"tenantprobe: target {_profile_path(config)}, {config.getoption(OPTION_TENANTS)} tenants, "
-        f"pairs {config.getoption(OPTION_PAIRS)}, faults {faults}"
+        f"pairs {config.getoption(OPTION_PAIRS)}, faults {faults}, db {config.getoption(OPTION_DB)}"
     ]
 
 
@@ -125,7 +138,9 @@ def target(request: pytest.FixtureRequest, results_writer: Any) -> Iterator[Any]
     faults = tuple(f.strip() for f in config.getoption(OPTION_FAULTS).split(",") if f.strip())
     results_dir = Path(config.getoption(OPTION_RESULTS))
     try:
-        opened = Target.open(load_profile(_profile_path(config)), faults, log_dir=results_dir / "logs")
+        opened = Target.open(
+            load_profile(_profile_path(config)), faults, log_dir=results_dir / "logs", db=config.getoption(OPTION_DB)
+        )
     except TenantProbeError as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[_target_key] = opened
