@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from functools import cache
 from pathlib import Path
 
 import docker
@@ -37,7 +38,13 @@ def builtin_image(client: docker.DockerClient, name: str) -> str:
     """The tag of a ``builtin:NAME`` image, built from this machine's files when its content changed."""
     if name not in BUILTINS:
         raise ProfileError(f"builtin:{name}: no such built-in image; choose one of {', '.join(sorted(BUILTINS))}")
-    return ensure_image(client, BUILTINS[name]())
+    return ensure_image(client, _builtin_files(name))
+
+
+@cache
+def _builtin_files(name: str) -> ImageFiles:
+    # Listing thousands of files takes seconds; within one process they do not change.
+    return BUILTINS[name]()
 
 
 def build_image(client: docker.DockerClient, settings: LaunchSettings, source: Path | None) -> None:

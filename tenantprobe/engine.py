@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import tempfile
 import time
@@ -36,8 +37,21 @@ def default_data_root() -> Path:
     return cache / "tenantprobe" / "docker"
 
 
+def _socket_accepts(path: str) -> bool:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        try:
+            probe.connect(path)
+        except OSError:
+            return False
+    return True
+
+
 def reachable(host: str) -> bool:
     """Whether a Docker API answers at ``host`` (a ``unix://`` or ``tcp://`` URL)."""
+    # A client asks the server's API version as it is made: where nothing listens it fails half-built,
+    # and its connection pool is never closed. A plain socket says first whether anyone is there.
+    if host.startswith("unix://") and not _socket_accepts(host.removeprefix("unix://")):
+        return False
     try:
         client = docker.DockerClient(base_url=host, timeout=5)
     except docker.errors.DockerException:
@@ -120,8 +134,7 @@ class Engine:
             )
         self.data_root.mkdir(parents=True, exist_ok=True)
         self._run_dir = Path(tempfile.mkdtemp(prefix="tenantprobe-engine-"))
-        socket = self._run_dir / "docker.sock"
-        self.host = f"unix://{socket}"
+        self.host = f"unix://{self._run_dir / 'docker.sock'}"
         log = (self._run_dir / "dockerd.log").open("wb")
         # No iptables, no bridge: the engine changes nothing in the host's network; containers
         # run with --network host. --exec-root and --pidfile keep it apart from any system dockerd.

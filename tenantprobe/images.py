@@ -20,7 +20,7 @@ import sysconfig
 import tarfile
 import tempfile
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import docker
@@ -31,7 +31,7 @@ from tenantprobe.errors import ProvisioningError
 from tenantprobe.pgserver import find_bin_dir
 
 LABEL = "io.tenantprobe.image"
-FORMAT = 3  # part of every fingerprint: a change to how images are assembled rebuilds them
+FORMAT = 4  # part of every fingerprint: a change to how images are assembled rebuilds them
 PG_PORT_ENV = "PGPORT"
 # Container users need names: initdb asks who it runs as. PostgreSQL refuses to run as root.
 _PASSWD = "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/sh\n"  # noqa: S105
@@ -213,7 +213,7 @@ def python_files(distributions: Iterable[str], sources: Iterable[Path] = (), exc
         "ENV PYTHONPATH=/app:/opt/site PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1",
         f"ENV PATH={executable.parent}:/usr/local/bin:/usr/bin:/bin",
         "WORKDIR /app",
-        f'ENTRYPOINT ["{executable}"]',
+        'CMD ["python"]',
     ]
     return files
 
@@ -228,10 +228,11 @@ def ensure_image(client: docker.DockerClient, files: ImageFiles, timeout: float 
         pass
     # The libraries are found only for a build: ldd over thousands of files takes seconds, and they
     # follow from the files already fingerprinted.
-    files.add_libraries()
+    complete = replace(files, files=dict(files.files))  # the caller's list keeps its fingerprint
+    complete.add_libraries()
     with tempfile.TemporaryDirectory(prefix="tenantprobe-image-") as scratch:
         context = Path(scratch) / "context.tar"
-        files.write_context(context)
+        complete.write_context(context)
         with context.open("rb") as handle:
             try:
                 client.images.build(
@@ -247,5 +248,6 @@ def ensure_image(client: docker.DockerClient, files: ImageFiles, timeout: float 
                 )
             except docker.errors.BuildError as exc:
                 log = "".join(str(step.get("stream") or step.get("error") or "") for step in exc.build_log)
-                raise ProvisioningError(f"building the {files.name} image failed: {exc.msg}\n{log[-3000:]}") from None
+                message = f"building the {complete.name} image failed: {exc.msg}\n{log[-3000:]}"
+                raise ProvisioningError(message) from None
     return tag

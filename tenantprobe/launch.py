@@ -95,6 +95,7 @@ class Launch:
         self._client: docker.DockerClient | None = None
         self._containers: list[Any] = []
         self._ports: dict[str, int] = {}
+        self._images: dict[str, str] = {}
         self._workdir = Path(tempfile.mkdtemp(prefix="tenantprobe-launch-"))
         self.key_file = self._workdir / "signing-key.pem"
 
@@ -158,6 +159,11 @@ class Launch:
         return self
 
     def _image(self, name: str, where: str) -> str:
+        if name not in self._images:
+            self._images[name] = self._find_image(name, where)
+        return self._images[name]
+
+    def _find_image(self, name: str, where: str) -> str:
         if name.startswith(BUILTIN_PREFIX):
             if self._resolve is None:
                 raise ProfileError(f"{self.source}: {where}: image {name!r} needs the local image builder")
@@ -175,6 +181,14 @@ class Launch:
 
     def _start_all(self, dependencies_only: bool) -> None:
         settings = self.settings
+        # Images first (a builtin one may be built now): the readiness timeout is the containers' alone.
+        if settings.postgres is not None:
+            self._image(settings.postgres.image, "launch.postgres.image")
+        if not dependencies_only:
+            for spec in (settings.setup, *settings.services):
+                if spec is not None:
+                    self._image(spec.image or settings.image, f"launch.{spec.name}.image")
+            self._image(settings.image, "launch.image")
         deadline = time.monotonic() + settings.timeout_seconds
         if settings.postgres is not None:
             self._start_postgres(settings.postgres, deadline)

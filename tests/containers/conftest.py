@@ -29,7 +29,8 @@ def engine() -> Iterator[Engine]:
 @pytest.fixture
 def client(engine: Engine) -> Iterator[docker.DockerClient]:
     """A client of the session's engine; the test fails if it leaves a launched container or a network behind."""
-    with docker.DockerClient(base_url=engine.host) as connected:
+    connected = docker.DockerClient(base_url=engine.host)
+    try:
         yield connected
         assert leftovers(connected) == [], "launched containers outlived the test"
         networks = {network.name for network in connected.networks.list()}
@@ -37,3 +38,5 @@ def client(engine: Engine) -> Iterator[docker.DockerClient]:
         if engine.private:
             # The private engine runs without a bridge: the host's network is as it was.
             assert "docker0" not in {name for _, name in socket.if_nameindex()}
+    finally:
+        connected.close()

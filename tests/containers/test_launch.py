@@ -80,10 +80,10 @@ def test_containers_of_a_crashed_run_are_removed_by_the_next(client: docker.Dock
     gone.wait()  # a harness process that no longer exists, as after SIGKILL
     image = builtin_image(client, "python")
     orphan = client.containers.create(
-        image, command=["-c", "pass"], labels={LABEL_RUN: "crashed", LABEL_OWNER: str(gone.pid)}
+        image, command=["python", "-c", "pass"], labels={LABEL_RUN: "crashed", LABEL_OWNER: str(gone.pid)}
     )
     mine = client.containers.create(
-        image, command=["-c", "pass"], labels={LABEL_RUN: "alive", LABEL_OWNER: str(os.getpid())}
+        image, command=["python", "-c", "pass"], labels={LABEL_RUN: "alive", LABEL_OWNER: str(os.getpid())}
     )
     try:
         assert remove_stale(client) == [orphan.name]
