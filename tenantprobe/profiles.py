@@ -256,8 +256,15 @@ def _explain(error: jsonschema.ValidationError, source: str) -> str:
         hint = f" Did you mean {close[0]!r}?" if close else ""
         return f"{where}: {error.instance!r} is not one of {', '.join(options)}.{hint}"
     if error.validator == "oneOf" and error.context:
-        # The alternative that came closest says what is wrong better than "not valid under any".
-        return _explain(jsonschema.exceptions.best_match(error.context), source)
+        # The alternative of the value's own shape (a mapping or a name) says what is wrong better than
+        # "not valid under any of the given schemas".
+        branches = schema["oneOf"]
+        same_shape = [
+            e
+            for e in error.context
+            if (branches[e.relative_schema_path[0]].get("type") == "object") == isinstance(instance, dict)
+        ]
+        return _explain(jsonschema.exceptions.best_match(same_shape or error.context), source)
     if error.validator == "required":
         return f"{where}: {error.message}; add it to the profile"
     if error.validator == "type":
