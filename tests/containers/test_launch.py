@@ -19,9 +19,10 @@ import docker
 import pytest
 
 from tenantprobe.containers import builtin_image
-from tenantprobe.errors import TargetError
+from tenantprobe.errors import ProfileError, TargetError
 from tenantprobe.launch import LABEL_OWNER, LABEL_RUN, leftovers, remove_stale
 from tenantprobe.profiles import LaunchSettings, TargetProfile, load_profile
+from tenantprobe.stack import database_choice
 from tenantprobe.target import Target
 
 ROOT = Path(__file__).parents[2]
@@ -90,3 +91,16 @@ def test_containers_of_a_crashed_run_are_removed_by_the_next(client: docker.Dock
         assert leftovers(client) == [mine.name], "a live run's containers are not stale"
     finally:
         mine.remove(force=True)
+
+
+@pytest.mark.parametrize(
+    ("value", "image"),
+    [("", ""), ("embedded", ""), ("container", "builtin:postgres"), ("container:postgres:16", "postgres:16")],
+)
+def test_db_option_picks_the_embedded_server_or_an_image(value: str, image: str) -> None:
+    assert database_choice(value) == image
+
+
+def test_db_option_rejects_an_unknown_choice_with_the_valid_ones() -> None:
+    with pytest.raises(ProfileError, match=r"--db 'docker': expected 'embedded' .* 'container:IMAGE'"):
+        database_choice("docker")
