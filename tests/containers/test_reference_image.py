@@ -19,6 +19,9 @@ from tenantprobe.engine import Engine
 from tenantprobe.profiles import load_profile
 from tests.detection.conftest import ROOT, SuiteRun, run_suite
 
+# Three suite runs side by side on two cores: minutes, past the default 300 s per test.
+pytestmark = pytest.mark.timeout(1200)
+
 PROFILE = ROOT / "targets" / "reference-container.yaml"
 GATES = {"API-CROSS-TENANT-READ", "API-CROSS-TENANT-WRITE", "API-LIST-FILTER", "API-TENANT-CONTEXT-TAMPER"}
 FAULT, CAUGHT_BY = "dal_unscoped_get", "API-CROSS-TENANT-READ"
