@@ -111,6 +111,13 @@ ACCEPT_NOT_ASSESSED = Setting(
     False,
     "bool",
 )
+DB = Setting(
+    "db",
+    "--db",
+    "the launched reference app's PostgreSQL: 'embedded' (default), 'container' (an image built from the "
+    "embedded binaries) or 'container:IMAGE' (e.g. container:postgres:16)",
+    "embedded",
+)
 CONTROLS = Setting(
     "controls",
     "--controls",
@@ -128,7 +135,7 @@ FUZZ_PROFILE = Setting(
     "choice",
     FUZZ_PROFILES,
 )
-SETTINGS = (TARGET, TENANTS, PAIRS, RESULTS, FAULTS, ACCEPT_NOT_ASSESSED, CONTROLS, FUZZ_PROFILE)
+SETTINGS = (TARGET, TENANTS, PAIRS, RESULTS, FAULTS, DB, ACCEPT_NOT_ASSESSED, CONTROLS, FUZZ_PROFILE)
 # Names for config.getoption(): the long option, which always exists.
 OPTION_TARGET = TARGET.option
 OPTION_TENANTS = TENANTS.option
@@ -138,6 +145,7 @@ OPTION_FAULTS = FAULTS.option
 OPTION_FUZZ_PROFILE = FUZZ_PROFILE.option
 OPTION_ACCEPT_NOT_ASSESSED = ACCEPT_NOT_ASSESSED.option
 OPTION_CONTROLS = CONTROLS.option
+OPTION_DB = DB.option
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -209,6 +217,12 @@ def pytest_configure(config: pytest.Config) -> None:
             load_profile(Path(config.getoption(OPTION_TARGET)))
         except TenantProbeError as exc:
             raise pytest.UsageError(str(exc)) from None
+    from tenantprobe.stack import database_choice
+
+    try:
+        database_choice(config.getoption(OPTION_DB))
+    except TenantProbeError as exc:
+        raise pytest.UsageError(str(exc)) from None
     if config.getoption(OPTION_TENANTS) < 2:
         raise pytest.UsageError(f"{TENANTS.names} must be at least 2: isolation needs a tenant to compare with")
     pairs = config.getoption(OPTION_PAIRS)
@@ -259,7 +273,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     faults = config.getoption(OPTION_FAULTS) or "none"
     return [
         f"tenantprobe: target {_profile_path(config)}, {config.getoption(OPTION_TENANTS)} tenants, "
-        f"pairs {config.getoption(OPTION_PAIRS)}, faults {faults}"
+        f"pairs {config.getoption(OPTION_PAIRS)}, faults {faults}, db {config.getoption(OPTION_DB)}"
     ]
 
 
@@ -274,7 +288,9 @@ def target(request: pytest.FixtureRequest, results_writer: Any) -> Iterator[Any]
     faults = tuple(f.strip() for f in config.getoption(OPTION_FAULTS).split(",") if f.strip())
     results_dir = Path(config.getoption(OPTION_RESULTS))
     try:
-        opened = Target.open(load_profile(_profile_path(config)), faults, log_dir=results_dir / "logs")
+        opened = Target.open(
+            load_profile(_profile_path(config)), faults, log_dir=results_dir / "logs", db=config.getoption(OPTION_DB)
+        )
     except TenantProbeError as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[_target_key] = opened

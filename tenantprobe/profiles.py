@@ -137,12 +137,72 @@ class Expectation:
 
 
 @dataclass(frozen=True)
+class ServiceSpec:
+    """One container of a launched target; ``image`` defaults to the target's."""
+
+    name: str
+    command: tuple[str, ...] = ()
+    env: dict[str, str] = field(default_factory=dict)
+    image: str | None = None
+    ready: str | None = None
+
+
+@dataclass(frozen=True)
+class PostgresSpec:
+    image: str = "builtin:postgres"
+    database: str = "postgres"
+
+
+@dataclass(frozen=True)
+class BuildSpec:
+    """A Containerfile to build as ``launch.image`` first; ``args`` values may be ``builtin:NAME`` images."""
+
+    containerfile: str
+    context: str = "."
+    args: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LaunchSettings:
+    """``launch:`` as a mapping: the target's image and how to start it and know it is ready."""
+
+    image: str
+    command: tuple[str, ...] = ()
+    env: dict[str, str] = field(default_factory=dict)
+    port: int | None = None
+    ready: str = "/"
+    timeout_seconds: float = 120.0
+    postgres: PostgresSpec | None = None
+    setup: ServiceSpec | None = None
+    services: tuple[ServiceSpec, ...] = ()
+    build: BuildSpec | None = None
+
+    @classmethod
+    def parse(cls, raw: dict[str, Any]) -> LaunchSettings:
+        def service(name: str, item: dict[str, Any]) -> ServiceSpec:
+            return ServiceSpec(**{"name": name, **item, "command": tuple(item.get("command", ()))})
+
+        return cls(
+            image=raw["image"],
+            command=tuple(raw.get("command", ())),
+            env=dict(raw.get("env", {})),
+            port=raw.get("port"),
+            ready=raw.get("ready", "/"),
+            timeout_seconds=float(raw.get("timeout_seconds", 120)),
+            postgres=PostgresSpec(**raw["postgres"]) if "postgres" in raw else None,
+            setup=service("setup", raw["setup"]) if "setup" in raw else None,
+            services=tuple(service(item["name"], item) for item in raw.get("services", ())),
+            build=BuildSpec(**raw["build"]) if "build" in raw else None,
+        )
+
+
+@dataclass(frozen=True)
 class TargetProfile:
     name: str
     auth: AuthSettings
     provisioning: ProvisioningSettings
     source: Path | None = None
-    launch: str | None = None
+    launch: str | LaunchSettings | None = None
     base_url: str | None = None
     openapi: str = "/openapi.json"
     roles: tuple[str, ...] = DEFAULT_ROLES
@@ -207,6 +267,16 @@ def _explain(error: jsonschema.ValidationError, source: str) -> str:
         close = difflib.get_close_matches(str(error.instance), options, n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
         return f"{where}: {error.instance!r} is not one of {', '.join(options)}.{hint}"
+    if error.validator == "oneOf" and error.context:
+        # The alternative of the value's own shape (a mapping or a name) says what is wrong better than
+        # "not valid under any of the given schemas".
+        branches = schema["oneOf"]
+        same_shape = [
+            e
+            for e in error.context
+            if (branches[e.relative_schema_path[0]].get("type") == "object") == isinstance(instance, dict)
+        ]
+        return _explain(jsonschema.exceptions.best_match(same_shape or error.context), source)
     if error.validator == "required":
         return f"{where}: {error.message}; add it to the profile"
     if error.validator == "type":
@@ -247,7 +317,7 @@ def _check_semantics(raw: dict[str, Any], source: str) -> None:
     if provisioning["kind"] == "fixed" and len(provisioning.get("tenants", [])) < 2:
         raise ProfileError(f"{source}: provisioning.tenants: kind 'fixed' needs at least two tenants to compare")
     if not raw.get("base_url") and not raw.get("launch"):
-        raise ProfileError(f"{source}: base_url: give the target's URL (or launch: reference-app)")
+        raise ProfileError(f"{source}: base_url: give the target's URL (or launch: reference-app, or launch.image)")
     roles = raw.get("roles", DEFAULT_ROLES)
     for index, expectation in enumerate(raw.get("expectations", [])):
         if expectation["min_role"] not in roles:
@@ -283,7 +353,7 @@ def parse_profile(raw: object, source: str = "<profile>", path: Path | None = No
     return TargetProfile(
         name=raw["name"],
         source=path,
-        launch=raw.get("launch"),
+        launch=LaunchSettings.parse(raw["launch"]) if isinstance(raw.get("launch"), dict) else raw.get("launch"),
         base_url=raw.get("base_url", "").rstrip("/") or None,
         openapi=raw.get("openapi", "/openapi.json"),
         roles=tuple(raw.get("roles", DEFAULT_ROLES)),

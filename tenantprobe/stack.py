@@ -17,13 +17,32 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 import httpx
 
-from tenantprobe.errors import TargetError
+from tenantprobe.errors import ProfileError, TargetError
 from tenantprobe.pgserver import PostgresServer, free_port
 
+if TYPE_CHECKING:
+    from tenantprobe.containers import DatabaseContainer
+
 ADMIN_URL_ENV = "TENANTPROBE_ADMIN_DATABASE_URL"
+DB_EMBEDDED, DB_CONTAINER = "embedded", "container"
+
+
+def database_choice(value: str) -> str:
+    """The PostgreSQL image ``--db`` asks for: '' for the embedded server, else an image (``builtin:postgres``
+    for a bare ``container``)."""
+    kind, _, image = value.partition(":")
+    if value in ("", DB_EMBEDDED):
+        return ""
+    if kind != DB_CONTAINER:
+        raise ProfileError(
+            f"--db {value!r}: expected '{DB_EMBEDDED}' (the default), '{DB_CONTAINER}' (PostgreSQL in an image "
+            f"built from the embedded binaries) or '{DB_CONTAINER}:IMAGE' (e.g. container:postgres:16)"
+        )
+    return image or "builtin:postgres"
 
 
 @dataclass(frozen=True)
@@ -38,8 +57,9 @@ class ReferenceStack:
     """The reference app and its database, for one run.
 
     ``database_url`` names a server to use (a superuser DSN); without it an embedded
-    PostgreSQL is started. ``dsns`` skips database set-up altogether and serves an
-    already migrated database. ``faults`` are passed through as ``REFERENCE_APP_FAULTS``.
+    PostgreSQL is started, or one from an image when ``database_image`` says ``container[:IMAGE]``.
+    ``dsns`` skips database set-up altogether and serves an already migrated database. ``faults``
+    are passed through as ``REFERENCE_APP_FAULTS``.
     """
 
     database_url: str | None = None
@@ -49,8 +69,11 @@ class ReferenceStack:
     port: int | None = None
     log_dir: Path | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
+    database_image: str = ""
 
     def __post_init__(self) -> None:
+        self._container_image = database_choice(self.database_image)
+        self._database_container: DatabaseContainer | None = None
         self._server: PostgresServer | None = None
         self._processes: list[subprocess.Popen[bytes]] = []
         self._names: list[str] = []
@@ -63,7 +86,12 @@ class ReferenceStack:
     def start(self, timeout: float = 60.0) -> ReferenceStack:
         if self.dsns is None:
             admin_url = self.database_url
-            if admin_url is None:
+            if admin_url is None and self._container_image:
+                from tenantprobe.containers import DatabaseContainer
+
+                self._database_container = DatabaseContainer(self._container_image)
+                admin_url = self._database_container.start()
+            elif admin_url is None:
                 self._server = PostgresServer()
                 admin_url = self._server.start().dsn()
             self.dsns = self._setup_database(admin_url)
@@ -223,6 +251,9 @@ class ReferenceStack:
         if self._server is not None:
             self._server.stop()
             self._server = None
+        if self._database_container is not None:
+            self._database_container.stop()
+            self._database_container = None
         # The work directory holds the JWT signing key: it must not outlive the run.
         shutil.rmtree(self._workdir, ignore_errors=True)
 

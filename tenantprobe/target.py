@@ -18,13 +18,14 @@ from typing import Any
 import httpx
 
 from tenantprobe.canaries import CanaryRegistry
+from tenantprobe.containers import ContainerTarget
 from tenantprobe.controls import load_catalogue
 from tenantprobe.credentials import TenantRef, TokenSource, expires_at, render
 from tenantprobe.errors import ProfileError, ProvisioningError, TargetError, TenantProbeError
 from tenantprobe.objects import bind_fields, created_id, find_in_collection
 from tenantprobe.openapi import ApiModel, Creator, Operation, parse_openapi, valid_body
 from tenantprobe.probe import PLATFORM_ROLE, Actor, Exchange, Probe, ProbeClient
-from tenantprobe.profiles import MAX_DOCUMENT_BYTES, DatabaseSettings, TargetProfile, read_bounded
+from tenantprobe.profiles import MAX_DOCUMENT_BYTES, DatabaseSettings, LaunchSettings, TargetProfile, read_bounded
 from tenantprobe.redact import redact_text
 from tenantprobe.stack import ReferenceStack
 from tenantprobe.steps import fill, run_steps
@@ -57,12 +58,15 @@ class SeededTenant:
 
 
 class Target:
-    def __init__(self, profile: TargetProfile, stack: ReferenceStack | None = None) -> None:
+    def __init__(
+        self, profile: TargetProfile, stack: ReferenceStack | None = None, launched: ContainerTarget | None = None
+    ) -> None:
         if not profile.base_url:
             raise ProfileError(f"{profile.source or 'profile'}: base_url is missing")
         self.profile = profile
         self.base_url = profile.base_url
         self.stack = stack
+        self.launched = launched
         self.canaries = CanaryRegistry()
         # Requests go only to the profile's origins, whatever the target's documents or answers name.
         self.scope = Scope(*profile.origins)
@@ -83,12 +87,24 @@ class Target:
         self._token_cache: dict[tuple[str | None, str], tuple[str, float]] = {}
 
     @classmethod
-    def open(cls, profile: TargetProfile, faults: tuple[str, ...] = (), log_dir: Path | None = None) -> Target:
+    def open(
+        cls, profile: TargetProfile, faults: tuple[str, ...] = (), log_dir: Path | None = None, db: str = ""
+    ) -> Target:
+        """Connect to ``base_url``, or start what ``launch`` says: the reference app (its PostgreSQL from
+        ``db``, see :func:`tenantprobe.stack.database_choice`) or containers."""
+        if isinstance(profile.launch, LaunchSettings) and not profile.base_url:
+            if faults:
+                raise ProfileError(
+                    "--faults applies only to launch: reference-app; for an image, set the app's own fault "
+                    "switch in launch.env"
+                )
+            container_target = ContainerTarget(profile, profile.launch, log_dir).start()
+            return cls(container_target.profile, launched=container_target)
         if profile.base_url or profile.launch is None:
             if faults:
                 raise ProfileError("--faults applies only to a launched reference app (launch: reference-app)")
             return cls(profile)
-        stack = ReferenceStack(faults=faults or profile.faults, log_dir=log_dir).start()
+        stack = ReferenceStack(faults=faults or profile.faults, log_dir=log_dir, database_image=db).start()
         assert stack.dsns is not None
         database = profile.database or DatabaseSettings()
         launched = profile.with_overrides(
@@ -148,7 +164,7 @@ class Target:
             "version": info.get("version"),
             "faults": list(self.profile.faults),
             # A launched app listens on a fresh port each session: its fingerprint uses this instead.
-            "launch": self.profile.launch if self.stack is not None else None,
+            "launch": self._launch_recipe,
         }
 
     @property
@@ -385,7 +401,17 @@ class Target:
         seeded.bindings.setdefault(creator.id_param, object_id)
         return obj
 
+    @property
+    def _launch_recipe(self) -> str | None:
+        if self.stack is not None:
+            return str(self.profile.launch)
+        if self.launched is not None:
+            return f"image:{self.launched.settings.image}"
+        return None
+
     def close(self) -> None:
         self.client.close()
         if self.stack is not None:
             self.stack.stop()
+        if self.launched is not None:
+            self.launched.stop()

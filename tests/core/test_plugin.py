@@ -122,7 +122,9 @@ def test_crashed_and_skipped_checks_still_write_records(pytester: pytest.Pyteste
 def test_report_header_names_the_target(pytester: pytest.Pytester) -> None:
     pytester.makepyfile("def test_ok():\n    pass\n")
     result = pytester.runpytest("--tenants", "4", "--faults", "list_unfiltered")
-    result.stdout.fnmatch_lines(["tenantprobe: target *reference.yaml, 4 tenants, pairs auto, faults list_unfiltered"])
+    result.stdout.fnmatch_lines(
+        ["tenantprobe: target *reference.yaml, 4 tenants, pairs auto, faults list_unfiltered, db embedded"]
+    )
 
 
 def test_controls_option_runs_only_the_checks_of_those_controls(pytester: pytest.Pytester) -> None:

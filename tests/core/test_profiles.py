@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tenantprobe.errors import ProfileError
-from tenantprobe.profiles import load_profile, parse_profile
+from tenantprobe.profiles import LaunchSettings, load_profile, parse_profile
 
 ROOT = Path(__file__).parents[2]
 
@@ -81,3 +81,30 @@ def test_relative_key_file_is_resolved_next_to_the_profile(tmp_path: Path) -> No
         "provisioning: {kind: admin_endpoint, path: /t}\n"
     )
     assert load_profile(path).auth.key_file == str(tmp_path / "key.pem")
+
+
+def test_container_reference_profile_loads_its_launch() -> None:
+    profile = load_profile(ROOT / "targets" / "reference-container.yaml")
+    assert isinstance(profile.launch, LaunchSettings)
+    assert profile.launch.postgres is not None
+    assert profile.launch.postgres.image == "builtin:postgres"
+    assert [service.name for service in profile.launch.services] == ["internal", "worker"]
+    assert profile.launch.build is not None
+    assert profile.launch.build.args == {"RUNTIME": "builtin:python"}
+
+
+@pytest.mark.parametrize(
+    ("launch", "message"),
+    [
+        ({"command": ["app"]}, "launch: 'image' is a required property; add it to the profile"),
+        ({"image": "app:1", "timeout": 5}, "launch: unknown key 'timeout' (did you mean 'timeout_seconds'?)"),
+        ({"image": "app:1", "port": "8000"}, "launch.port: expected integer, got str '8000'"),
+        ("reference_app", "launch: 'reference_app' is not one of reference-app. Did you mean 'reference-app'?"),
+    ],
+)
+def test_launch_mistakes_name_the_key(launch: Any, message: str) -> None:
+    raw = minimal(launch=launch)
+    del raw["base_url"]
+    with pytest.raises(ProfileError) as raised:
+        parse_profile(raw, "p.yaml")
+    assert message in str(raised.value)

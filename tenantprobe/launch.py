@@ -1,0 +1,335 @@
+"""Start a target from container images for a run (the profile's ``launch:`` mapping), then remove it.
+
+Containers are started with testcontainers on the host's network (a target listens on a free loopback
+port chosen here, ``{port}``), in this order: a PostgreSQL dependency (``launch.postgres``), a one-shot
+``setup`` command (migrations; a JSON object it prints fills ``{setup.KEY}``), extra ``services``
+(workers, internal services), then the target, whose readiness URL is polled until it answers below
+500. Every container carries this run's labels, so one that outlives a crashed or interrupted run is
+removed by the next (:func:`remove_stale`).
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import re
+import secrets
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import docker
+import docker.errors
+import httpx
+
+from tenantprobe.errors import ProfileError, TargetError
+from tenantprobe.pgserver import free_port
+from tenantprobe.profiles import LaunchSettings, PostgresSpec, ServiceSpec
+from tenantprobe.redact import redact_text
+
+LABEL_RUN = "io.tenantprobe.run"
+LABEL_OWNER = "io.tenantprobe.owner-pid"
+BUILTIN_PREFIX = "builtin:"
+LOG_LINES = 40
+_PLACEHOLDER = re.compile(r"\{([a-z_]+)(?:[.:]([A-Za-z0-9_-]+))?\}")
+# testcontainers' reaper (Ryuk) is an image from a registry; labels and remove_stale do its work here.
+os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
+
+
+def _owner_alive(pid: str) -> bool:
+    try:
+        os.kill(int(pid), 0)
+    except (ValueError, ProcessLookupError):
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale(client: docker.DockerClient) -> list[str]:
+    """Remove launched containers whose harness process is gone (a crash, SIGKILL); returns their names."""
+    removed = []
+    for container in client.containers.list(all=True, filters={"label": LABEL_RUN}):
+        if not _owner_alive(container.labels.get(LABEL_OWNER, "")):
+            container.remove(force=True, v=True)
+            removed.append(container.name)
+    return removed
+
+
+def leftovers(client: docker.DockerClient, run: str | None = None) -> list[str]:
+    """Names of launched containers still there (of one run, or of any)."""
+    label = f"{LABEL_RUN}={run}" if run else LABEL_RUN
+    return [container.name for container in client.containers.list(all=True, filters={"label": label})]
+
+
+def _tail(text: str, lines: int = LOG_LINES) -> str:
+    return "\n".join(text.rstrip().splitlines()[-lines:])
+
+
+class Launch:
+    """The containers of one launched target.
+
+    ``resolve_image`` turns ``builtin:NAME`` into a local image tag (built from this machine's files).
+
+    Example::
+
+        with Launch(settings, "profile.yaml") as launched:
+            print(launched.base_url, launched.database_dsn)
+    """
+
+    def __init__(
+        self, settings: LaunchSettings, source: str, resolve_image: Callable[[str], str] | None = None
+    ) -> None:
+        self.settings = settings
+        self.source = source
+        self.run = secrets.token_hex(6)
+        self.base_url = ""
+        self.database_dsn: str | None = None
+        self.values: dict[str, str] = {}
+        self._resolve = resolve_image
+        self._client: docker.DockerClient | None = None
+        self._containers: list[Any] = []
+        self._ports: dict[str, int] = {}
+        self._images: dict[str, str] = {}
+        self._workdir = Path(tempfile.mkdtemp(prefix="tenantprobe-launch-"))
+        self.key_file = self._workdir / "signing-key.pem"
+
+    # ------------------------------------------------------------------ placeholders
+    def render(self, text: str, where: str) -> str:
+        """Fill ``{port}``, ``{port:NAME}``, ``{postgres.dsn}``, ``{setup.KEY}``, ``{key_file}``, ``{env:NAME}``."""
+
+        def one(match: re.Match[str]) -> str:
+            kind, name = match.group(1), match.group(2)
+            if kind == "port":
+                return str(self._port(name or "target"))
+            if kind == "env" and name:
+                if name not in os.environ:
+                    raise ProfileError(f"{self.source}: {where}: {match.group(0)} but {name} is not set")
+                return os.environ[name]
+            if kind == "key_file":
+                self._write_key()
+                return str(self.key_file)
+            key = f"{kind}.{name}" if name else kind
+            if key not in self.values:
+                known = ", ".join(sorted(self.values)) or "none yet"
+                raise ProfileError(
+                    f"{self.source}: {where}: unknown placeholder {match.group(0)}; known here: {known}, "
+                    "{port}, {port:NAME}, {key_file}, {env:NAME}"
+                )
+            return self.values[key]
+
+        return _PLACEHOLDER.sub(one, text)
+
+    def _port(self, name: str) -> int:
+        if name == "target" and self.settings.port:
+            return self.settings.port
+        return self._ports.setdefault(name, free_port())
+
+    def _write_key(self) -> None:
+        if self.key_file.exists():
+            return
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        pem = key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        self.key_file.write_bytes(pem)
+        # Read inside the container by whatever user its image runs as; the directory is ours alone.
+        self.key_file.chmod(0o644)
+        self._workdir.chmod(0o755)
+
+    # ------------------------------------------------------------------ life cycle
+    def start(self, dependencies_only: bool = False) -> Launch:
+        """Start the containers; ``dependencies_only`` stops after PostgreSQL (a database for another launcher)."""
+        self._client = docker.from_env()
+        remove_stale(self._client)
+        atexit.register(self.stop)
+        try:
+            self._start_all(dependencies_only)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _image(self, name: str, where: str) -> str:
+        if name not in self._images:
+            self._images[name] = self._find_image(name, where)
+        return self._images[name]
+
+    def _find_image(self, name: str, where: str) -> str:
+        if name.startswith(BUILTIN_PREFIX):
+            if self._resolve is None:
+                raise ProfileError(f"{self.source}: {where}: image {name!r} needs the local image builder")
+            return self._resolve(name.removeprefix(BUILTIN_PREFIX))
+        assert self._client is not None
+        try:
+            self._client.images.get(name)
+        except docker.errors.ImageNotFound:
+            # Checked here: a pull would wait on a registry that may not be reachable at all.
+            raise ProfileError(
+                f"{self.source}: {where}: image {name!r} is not in the container engine; build or load it "
+                "first (docker build / docker load), or name an image that is there"
+            ) from None
+        return name
+
+    def _start_all(self, dependencies_only: bool) -> None:
+        settings = self.settings
+        # Images first (a builtin one may be built now): the readiness timeout is the containers' alone.
+        if settings.postgres is not None:
+            self._image(settings.postgres.image, "launch.postgres.image")
+        if not dependencies_only:
+            for spec in (settings.setup, *settings.services):
+                if spec is not None:
+                    self._image(spec.image or settings.image, f"launch.{spec.name}.image")
+            self._image(settings.image, "launch.image")
+        deadline = time.monotonic() + settings.timeout_seconds
+        if settings.postgres is not None:
+            self._start_postgres(settings.postgres, deadline)
+        if dependencies_only:
+            return
+        if settings.setup is not None:
+            self._run_setup(settings.setup, deadline)
+        for service in settings.services:
+            self._start(service, deadline)
+        target = ServiceSpec("target", settings.command, settings.env, settings.image, settings.ready)
+        self.base_url = f"http://127.0.0.1:{self._port('target')}"
+        self._start(target, deadline)
+
+    def _container(self, spec: ServiceSpec, where: str) -> Any:
+        from testcontainers.core.container import DockerContainer
+
+        env = {key: self.render(value, f"{where}.env.{key}") for key, value in spec.env.items()}
+        command = [self.render(arg, f"{where}.command") for arg in spec.command]
+        volumes = [(str(self._workdir), str(self._workdir), "ro")] if self.key_file.exists() else []
+        container = DockerContainer(
+            self._image(spec.image or self.settings.image, f"{where}.image"),
+            command=command or None,  # type: ignore[arg-type]  # a list is passed through to the engine
+            env=env,
+            volumes=volumes,
+            name=f"tenantprobe-{self.run}-{spec.name}",
+            network_mode="host",
+            labels={LABEL_RUN: self.run, LABEL_OWNER: str(os.getpid())},
+        )
+        self._containers.append(container)
+        return container
+
+    def _start(self, spec: ServiceSpec, deadline: float) -> None:
+        where = "launch" if spec.name == "target" else f"launch.services.{spec.name}"
+        container = self._container(spec, where)
+        container.start()
+        if spec.ready is not None:
+            url = self.render(spec.ready, f"{where}.ready")
+            if url.startswith("/"):
+                url = (self.base_url if spec.name == "target" else "http://127.0.0.1") + url
+            self._wait_http(container, spec.name, url, deadline)
+
+    def _wait_http(self, container: Any, name: str, url: str, deadline: float) -> None:
+        while True:
+            container.reload()
+            if container.status in ("exited", "dead"):
+                raise TargetError(self._failure(container, name, f"exited before {url} answered"))
+            try:
+                if httpx.get(url, timeout=2).status_code < 500:
+                    return
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise TargetError(
+                    self._failure(
+                        container, name, f"was not ready within {self.settings.timeout_seconds:.0f} s ({url})"
+                    )
+                )
+            time.sleep(0.2)
+
+    def _failure(self, container: Any, name: str, what: str) -> str:
+        stdout, stderr = container.get_logs()
+        logs = redact_text(_tail((stdout + stderr).decode(errors="replace"))) or "(the container printed nothing)"
+        return (
+            f"{self.source}: launch: the {name} container ({container.image}) {what}; its last log lines:\n{logs}\n"
+            f"Check launch.ready, launch.port and launch.timeout_seconds, or run the image by hand."
+        )
+
+    def _start_postgres(self, spec: PostgresSpec, deadline: float) -> None:
+        import psycopg
+
+        password = secrets.token_urlsafe(18)
+        port = self._port("postgres")
+        service = ServiceSpec("postgres", (), {"POSTGRES_PASSWORD": password, "PGPORT": str(port)}, spec.image)
+        container = self._container(service, "launch.postgres")
+        container.start()
+        base = f"postgresql://postgres:{password}@127.0.0.1:{port}"
+        while True:
+            try:
+                with psycopg.connect(f"{base}/postgres", connect_timeout=2):
+                    break
+            except psycopg.OperationalError:
+                container.reload()
+                if container.status in ("exited", "dead") or time.monotonic() > deadline:
+                    raise TargetError(self._failure(container, "postgres", "did not accept connections")) from None
+                time.sleep(0.2)
+        self.database_dsn = f"{base}/{spec.database}"
+        self.values.update(
+            {
+                "postgres.dsn": f"{base}/postgres",
+                "postgres.host": "127.0.0.1",
+                "postgres.port": str(port),
+                "postgres.password": password,
+                "postgres.user": "postgres",
+            }
+        )
+
+    def _run_setup(self, spec: ServiceSpec, deadline: float) -> None:
+        container = self._container(spec, "launch.setup")
+        container.start()
+        code = container.get_wrapped_container().wait(timeout=max(1.0, deadline - time.monotonic()))
+        if code.get("StatusCode") != 0:
+            raise TargetError(self._failure(container, "setup", f"exited with status {code.get('StatusCode')}"))
+        stdout, _ = container.get_logs()
+        try:
+            output = json.loads(stdout.decode(errors="replace").strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            output = None
+        if isinstance(output, dict):
+            self.values.update({f"setup.{key}": str(value) for key, value in output.items()})
+
+    def logs(self) -> dict[str, str]:
+        """Each container's log, by service name (written next to result records at the end)."""
+        found = {}
+        for container in self._containers:
+            try:
+                stdout, stderr = container.get_logs()
+            except (docker.errors.DockerException, RuntimeError):
+                continue
+            found[container._name.rsplit("-", 1)[-1]] = (stdout + stderr).decode(errors="replace")
+        return found
+
+    def stop(self) -> None:
+        """Remove every container of this launch (also from atexit, after a crash or Ctrl-C)."""
+        for container in reversed(self._containers):
+            try:
+                container.stop()
+            except docker.errors.NotFound:
+                pass
+            except docker.errors.DockerException:
+                pass  # the engine is gone; remove_stale clears the rest next time
+        self._containers.clear()
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+        atexit.unregister(self.stop)
+        shutil.rmtree(self._workdir, ignore_errors=True)
+
+    def __enter__(self) -> Launch:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()

@@ -1,0 +1,42 @@
+"""One container engine for the session: the user's (``DOCKER_HOST``), else a private dockerd.
+
+The engine is installed when missing (Debian's ``docker.io``, as root), as the embedded PostgreSQL is
+set up for the other tests: no test here skips for want of an engine. Images are built from this
+machine's files and kept in the engine's data root between sessions (``tenantprobe.images``).
+After each test, nothing the test launched may be left: no container, no network, no bridge.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+
+import docker
+import pytest
+
+from tenantprobe.engine import Engine
+from tenantprobe.launch import leftovers
+
+DEFAULT_NETWORKS = {"host", "none", "bridge"}
+
+
+@pytest.fixture(scope="session")
+def engine() -> Iterator[Engine]:
+    with Engine(install=True) as started:
+        yield started
+
+
+@pytest.fixture
+def client(engine: Engine) -> Iterator[docker.DockerClient]:
+    """A client of the session's engine; the test fails if it leaves a launched container or a network behind."""
+    connected = docker.DockerClient(base_url=engine.host)
+    try:
+        yield connected
+        assert leftovers(connected) == [], "launched containers outlived the test"
+        networks = {network.name for network in connected.networks.list()}
+        assert networks <= DEFAULT_NETWORKS, f"networks left behind: {sorted(networks - DEFAULT_NETWORKS)}"
+        if engine.private:
+            # The private engine runs without a bridge: the host's network is as it was.
+            assert "docker0" not in {name for _, name in socket.if_nameindex()}
+    finally:
+        connected.close()

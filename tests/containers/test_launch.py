@@ -1,0 +1,106 @@
+"""``launch:`` with an image: readiness, its failures with the container's log, and clean-up.
+
+Targets here are the ``builtin:python`` image running a one-line program, so a failure is the
+target's own doing and its log says so.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import docker
+import pytest
+
+from tenantprobe.containers import builtin_image
+from tenantprobe.errors import ProfileError, TargetError
+from tenantprobe.launch import LABEL_OWNER, LABEL_RUN, leftovers, remove_stale
+from tenantprobe.profiles import LaunchSettings, TargetProfile, load_profile
+from tenantprobe.stack import database_choice
+from tenantprobe.target import Target
+
+ROOT = Path(__file__).parents[2]
+NEVER_READY = "import time; print('booting, not listening yet', flush=True); time.sleep(600)"
+
+
+def profile_launching(**launch: object) -> TargetProfile:
+    base = load_profile(ROOT / "targets" / "reference-container.yaml")
+    return replace(base, launch=LaunchSettings.parse({"image": "builtin:python", **launch}))
+
+
+def test_a_target_that_never_gets_ready_fails_with_its_log(client: docker.DockerClient) -> None:
+    profile = profile_launching(command=["python", "-c", NEVER_READY], ready="/healthz", timeout_seconds=8)
+    with pytest.raises(TargetError) as raised:
+        Target.open(profile)
+    message = str(raised.value)
+    assert "the target container" in message
+    assert "was not ready within 8 s (http://127.0.0.1:" in message
+    assert "booting, not listening yet" in message, "the container's log belongs in the message"
+
+
+def test_a_target_that_exits_at_start_fails_at_once_with_its_log(client: docker.DockerClient) -> None:
+    crash = "import sys; sys.exit('config error: APP_DATABASE_URL is not set')"
+    profile = profile_launching(command=["python", "-c", crash], ready="/healthz", timeout_seconds=120)
+    started = time.monotonic()
+    with pytest.raises(TargetError, match=r"exited before http://127\.0\.0\.1:[0-9]+/healthz answered") as raised:
+        Target.open(profile)
+    assert "config error: APP_DATABASE_URL is not set" in str(raised.value)
+    assert time.monotonic() - started < 60, "an exited container must not be waited for until the timeout"
+
+
+def test_an_interrupted_launch_removes_its_containers(client: docker.DockerClient, tmp_path: Path) -> None:
+    script = tmp_path / "launch.py"
+    script.write_text(
+        textwrap.dedent(
+            f"""
+            import sys
+            sys.path.insert(0, {str(ROOT)!r})
+            from tests.containers.test_launch import NEVER_READY, profile_launching
+            from tenantprobe.target import Target
+            Target.open(profile_launching(command=["python", "-c", NEVER_READY], ready="/", timeout_seconds=300))
+            """
+        )
+    )
+    process = subprocess.Popen([sys.executable, str(script)], cwd=ROOT, env=os.environ.copy())
+    deadline = time.monotonic() + 120
+    while not leftovers(client) and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert leftovers(client), "the launch never started its container"
+    process.send_signal(signal.SIGINT)  # Ctrl-C while the harness waits for readiness
+    assert process.wait(timeout=60) != 0
+
+
+def test_containers_of_a_crashed_run_are_removed_by_the_next(client: docker.DockerClient) -> None:
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # a harness process that no longer exists, as after SIGKILL
+    image = builtin_image(client, "python")
+    orphan = client.containers.create(
+        image, command=["python", "-c", "pass"], labels={LABEL_RUN: "crashed", LABEL_OWNER: str(gone.pid)}
+    )
+    mine = client.containers.create(
+        image, command=["python", "-c", "pass"], labels={LABEL_RUN: "alive", LABEL_OWNER: str(os.getpid())}
+    )
+    try:
+        assert remove_stale(client) == [orphan.name]
+        assert leftovers(client) == [mine.name], "a live run's containers are not stale"
+    finally:
+        mine.remove(force=True)
+
+
+@pytest.mark.parametrize(
+    ("value", "image"),
+    [("", ""), ("embedded", ""), ("container", "builtin:postgres"), ("container:postgres:16", "postgres:16")],
+)
+def test_db_option_picks_the_embedded_server_or_an_image(value: str, image: str) -> None:
+    assert database_choice(value) == image
+
+
+def test_db_option_rejects_an_unknown_choice_with_the_valid_ones() -> None:
+    with pytest.raises(ProfileError, match=r"--db 'docker': expected 'embedded' .* 'container:IMAGE'"):
+        database_choice("docker")
