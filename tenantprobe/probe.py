@@ -37,7 +37,6 @@ MAX_EVIDENCE = 5
 MAX_REASONS = 5
 CANARY_CONTROL = "API-CANARY-ORACLE"
 SECRET_CONTROL = "API-SECRET-EXPOSURE"  # noqa: S105 (a control id, not a secret)
-SCANNING_CONTROLS = (CANARY_CONTROL, SECRET_CONTROL)  # judged on every response, whatever the check
 PLATFORM_ROLE = "platform_admin"
 RETRY_AFTER_LIMIT_SECONDS = 5.0
 
@@ -229,6 +228,7 @@ class Probe:
     not_exercised: dict[str, str] = field(default_factory=dict)
     recorded: set[str] = field(default_factory=set)
     exchanges: int = 0
+    secrets_scanned: int = 0  # responses scanned for secrets (a check that sends its own counts none)
     started_at: str = field(default_factory=now_iso)
 
     def request(self, actor: Actor, method: str, path: str, **kwargs: Any) -> Exchange:
@@ -259,6 +259,7 @@ class Probe:
 
     def _scan_references(self, exchange: Exchange, viewer: str | None, sent: str) -> None:
         """Other tenants' ids and credentials, and secrets of any kind, in what the actor received."""
+        self.secrets_scanned += 1
         if exchange.actor.token and viewer is not None:
             self.canaries.remember_credential(exchange.actor.token, viewer)
         body = exchange.json()
@@ -437,8 +438,8 @@ class Probe:
                 )
             )
             failures += [f"[{control_id}] {attempt.summary}" for attempt in failed]
-        for scanning in SCANNING_CONTROLS:
-            if not self.exchanges or scanning in {key[0] for key in self.attempts}:
+        for scanning, scanned in ((CANARY_CONTROL, self.exchanges), (SECRET_CONTROL, self.secrets_scanned)):
+            if not scanned or scanning in {key[0] for key in self.attempts}:
                 continue
             # Responses scanned and nothing found: evidence for the oracle, but not cross-tenant attempts.
             self.writer.write(
@@ -448,7 +449,7 @@ class Probe:
                     status=Status.PASS,
                     severity=catalogue.get(scanning).severity,
                     summary=catalogue.get(scanning).title,
-                    measured={"responses_scanned": self.exchanges},
+                    measured={"responses_scanned": scanned},
                     started_at=self.started_at,
                 )
             )
@@ -474,6 +475,7 @@ class Probe:
         self.not_exercised.clear()
         self.recorded.clear()
         self.exchanges = 0
+        self.secrets_scanned = 0
         if failures:
             shown = "\n  ".join(failures[:20])
             more = f"\n  ... and {len(failures) - 20} more" if len(failures) > 20 else ""
