@@ -230,11 +230,7 @@ def signature_kept_tokens(
     def changed(name: str, value: Callable[[Any], Any]) -> Callable[[], str | None]:
         def make() -> str | None:
             claims = credentials.unverified_claims(token())
-            if claims is None:
-                return None
-            if name not in claims:
-                return credentials.tamper(token(), {name: value(None)})
-            return credentials.tamper(token(), {name: value(claims[name])})
+            return None if claims is None else credentials.tamper(token(), {name: value(claims.get(name))})
 
         return make
 
