@@ -14,6 +14,9 @@ import pytest
 
 from tests.harness.conftest import GATES, HarnessRun
 
+# Whichever test comes first pays for every scenario of the session fixture (18 suite runs, two at a time).
+pytestmark = pytest.mark.timeout(1800)
+
 
 @pytest.mark.parametrize("name", ["notebook:secure", "notebook:jwt", "teamspace:secure"])
 def test_secure_build_passes_with_every_cross_tenant_control_judged(
