@@ -244,6 +244,46 @@ def existence_oracle() -> None:
     """
 
 
+@_fault("api", "API-EXISTENCE-ORACLE")
+def etag_precheck_unscoped() -> None:
+    """A conditional read (``If-None-Match``) is answered from an index-only version lookup that runs
+    before the tenant-scoped read, on the reporting connection ("most reads are revalidations").
+
+    Another tenant's ETag sent with its note id answers ``304 Not Modified`` where a missing id
+    answers 404: the note exists, and is at that version. Realised in ``api/routes/notes.py``.
+    The victim's validators replayed with the foreign and a missing id should catch it.
+
+    Control: ``API-EXISTENCE-ORACLE``.
+    """
+
+
+@_fault("api", "API-UNIQUENESS-SCOPE")
+def member_email_unique_global() -> None:
+    """Adding a member checks that the email is not registered yet, against every tenant's users
+    ("one login per email"), on the platform connection.
+
+    A tenant that adds a member with an email another tenant already uses gets 409 "already
+    registered": it learns who works where, and can squat addresses. Realised in
+    ``api/routes/members.py``. Creating in one tenant a value another tenant already uses, in a
+    field that looks unique, should catch it.
+
+    Control: ``API-UNIQUENESS-SCOPE``.
+    """
+
+
+@_fault("api", "API-SECRET-EXPOSURE")
+def me_exposes_service_token() -> None:
+    """``GET /v1/me`` hands the SPA the API's service-to-service token for search ("the browser calls
+    search directly").
+
+    Any tenant user holds a credential the internal service trusts as the API itself. Realised in
+    ``api/routes/me.py``. Responses scanned for secret-named fields and secret-shaped values
+    (tokens, keys, password hashes) that the caller did not send should catch it.
+
+    Control: ``API-SECRET-EXPOSURE``.
+    """
+
+
 @_fault("api", "API-COUNT-LEAK")
 def count_leak() -> None:
     """The note count moved to the reporting connection (platform role) and dropped its filter,
@@ -298,6 +338,20 @@ def jwt_expired_accepted() -> None:
     """Expiry is not verified (turned off after clock-skew complaints).
 
     Stolen tokens never die. Realised in ``auth/tokens.py``. Expired tokens should catch it.
+
+    Control: ``AUTH-JWT-VALIDATION``.
+    """
+
+
+@_fault("api", "AUTH-JWT-VALIDATION")
+def jwt_signature_cache() -> None:
+    """Verified tokens are remembered by their signature alone, and a remembered token's claims are
+    only decoded ("RSA verification was 30% of the profile").
+
+    Once a tenant's token has been verified, the same signature under any payload passes: a
+    user switches its ``tenant_id`` claim to another tenant's, or drops ``exp``, and keeps the
+    signature. Realised in ``auth/tokens.py``. The tenant's own token with one claim changed
+    and the signature kept should catch it.
 
     Control: ``AUTH-JWT-VALIDATION``.
     """

@@ -134,6 +134,7 @@ class Me(BaseModel):
     subject: str
     tenant: TenantPublic
     roles: list[str]
+    search_token: str | None = None  # only ever set by the seeded fault me_exposes_service_token
 
 
 class Problem(BaseModel):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections import defaultdict
 from dataclasses import dataclass, field
 
 PREFIX = "tpcanary"
@@ -32,6 +33,9 @@ class CanaryRegistry:
     """Which canary belongs to which tenant; scans text for canaries foreign to a viewer."""
 
     owners: dict[str, str] = field(default_factory=dict)  # canary -> tenant slug
+    # Identifiers the harness saw a tenant create: value -> {owner slug: the URL paths it lives under}.
+    ids: dict[str, dict[str, set[str]]] = field(default_factory=lambda: defaultdict(dict))
+    credentials: dict[str, str] = field(default_factory=dict)  # a tenant's token or key -> its slug
 
     def issue(self, slug: str) -> str:
         canary = new_canary(tenant_key(slug))
@@ -48,3 +52,46 @@ class CanaryRegistry:
             for found in set(_PATTERN.findall(text))
             if (owner := self.owners.get(found)) is not None and owner != viewer
         }
+
+    def remember_id(self, value: str, slug: str, *paths: str) -> None:
+        """``value`` names an object (or the tenant) of ``slug``, served under ``paths`` (``/notes/{id}``)."""
+        self.ids[value].setdefault(slug, set()).update(paths)
+
+    def remember_credential(self, secret: str, slug: str) -> None:
+        if len(secret) >= MIN_CREDENTIAL_CHARS:
+            self.credentials.setdefault(secret, slug)
+
+    def foreign_ids(self, references: list[tuple[str, str]], viewer: str | None, path: str) -> dict[str, str]:
+        """Which of ``references`` (``(field path, value)``) name another tenant's object (field path → owner).
+
+        An id long enough to be distinctive (a UUID, a slug with a random part) counts in any id-bearing
+        field. A short one (``7``) counts only under the URL path its object lives under, in a field
+        named ``id`` or after its kind: ``7`` in a ticket list may be anyone's comment.
+        """
+        found = {}
+        for field_path, value in references:
+            owners = self.ids.get(value, {})
+            if not owners or viewer in owners:
+                continue
+            for owner, where in owners.items():
+                if len(value) >= DISTINCTIVE_ID_CHARS or any(_under(path, template) for template in where):
+                    found[field_path] = owner
+        return found
+
+    def foreign_credentials(self, text: str, viewer: str | None) -> dict[str, int]:
+        """Credentials of tenants other than ``viewer`` that appear in ``text`` (never the value: owner → count)."""
+        counts: dict[str, int] = defaultdict(int)
+        for secret, owner in self.credentials.items():
+            if owner != viewer and secret in text:
+                counts[owner] += 1
+        return dict(counts)
+
+
+MIN_CREDENTIAL_CHARS = 12
+DISTINCTIVE_ID_CHARS = 8
+
+
+def _under(path: str, template: str) -> bool:
+    """``/api/tickets/7`` is under ``/api/tickets/{ticket_id}`` and under ``/api/tickets``."""
+    pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template.rstrip("/")))
+    return re.fullmatch(pattern + "(?:/[^/]+)?/?", path) is not None

@@ -61,6 +61,47 @@ def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
+UNSET = object()  # a claim to remove, in :func:`tamper`
+
+
+def unverified_claims(token: str) -> dict[str, Any] | None:
+    """The claims of a JWT, read without verifying it; None for an opaque token."""
+    if token.count(".") != 2:
+        return None
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        return None
+    return claims if isinstance(claims, dict) else None
+
+
+def tamper(token: str, changes: Mapping[str, Any]) -> str | None:
+    """The same JWT with some claims changed (or removed with :data:`UNSET`), header and signature kept.
+
+    A verifier that checks the signature refuses it whatever it says; one that reads the claims
+    without checking (or checks only a cached signature) accepts it. None when ``token`` is no JWT.
+    """
+    claims = unverified_claims(token)
+    if claims is None:
+        return None
+    for key, value in changes.items():
+        if value is UNSET:
+            claims.pop(key, None)
+        else:
+            claims[key] = value
+    header, _, signature = token.split(".")
+    return f"{header}.{_b64(json.dumps(claims).encode())}.{signature}"
+
+
+def claim_holding(claims: Mapping[str, Any], values: Mapping[str, str]) -> tuple[str, str] | None:
+    """``(claim, kind)``: the first claim whose value is one of ``values`` (kind → value), e.g. the tenant's id."""
+    for claim, value in claims.items():
+        for kind, wanted in values.items():
+            if wanted and value == wanted:
+                return claim, kind
+    return None
+
+
 class TokenSource:
     """Issues tokens as the profile says; ``can_forge`` tells whether arbitrary claims can be signed."""
 

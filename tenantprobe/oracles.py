@@ -5,15 +5,21 @@
 - *differential snapshots*: what a tenant sees must not change when only another tenant acts;
   values that change on their own (timestamps, counters of the caller's own requests) are
   learned as volatile from two back-to-back snapshots and ignored;
-- *error hygiene*: error bodies must not carry database or runtime internals.
+- *error hygiene*: error bodies must not carry database or runtime internals;
+- *secret exposure*: JSON fields named like secrets, and values shaped like them (password
+  hashes, private keys, JWTs), that the caller did not send;
+- *foreign identifiers*: another tenant's ids, of any type, in the id-bearing fields of a response.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tenantprobe.probe import Exchange
+from tenantprobe.redact import PASSWORD_HASH
+
+if TYPE_CHECKING:  # the probe scans with these oracles: a type-only import keeps the two modules acyclic
+    from tenantprobe.probe import Exchange
 
 # Markers of internals leaking into responses: drivers, SQL errors, stack traces.
 INTERNAL_MARKERS = re.compile(
@@ -34,13 +40,15 @@ def mask(text: str, ids: list[str]) -> str:
 
 
 def looks_like_missing(foreign: Exchange, missing: Exchange, ids: list[str], again: Exchange | None = None) -> bool:
-    """Status, content type and body (ids masked) are the same for the foreign and the missing id.
+    """Status, content type, header names and body (ids masked) are the same for the foreign and the missing id.
 
     With ``again`` (the missing request sent a second time), JSON fields that differ between
     the two missing answers (request ids, timestamps) are noise and are not compared.
     """
     content_type = foreign.response_headers.get("content-type", "")
     if foreign.status != missing.status or content_type != missing.response_headers.get("content-type", ""):
+        return False
+    if not _same_header_names(foreign, missing, again):
         return False
     if mask(foreign.text, ids) == mask(missing.text, ids):
         return True
@@ -49,6 +57,14 @@ def looks_like_missing(foreign: Exchange, missing: Exchange, ids: list[str], aga
     first, second, seen = (_masked_fields(e, ids) for e in (missing, again, foreign))
     volatile = {k for k in first.keys() | second.keys() if first.get(k, ...) != second.get(k, ...)}
     return all(first.get(k, ...) == seen.get(k, ...) for k in (first.keys() | seen.keys()) - volatile)
+
+
+def _same_header_names(foreign: Exchange, missing: Exchange, again: Exchange | None) -> bool:
+    """The same response headers are present (an ``ETag`` or ``Last-Modified`` only for ids that exist is an
+    oracle); a header present in one missing answer and not in the other is noise."""
+    names = [{name.lower() for name in e.response_headers} for e in (foreign, missing)]
+    volatile = names[1] ^ {name.lower() for name in again.response_headers} if again is not None else set()
+    return names[0] - volatile == names[1] - volatile
 
 
 def _masked_fields(exchange: Exchange, ids: list[str]) -> dict[str, Any]:
@@ -90,3 +106,56 @@ def changed_by_others(before: tuple[Exchange, Exchange], after: tuple[Exchange, 
 
 def internal_markers(text: str) -> list[str]:
     return sorted({match.group(0)[:80] for match in INTERNAL_MARKERS.finditer(text)})
+
+
+# Fields whose string value is a credential: ``password``, ``client_secret``, ``api_key``, ``search_token``...
+SECRET_FIELD = re.compile(
+    r"(?:[a-z0-9]+[_-])*(?:password|passwd|passphrase|secret|client[_-]?secret|secret[_-]?key|api[_-]?key|apikey"
+    r"|private[_-]?key|token|access[_-]?token|refresh[_-]?token|id[_-]?token)",
+    re.IGNORECASE,
+)
+# ...except the tokens that are no credential: pagination, CSRF (bound to a session), counts and kinds.
+NOT_A_SECRET = re.compile(r"page|cursor|continuation|next|sync|csrf|xsrf|nonce|count|type|expires|hint", re.IGNORECASE)
+JWT_VALUE = re.compile(r"eyJ[A-Za-z0-9_-]+\.eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*")
+PRIVATE_KEY = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")
+MASKED = re.compile(r"[*\u2022]{3,}|^x{4,}|\[REDACTED")
+MIN_SECRET_CHARS = 8
+
+
+def exposed_secrets(body: Any, sent: str, *, read: bool) -> list[str]:
+    """Where (JSON paths, never values) ``body`` carries a secret the caller did not send itself.
+
+    Password hashes and private keys count in any response. Secret-named fields and JWTs count
+    only in reads: a create or a token endpoint hands out a credential once, by design, while a
+    read that repeats one keeps it in every cache and log it passes through.
+    """
+    found = []
+    for path, value in flatten(body).items():
+        if not isinstance(value, str) or len(value) < MIN_SECRET_CHARS or value in sent or MASKED.search(value):
+            continue
+        name = path.rsplit(".", 1)[-1]
+        if PASSWORD_HASH.search(value):
+            found.append(f"{path} (a password hash)")
+        elif PRIVATE_KEY.search(value):
+            found.append(f"{path} (a private key)")
+        elif read and JWT_VALUE.fullmatch(value):
+            found.append(f"{path} (a JWT)")
+        elif read and SECRET_FIELD.fullmatch(name) and not NOT_A_SECRET.search(name):
+            found.append(f"{path} (a field named like a secret)")
+    return found
+
+
+def id_bearing(key: str) -> bool:
+    """``id``, ``note_id``, ``noteId``, ``tag_ids``, ``slug``, ``uuid``, ``username``: fields that hold references."""
+    return bool(re.fullmatch(r"id|ids|uuid|slug|username|handle|.*(?:_ids?|Ids?|_uuid|_slug)", key))
+
+
+def referenced_values(body: Any) -> list[tuple[str, str]]:
+    """``(path, value)`` of every scalar in an id-bearing field (arrays under such a field included)."""
+    found = []
+    for path, value in flatten(body).items():
+        keys = [part for part in path.split(".") if not part.isdigit()]
+        if not keys or not id_bearing(keys[-1]) or isinstance(value, bool) or not isinstance(value, str | int):
+            continue
+        found.append((path, str(value)))
+    return found

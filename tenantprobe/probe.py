@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import shlex
 import time
 from collections import defaultdict
@@ -26,6 +27,7 @@ import httpx
 from tenantprobe.canaries import CanaryRegistry
 from tenantprobe.controls import load_catalogue
 from tenantprobe.credentials import TenantRef
+from tenantprobe.oracles import exposed_secrets, referenced_values
 from tenantprobe.outcomes import NotAssessed, describe, is_refusal
 from tenantprobe.records import ResultRecord, ResultWriter, Status, now_iso
 from tenantprobe.redact import SECRET_HEADERS, redact_body, redact_headers, redact_text, redact_url, redact_value
@@ -35,6 +37,7 @@ BODY_EVIDENCE_CHARS = 2000
 MAX_EVIDENCE = 5
 MAX_REASONS = 5
 CANARY_CONTROL = "API-CANARY-ORACLE"
+SECRET_CONTROL = "API-SECRET-EXPOSURE"  # noqa: S105 (a control id, not a secret)
 PLATFORM_ROLE = "platform_admin"
 RETRY_AFTER_LIMIT_SECONDS = 5.0
 
@@ -254,6 +257,11 @@ class ProbeClient:
         self._http.close()
 
 
+def _sent_token(value: str, sent: str) -> bool:
+    """``value`` is a whole token of what the actor sent (``7`` in ``/tickets/7``, not in ``/tickets/17``)."""
+    return re.search(rf"(?<![0-9A-Za-z]){re.escape(value)}(?![0-9A-Za-z])", sent) is not None
+
+
 def _retry_after(response: httpx.Response) -> float | None:
     """Seconds to wait before retrying a 429 that asks for a short wait, else None."""
     if response.status_code != 429:
@@ -300,6 +308,7 @@ class Probe:
     not_exercised: dict[str, str] = field(default_factory=dict)
     recorded: set[str] = field(default_factory=set)
     exchanges: int = 0
+    secrets_scanned: int = 0  # responses scanned for secrets (a check that sends its own counts none)
     started_at: str = field(default_factory=now_iso)
 
     def request(self, actor: Actor, method: str, path: str, **kwargs: Any) -> Exchange:
@@ -324,6 +333,48 @@ class Probe:
                 f"{exchange.actor.name} received canaries of {owner} from {exchange.method} {exchange.url}",
                 [exchange],
                 attacker=viewer or exchange.actor.name,
+                victim=owner,
+            )
+        self._scan_references(exchange, viewer, sent)
+
+    def _scan_references(self, exchange: Exchange, viewer: str | None, sent: str) -> None:
+        """Other tenants' ids and credentials, and secrets of any kind, in what the actor received."""
+        self.secrets_scanned += 1
+        if exchange.actor.token and viewer is not None:
+            self.canaries.remember_credential(exchange.actor.token, viewer)
+        body = exchange.json()
+        who, where = viewer or exchange.actor.name, f"{exchange.method} {redact_url(exchange.url)}"
+        if isinstance(body, dict | list):
+            path = httpx.URL(exchange.url).path
+            references = [(p, v) for p, v in referenced_values(body) if not _sent_token(v, sent)]
+            by_owner: dict[str, list[str]] = defaultdict(list)
+            for field_path, owner in self.canaries.foreign_ids(references, viewer, path).items():
+                by_owner[owner].append(field_path)
+            for owner, fields in sorted(by_owner.items()):
+                self.check(
+                    CANARY_CONTROL,
+                    False,
+                    f"{exchange.actor.name} received ids of {owner}'s objects ({', '.join(fields[:5])}) from {where}",
+                    [exchange],
+                    attacker=who,
+                    victim=owner,
+                )
+            secrets = exposed_secrets(body, sent, read=exchange.method in ("GET", "HEAD"))
+            if secrets:
+                self.check(
+                    SECRET_CONTROL,
+                    False,
+                    f"{exchange.actor.name} received secrets from {where}: {', '.join(secrets[:5])}",
+                    [exchange],
+                    attacker=who,
+                )
+        for owner, count in sorted(self.canaries.foreign_credentials(exchange.text, viewer).items()):
+            self.check(
+                SECRET_CONTROL,
+                False,
+                f"{exchange.actor.name} received {count} credential(s) of {owner} from {where}",
+                [exchange],
+                attacker=who,
                 victim=owner,
             )
 
@@ -492,16 +543,18 @@ class Probe:
                 )
             )
             failures += [f"[{control_id}] {attempt.summary}" for attempt in failed]
-        if self.exchanges and CANARY_CONTROL not in {key[0] for key in self.attempts}:
-            # Responses scanned and no foreign canary: evidence for the oracle, but not cross-tenant attempts.
+        for scanning, scanned in ((CANARY_CONTROL, self.exchanges), (SECRET_CONTROL, self.secrets_scanned)):
+            if not scanned or scanning in {key[0] for key in self.attempts}:
+                continue
+            # Responses scanned and nothing found: evidence for the oracle, but not cross-tenant attempts.
             self.writer.write(
                 ResultRecord(
-                    control_id=CANARY_CONTROL,
+                    control_id=scanning,
                     check_id=self.check_id,
                     status=Status.PASS,
-                    severity=catalogue.get(CANARY_CONTROL).severity,
-                    summary=catalogue.get(CANARY_CONTROL).title,
-                    measured={"responses_scanned": self.exchanges},
+                    severity=catalogue.get(scanning).severity,
+                    summary=catalogue.get(scanning).title,
+                    measured={"responses_scanned": scanned},
                     started_at=self.started_at,
                 )
             )
@@ -527,6 +580,7 @@ class Probe:
         self.not_exercised.clear()
         self.recorded.clear()
         self.exchanges = 0
+        self.secrets_scanned = 0
         if failures:
             shown = "\n  ".join(failures[:20])
             more = f"\n  ... and {len(failures) - 20} more" if len(failures) > 20 else ""

@@ -43,6 +43,11 @@ _SCHEME_TOKEN = re.compile(r"\b(Bearer|Basic|Token)(\s+)([A-Za-z0-9._~+/=-]{16,}
 _KNOWN_TOKEN = re.compile(
     r"\b(?:(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,}|gh[pousr]_[A-Za-z0-9]{30,}|AKIA[0-9A-Z]{16}|xox[abprs]-[A-Za-z0-9-]{10,})"
 )
+# Password hashes (bcrypt, argon2, PHC pbkdf2/scrypt, Django pbkdf2, sha-crypt): secrets whatever the field is called.
+PASSWORD_HASH = re.compile(
+    r"\$2[abxy]?\$\d{2}\$[./A-Za-z0-9]{53}|\$argon2(?:id|i|d)\$[^\s\"']+|\$(?:pbkdf2|scrypt)[-\w]*\$[^\s\"']+"
+    r"|\bpbkdf2_sha\d+\$\d+\$[^\s\"']+|\$[56]\$[./A-Za-z0-9]{1,16}\$[./A-Za-z0-9]{43,86}|\bscrypt:\d+:\d+:\d+\$[^\s\"']+"
+)
 _DSN_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^:/@\s]+:)([^@\s]+)(@)")
 # "key": "value" (or a bare number/literal) in JSON text, at any depth.
 _JSON_PAIR = re.compile(rf'("{_SECRET_NAME}"\s*:\s*)("(?:[^"\\]|\\.)*"|[-+\w.]+)', re.IGNORECASE)
@@ -84,6 +89,7 @@ def redact_text(text: str) -> str:
     text = _JWT.sub("[REDACTED JWT]", text)
     text = _SCHEME_TOKEN.sub(_scheme_token, text)
     text = _KNOWN_TOKEN.sub(REDACTED, text)
+    text = PASSWORD_HASH.sub("[REDACTED HASH]", text)
     text = _DSN_PASSWORD.sub(rf"\g<1>{REDACTED}\g<3>", text)
     text = _JSON_PAIR.sub(_json_pair, text)
     return _KEY_VALUE.sub(_key_value, text)

@@ -358,6 +358,7 @@ class Target:
             for name, value in self.profile.bindings.items()
         }
         seeded = SeededTenant(tenant, bindings=bindings)
+        self.canaries.remember_id(tenant.id, tenant.slug)
         actor = self.actor(tenant, self.profile.highest_role)
         creators = [c for c in self.api.creators() if not self.is_platform_operation(c.operation.path)]
         failures = [why for creator in creators if isinstance(why := self.create(seeded, creator, actor, probe), str)]
@@ -369,6 +370,15 @@ class Target:
             )
         return seeded
 
+    def create_body(self, seeded: SeededTenant, operation: Operation, canary: str) -> Any:
+        """A valid body for ``operation`` carrying ``canary``, with the tenant's own values for the tenant's fields."""
+        body = valid_body(operation.body_schema, canary)
+        if isinstance(body, dict):
+            # A schema that (wrongly) accepts a tenant id gets the tenant's own: seeding is not an attack.
+            body.update({key: seeded.ref.id for key in self.tenant_fields if key in body})
+            bind_fields(body, {name: seeded.bindings[name] for name in self.profile.bindings})
+        return body
+
     def create(self, seeded: SeededTenant, creator: Creator, actor: Actor, probe: Probe) -> SeededObject | str:
         """One object through ``creator`` under the tenant's existing parents, or why it could not be made."""
         operation = creator.operation
@@ -377,11 +387,7 @@ class Target:
         except KeyError as missing:
             return f"{operation.key}: no object of the tenant binds {{{missing.args[0]}}}"
         canary = self.canaries.issue(seeded.slug)
-        body = valid_body(operation.body_schema, canary)
-        if isinstance(body, dict):
-            # A schema that (wrongly) accepts a tenant id gets the tenant's own: seeding is not an attack.
-            body.update({key: seeded.ref.id for key in self.tenant_fields if key in body})
-            bind_fields(body, {name: seeded.bindings[name] for name in self.profile.bindings})
+        body = self.create_body(seeded, operation, canary)
         exchange = probe.request(actor, "POST", path, json_body=body)
         if not exchange.ok:
             return f"{operation.key} answered {exchange.outcome}: {redact_text(exchange.text)[:200]!r}"
@@ -397,6 +403,9 @@ class Target:
             )
         bindings = {**{p: seeded.bindings[p] for p in operation.path_params}, creator.id_param: object_id}
         obj = SeededObject(creator, object_id, bindings, canary, exchange.json())
+        self.canaries.remember_id(
+            object_id, seeded.slug, operation.url(seeded.bindings), creator.item_path.split("?")[0]
+        )
         seeded.objects.append(obj)
         seeded.bindings.setdefault(creator.id_param, object_id)
         return obj

@@ -133,6 +133,7 @@ class TokenVerifier:
         self._settings = settings
         self._hs256_key = settings.hs256_secret.encode() if settings.hs256_secret is not None else None
         self._leeway = timedelta(seconds=settings.leeway_seconds)
+        self._verified_signatures: set[str] = set()  # only ever filled by the fault jwt_signature_cache
         self._options: jwt.types.Options = {"require": list(REQUIRED_CLAIMS)}
         if faults.jwt_skip_audience.active:
             # Fault jwt_skip_audience: "we only have one API", so the audience went unchecked.
@@ -150,6 +151,8 @@ class TokenVerifier:
             raise InvalidToken("malformed token") from None
         if faults.jwt_alg_none.active and header.get("alg") == "none":
             return self._unsigned(token)
+        if faults.jwt_signature_cache.active and token.rsplit(".", 1)[-1] in self._verified_signatures:
+            return self._unsigned(token)
         alg, key = self._key_for(header)
         try:
             claims = jwt.decode(
@@ -166,10 +169,15 @@ class TokenVerifier:
         except jwt.PyJWTError as exc:
             raise InvalidToken(_reason(exc)) from None
         _check_lifetime(claims, self._settings.max_ttl_seconds)
+        if faults.jwt_signature_cache.active:
+            # Fault jwt_signature_cache: RSA verification showed up in profiles, so a verified signature
+            # is remembered and its token's claims are only decoded next time. The key should be the whole
+            # token; the signature alone lets any payload ride on a signature once seen.
+            self._verified_signatures.add(token.rsplit(".", 1)[-1])
         return _principal_from_claims(claims)
 
     def _unsigned(self, token: str) -> Principal:
-        """Fault jwt_alg_none: local test tokens are unsigned, and this branch shipped."""
+        """Faults jwt_alg_none and jwt_signature_cache: claims read without checking the signature."""
         try:
             claims = jwt.decode(token, options={"verify_signature": False, "verify_aud": False})
         except jwt.PyJWTError as exc:

@@ -23,8 +23,12 @@ class SearchClient:
         self._issuer = issuer
         self._ttl = ttl_seconds
 
+    def token(self, tenant_id: UUID) -> str:
+        """A fresh internal token for one tenant's call: short-lived, audience ``internal``."""
+        return mint_internal_token(self._key, self._issuer, tenant_id, ttl_seconds=self._ttl)
+
     async def search(self, tenant_id: UUID, q: str, limit: int, traceparent: str | None) -> list[dict[str, Any]]:
-        token = mint_internal_token(self._key, self._issuer, tenant_id, ttl_seconds=self._ttl)
+        token = self.token(tenant_id)
         headers = {"Authorization": f"Bearer {token}", "traceparent": tracing.child(traceparent)}
         try:
             response = await self._http.post(

@@ -18,9 +18,10 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
-import jwt
 import pytest
 
+from tenantprobe import credentials
+from tenantprobe.objects import missing_like
 from tenantprobe.openapi import valid_body
 from tenantprobe.probe import Actor, Exchange, Probe
 from tenantprobe.target import SeededTenant, Target
@@ -155,8 +156,13 @@ def _tenant_claim(target: Target) -> str:
     return next((k for k, v in target.profile.auth.claims.items() if v == "{tenant_id}"), "tenant_id")
 
 
-def forged_tokens(target: Target, tenant: SeededTenant) -> dict[str, Callable[[], str | None]]:
-    """Each differs from a valid token in one way; None when this target's profile cannot make it."""
+MINT_ONLY = "needs a JWT the harness can sign (auth.kind mint)"
+JWT_ONLY = "needs the tenant's token to be a JWT (this target's tokens are opaque)"
+Forgery = tuple[Callable[[], str | None], str]  # how to make it, and what it needs when it cannot be made
+
+
+def forged_tokens(target: Target, tenant: SeededTenant, victim: SeededTenant | None) -> dict[str, Forgery]:
+    """Each differs from a valid token in one way; the maker returns None when this target cannot have it."""
     tokens, role = target.tokens, target.profile.highest_role
     claim = _tenant_claim(target)
 
@@ -175,26 +181,12 @@ def forged_tokens(target: Target, tenant: SeededTenant) -> dict[str, Callable[[]
 
         return make
 
-    def tampered_payload() -> str | None:
-        """The real token's header, claims and signature, with only the tenant claim changed."""
-        token = target.owner(tenant).token or ""
-        parts = token.split(".")
-        if len(parts) != 3:
-            return None  # not a JWT: an opaque token has no claims to change
-        try:
-            claims = jwt.decode(token, options={"verify_signature": False})
-        except jwt.PyJWTError:
-            return None
-        claims[claim] = str(uuid.uuid4())
-        return f"{parts[0]}.{_b64(json.dumps(claims).encode())}.{parts[2]}"
-
     now = int(time.time())
-    return {
+    minted: dict[str, Callable[[], str | None]] = {
         "alg none": lambda: tokens.unsigned(tokens.claims_for(tenant.ref, role)) if tokens.can_forge else None,
         "HS256 signed with the public key": lambda: (
             _hs256_with_public_key(target, tokens.claims_for(tenant.ref, role)) if tokens.can_forge else None
         ),
-        "payload changed after signing": tampered_payload,
         "wrong audience": variant(aud="not-this-api"),
         "wrong issuer": variant(iss="https://issuer.invalid"),
         "expired": variant(exp=now - 3600, iat=now - 7200, nbf=now - 7200),
@@ -205,27 +197,84 @@ def forged_tokens(target: Target, tenant: SeededTenant) -> dict[str, Callable[[]
         "tenant claim is a number": variant(tenant=7),
         "no expiry": variant(exp=...),
     }
+    forged = {name: (make, MINT_ONLY) for name, make in minted.items()}
+    kept = signature_kept_tokens(target, tenant, victim)
+    return forged | {name: (make, JWT_ONLY) for name, make in kept.items()}
+
+
+def signature_kept_tokens(
+    target: Target, tenant: SeededTenant, victim: SeededTenant | None
+) -> dict[str, Callable[[], str | None]]:
+    """The tenant's real token (minted, issued by the target or static) with one claim changed and its signature kept.
+
+    Whatever issued the token, only a verifier that checks the signature refuses these: the
+    tenant claim switched to another tenant's (an app that reads claims unverified serves that
+    tenant), the subject or role changed, or the expiry removed.
+    """
+    role = target.profile.highest_role
+    other_roles = [r for r in target.profile.roles if r != role]
+
+    def token() -> str:
+        return target.owner(tenant).token or ""
+
+    def switched_tenant() -> str | None:
+        claims = credentials.unverified_claims(token())
+        if claims is None:
+            return None
+        held = credentials.claim_holding(claims, {"id": tenant.ref.id, "slug": tenant.slug})
+        name, kind = held if held is not None else (_tenant_claim(target), "id")
+        own = tenant.ref.id if kind == "id" else tenant.slug
+        other = (victim.ref.id if kind == "id" else victim.slug) if victim is not None else missing_like(own)
+        return credentials.tamper(token(), {name: other})
+
+    def changed(name: str, value: Callable[[Any], Any]) -> Callable[[], str | None]:
+        def make() -> str | None:
+            claims = credentials.unverified_claims(token())
+            return None if claims is None else credentials.tamper(token(), {name: value(claims.get(name))})
+
+        return make
+
+    def other_role(current: Any) -> Any:
+        lower = other_roles[0] if other_roles else "viewer"
+        return [lower] if isinstance(current, list) else lower
+
+    return {
+        "the tenant claim switched to another tenant's, signature kept": switched_tenant,
+        "the subject changed, signature kept": changed("sub", lambda sub: f"{sub or 'user'}-other"),
+        "the role claim changed, signature kept": changed(_role_claim(target), other_role),
+        "no expiry, signature kept": lambda: credentials.tamper(token(), {"exp": credentials.UNSET}),
+    }
+
+
+def _role_claim(target: Target) -> str:
+    """The claim the profile's template fills with the role (``roles`` in a list, ``role``...), else ``role``."""
+    for name, value in target.profile.auth.claims.items():
+        if value == "{role}" or value == ["{role}"]:
+            return name
+    return "role"
 
 
 @pytest.mark.controls("AUTH-JWT-VALIDATION")
 def test_forged_and_misdirected_tokens_are_refused(target: Target, tenants: list[SeededTenant], probe: Probe) -> None:
-    tenant = tenants[0]
+    tenant, victim = tenants[0], (tenants[1] if len(tenants) > 1 else None)
     sentinel = sentinel_operation(target, tenant, probe)
     if sentinel is None:
         probe.not_assessed("AUTH-JWT-VALIDATION", NO_SENTINEL)
         probe.finish()
         return
     url, positive = sentinel
-    for name, make in forged_tokens(target, tenant).items():
+    for name, (make, needs) in forged_tokens(target, tenant, victim).items():
         token = make()
         if token is None:
-            probe.not_assessed("AUTH-JWT-VALIDATION", f"'{name}' needs a JWT the harness can sign (auth.kind mint)")
+            probe.not_assessed("AUTH-JWT-VALIDATION", f"'{name}' {needs}")
             continue
+        # The untouched token first, on the same request: a refusal of the forgery then means what it seems to.
+        untouched = probe.request(target.owner(tenant), "GET", url)
         exchange = probe.request(Actor(f"forged ({name})", tenant.ref, None, token), "GET", url)
         probe.judge(
             "AUTH-JWT-VALIDATION",
             exchange,
-            positive=positive,
+            positive=[positive, untouched],
             leaked=exchange.ok,
             summary=f"a token with {name} was accepted: GET {url} answered {exchange.status}",
         )

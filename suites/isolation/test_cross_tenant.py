@@ -41,7 +41,9 @@ def judge_existence(
         return  # a leak, judged by the cross-tenant control; existence is moot
     same = looks_like_missing(attack, missing, ids)
     if not same:
-        again = probe.request(missing.actor, missing.method, missing.url, json_body=missing.request_body)
+        again = probe.request(
+            missing.actor, missing.method, missing.url, json_body=missing.request_body, headers=missing.request_headers
+        )
         same = looks_like_missing(attack, missing, ids, again)
     probe.judge(
         "API-EXISTENCE-ORACLE",
@@ -97,7 +99,28 @@ def test_foreign_reads_look_like_missing(target: Target, pairs: list[tuple[Any, 
             )
             ids = [*victim.bindings.values(), missing.url.rsplit("/", 1)[-1]]
             judge_existence(target, probe, foreign, missing, positive, ids, pair)
+            judge_conditional_existence(target, probe, baseline, missing, positive, ids, pair)
     probe.finish()
+
+
+def judge_conditional_existence(
+    target: Target, probe: Probe, baseline: Exchange, missing: Exchange, positive: Exchange, ids: list[str], pair: Pair
+) -> None:
+    """The victim's validators (``ETag``, ``Last-Modified``) sent by the attacker with the foreign and a missing id.
+
+    A ``304 Not Modified`` for the foreign id alone says the object exists and is unchanged:
+    a conditional fast path that runs before the tenant check.
+    """
+    validators = {
+        "If-None-Match": baseline.response_headers.get("etag"),
+        "If-Modified-Since": baseline.response_headers.get("last-modified"),
+    }
+    headers = {name: value for name, value in validators.items() if value}
+    if not headers:
+        return  # the target sends no validators: nothing to make conditional
+    foreign = probe.request(positive.actor, "GET", baseline.url, headers=headers)
+    absent = probe.request(positive.actor, "GET", missing.url, headers=headers)
+    judge_existence(target, probe, foreign, absent, positive, ids, pair)
 
 
 def snapshot(target: Target, probe: Probe, victim: SeededTenant, obj: SeededObject) -> tuple[Exchange, ...]:

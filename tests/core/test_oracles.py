@@ -6,7 +6,13 @@ import json
 from typing import Any
 
 from tenantprobe.canaries import CanaryRegistry
-from tenantprobe.oracles import changed_by_others, internal_markers, looks_like_missing
+from tenantprobe.oracles import (
+    changed_by_others,
+    exposed_secrets,
+    internal_markers,
+    looks_like_missing,
+    referenced_values,
+)
 from tenantprobe.probe import Actor, Exchange
 
 
@@ -43,3 +49,55 @@ def test_canary_registry_reports_only_foreign_canaries() -> None:
     registry = CanaryRegistry()
     mine, theirs = registry.issue("a"), registry.issue("b")
     assert registry.foreign(f"{mine} {theirs} tpcanary000000x0000000000", viewer="a") == {theirs: "b"}
+
+
+def test_a_header_only_the_foreign_answer_has_is_an_oracle_unless_it_varies_on_its_own() -> None:
+    foreign, missing = exchange(404, {"detail": "gone"}), exchange(404, {"detail": "gone"})
+    foreign.response_headers["etag"] = 'W/"abc"'
+    assert not looks_like_missing(foreign, missing, [])
+    again = exchange(404, {"detail": "gone"})
+    again.response_headers["etag"] = 'W/"other"'  # the target sends an ETag on some misses too: noise
+    assert looks_like_missing(foreign, missing, [], again)
+
+
+def test_secrets_are_found_by_shape_anywhere_and_by_name_only_in_reads() -> None:
+    bcrypt = "$2b$12$" + "a" * 53
+    body = {
+        "user": {"hash": bcrypt, "search_token": "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln", "api_key": "k" * 20},
+        "next_page_token": "abcdefghijkl",
+        "password": "********",
+        "title": "tpcanary000000x0000000000",
+    }
+    found = exposed_secrets(body, sent="", read=True)
+    assert found == [
+        "user.hash (a password hash)",
+        "user.search_token (a JWT)",
+        "user.api_key (a field named like a secret)",
+    ]
+    assert exposed_secrets(body, sent="", read=False) == ["user.hash (a password hash)"]
+    assert exposed_secrets({"api_key": "k" * 20}, sent='{"api_key": "' + "k" * 20 + '"}', read=True) == []
+
+
+def test_foreign_ids_count_in_id_fields_and_short_ones_only_under_their_paths() -> None:
+    registry = CanaryRegistry()
+    registry.remember_id("7", "victim", "/api/tickets", "/api/tickets/{ticket_id}")
+    registry.remember_id("0b6f2c1e-5d4a-4f7e-9a1b-3c2d1e0f9a8b", "victim")
+    registry.remember_id("8", "attacker", "/api/tickets", "/api/tickets/{ticket_id}")
+    body = {"items": [{"id": 7, "count": 7}, {"id": 8}], "owner_id": "0b6f2c1e-5d4a-4f7e-9a1b-3c2d1e0f9a8b"}
+    references = referenced_values(body)
+    assert ("items.0.count", "7") not in references  # not an id-bearing field
+    assert registry.foreign_ids(references, "attacker", "/api/tickets") == {
+        "items.0.id": "victim",
+        "owner_id": "victim",
+    }
+    # The same 7 under another resource is some other object's id; the UUID is the victim's wherever it shows.
+    assert registry.foreign_ids(references, "attacker", "/api/comments") == {"owner_id": "victim"}
+    assert registry.foreign_ids(references, "victim", "/api/tickets") == {"items.1.id": "attacker"}
+
+
+def test_foreign_credentials_are_named_by_owner_never_by_value() -> None:
+    registry = CanaryRegistry()
+    registry.remember_credential("acme-owner-token", "acme")
+    registry.remember_credential("short", "acme")  # too short to mean anything when found
+    assert registry.foreign_credentials('{"key": "acme-owner-token", "x": "short"}', "globex") == {"acme": 1}
+    assert registry.foreign_credentials('{"key": "acme-owner-token"}', "acme") == {}

@@ -50,6 +50,10 @@ EXPECTED = {
     "internal_service_trusts_caller": "APP-SERVICE-PROPAGATION",
     "analytics_row_level": "APP-ANALYTICS-AGGREGATE-ONLY",
     "metrics_tenant_from_header": "OPS-MONITORING-COVERAGE",
+    "jwt_signature_cache": "AUTH-JWT-VALIDATION",
+    "etag_precheck_unscoped": "API-EXISTENCE-ORACLE",
+    "member_email_unique_global": "API-UNIQUENESS-SCOPE",
+    "me_exposes_service_token": "API-SECRET-EXPOSURE",
 }
 
 

@@ -14,6 +14,9 @@ import pytest
 
 from tests.harness.conftest import FOOLING, GATES, HarnessRun
 
+# Whichever test comes first pays for every scenario of the session fixture (18 suite runs, two at a time).
+pytestmark = pytest.mark.timeout(1800)
+
 
 @pytest.mark.parametrize("mode", ["secure", "integer_ids", "no_id"])
 def test_secure_helpdesk_passes_with_every_cross_tenant_control_judged(

@@ -119,6 +119,10 @@ def group_api(admin_dsn: str, role_passwords: dict[str, str], migrated_template:
         "deprovision_orphans",
         "quota_unenforced",
         "metrics_tenant_from_header",
+        "jwt_signature_cache",
+        "etag_precheck_unscoped",
+        "member_email_unique_global",
+        "me_exposes_service_token",
     )
     with running(fresh(admin_dsn, role_passwords, migrated_template), faults) as app:
         yield app
@@ -279,6 +283,59 @@ def test_existence_oracle_tells_foreign_ids_from_missing_ones(group_api: App, se
         assert (foreign.status_code, missing.status_code) == (403, 404)
     else:
         assert (foreign.status_code, foreign.text) == (missing.status_code, missing.text)
+
+
+@pytest.mark.parametrize("app_name", ["faulty", "secure"])
+def test_jwt_signature_cache_lets_a_seen_signature_carry_another_tenant(
+    group_api: App, secure: App, app_name: str
+) -> None:
+    app = group_api if app_name == "faulty" else secure
+    attacker, victim = pair(app)
+    secret = app.note(victim)["title"]
+    token = _signed(app, _claims(attacker))
+    assert app.http.get("/v1/notes", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    header, _, signature = token.split(".")
+    payload = base64.urlsafe_b64encode(json.dumps(_claims(victim)).encode()).rstrip(b"=").decode()
+    listing = app.http.get("/v1/notes", headers={"Authorization": f"Bearer {header}.{payload}.{signature}"})
+    if app_name == "faulty":
+        assert listing.status_code == 200
+        assert secret in listing.text
+    else:
+        assert listing.status_code == 401
+
+
+@pytest.mark.parametrize("app_name", ["faulty", "secure"])
+def test_etag_precheck_unscoped_answers_304_for_a_foreign_note(group_api: App, secure: App, app_name: str) -> None:
+    app = group_api if app_name == "faulty" else secure
+    attacker, victim = pair(app)
+    note = app.note(victim)["id"]
+    etag = app.http.get(f"/v1/notes/{note}", headers=victim.headers()).headers["etag"]
+    assert app.http.get(f"/v1/notes/{note}", headers={**victim.headers(), "If-None-Match": etag}).status_code == 304
+    foreign = app.http.get(f"/v1/notes/{note}", headers={**attacker.headers(), "If-None-Match": etag})
+    assert foreign.status_code == (304 if app_name == "faulty" else 404)
+
+
+@pytest.mark.parametrize("app_name", ["faulty", "secure"])
+def test_member_email_unique_global_refuses_an_email_another_tenant_uses(
+    group_api: App, secure: App, app_name: str
+) -> None:
+    app = group_api if app_name == "faulty" else secure
+    attacker, victim = pair(app)
+    email = f"{uuid.uuid4().hex}@example.com"
+    member = {"subject": "s1", "email": email, "role": "viewer"}
+    assert app.http.post("/v1/members", json=member, headers=victim.headers("admin")).status_code == 201
+    again = app.http.post("/v1/members", json=member, headers=attacker.headers("admin"))
+    assert again.status_code == (409 if app_name == "faulty" else 201)
+
+
+@pytest.mark.parametrize("app_name", ["faulty", "secure"])
+def test_me_exposes_service_token_hands_out_the_internal_credential(group_api: App, secure: App, app_name: str) -> None:
+    app = group_api if app_name == "faulty" else secure
+    me = app.http.get("/v1/me", headers=app.tenant().headers()).json()
+    if app_name == "faulty":
+        assert jwt.decode(me["search_token"], options={"verify_signature": False})["aud"] == "internal"
+    else:
+        assert "search_token" not in me
 
 
 @pytest.mark.parametrize("app_name", ["faulty", "secure"])

@@ -6,20 +6,26 @@ create answers ``{"note": {"id": 7, ...}}``. Modes:
 
 - ``secure``: the path's username must be the caller's;
 - ``owner_not_checked``: reads and updates by id check only that the note belongs to the
-  username in the path, never that the caller is that user (a classic per-user IDOR).
+  username in the path, never that the caller is that user (a classic per-user IDOR);
+- ``jwt``: the token endpoint issues HS256 JWTs (``sub`` is the username), verified on every request;
+- ``jwt_claims_unverified``: the same JWTs, read with ``verify_signature: False`` ("the gateway
+  checks signatures"), so a user who edits ``sub`` in its own token is someone else.
 """
 
 from __future__ import annotations
 
 import secrets
 import sqlite3
+import time
 from typing import Any
 
+import jwt
 from flask import Flask, jsonify, request
 
 from tests.targets.store import SqliteStore
 
-MODES = ("secure", "owner_not_checked")
+MODES = ("secure", "owner_not_checked", "jwt", "jwt_claims_unverified")
+JWT_MODES = ("jwt", "jwt_claims_unverified")
 
 NOTE_IN = {
     "type": "object",
@@ -89,6 +95,7 @@ class Notebook:
             "create table notes (id integer primary key, owner text not null, text text not null, pinned int);"
         )
         self._query = self._store.query
+        self._signing_key = secrets.token_bytes(32)
         self.app = self._build()
 
     def _build(self) -> Flask:
@@ -96,6 +103,16 @@ class Notebook:
 
         def caller() -> str | None:
             token = request.headers.get("Authorization", "").removeprefix("Bearer ")
+            if self.mode in JWT_MODES:
+                verify = self.mode == "jwt"
+                try:
+                    claims = jwt.decode(
+                        token, self._signing_key, algorithms=["HS256"], options={"verify_signature": verify}
+                    )
+                except jwt.PyJWTError:
+                    return None
+                subject = claims.get("sub")
+                return subject if isinstance(subject, str) and "exp" in claims else None
             rows = self._query("select username from tokens where token = ?", token)
             return str(rows[0]["username"]) if rows else None
 
@@ -122,6 +139,12 @@ class Notebook:
             rows = self._query("select password from users where username = ?", form.get("username", ""))
             if form.get("grant_type") != "password" or not rows or rows[0]["password"] != form.get("password"):
                 return jsonify(error="invalid_grant"), 400
+            if self.mode in JWT_MODES:
+                now = int(time.time())
+                claims = {"sub": form["username"], "iat": now, "exp": now + 3600}
+                return jsonify(
+                    access_token=jwt.encode(claims, self._signing_key, algorithm="HS256"), token_type="bearer"
+                )
             issued = secrets.token_urlsafe(24)
             self._query("insert into tokens values (?, ?)", issued, form["username"])
             return jsonify(access_token=issued, token_type="bearer")

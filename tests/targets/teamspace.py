@@ -5,7 +5,9 @@ signs up at ``POST /signup`` and receives its key, and a create answers ``201`` 
 body and ``Location: /projects/<slug>``. Modes:
 
 - ``secure``: the org comes from the API key; an ``X-Org`` header naming another org is refused;
-- ``trusts_org_header``: an ``X-Org`` header overrides the key's org ("the gateway sets it").
+- ``trusts_org_header``: an ``X-Org`` header overrides the key's org ("the gateway sets it");
+- ``global_slugs``: "nicer URLs": a project's slug is its name, with no random part, and the
+  slug table is shared by every org, so a name another org uses answers 409.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-MODES = ("secure", "trusts_org_header")
+MODES = ("secure", "trusts_org_header", "global_slugs")
 ORG_HEADER = {"name": "X-Org", "in": "header", "required": False, "schema": {"type": "string"}}
 PROJECT_IN = {
     "type": "object",
@@ -113,8 +115,11 @@ class Teamspace:
         body = await request.json()
         if not isinstance(body.get("name"), str) or len(body["name"]) < 3:
             return JSONResponse({"message": "name: at least 3 characters"}, status_code=400)
-        slug = re.sub(r"[^a-z0-9]+", "-", body["name"].lower()).strip("-")[:24] + "-" + secrets.token_hex(3)
+        slug = re.sub(r"[^a-z0-9]+", "-", body["name"].lower()).strip("-")
+        slug = slug if self.mode == "global_slugs" else slug[:24] + "-" + secrets.token_hex(3)
         with self._lock:
+            if slug in self._projects:  # only global_slugs can repeat one: the others end with a random part
+                return JSONResponse({"message": f"a project {slug!r} already exists"}, status_code=409)
             self._projects[slug] = {"slug": slug, "org": org, "name": body["name"], "summary": body.get("summary")}
         return Response(status_code=201, headers={"Location": f"/projects/{slug}"})
 

@@ -4,16 +4,24 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from reference_app import faults
 from reference_app.api.deps import TenantDep
 from reference_app.api.errors import PROBLEM_RESPONSES
 from reference_app.dal import tenants
+from reference_app.internal.client import SearchClient
 from reference_app.models import Me, TenantPublic
 
 router = APIRouter(prefix="/v1", tags=["me"], responses=PROBLEM_RESPONSES)
 
 
-@router.get("/me", operation_id="getMe")
+@router.get("/me", operation_id="getMe", response_model_exclude_none=True)
 async def get_me(ctx: TenantDep) -> Me:
     async with ctx.session() as session:
         tenant = await tenants.current(session)
-    return Me(subject=ctx.actor, tenant=TenantPublic.model_validate(tenant), roles=sorted(ctx.principal.roles))
+    me = Me(subject=ctx.actor, tenant=TenantPublic.model_validate(tenant), roles=sorted(ctx.principal.roles))
+    search_client: SearchClient | None = ctx.state.search_client
+    if faults.me_exposes_service_token.active and search_client is not None:
+        # Fault me_exposes_service_token: "the SPA calls search directly", so it gets the API's own
+        # service-to-service credential, which the internal service trusts as the API itself.
+        me.search_token = search_client.token(ctx.tenant_id)
+    return me
