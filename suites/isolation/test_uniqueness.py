@@ -68,7 +68,8 @@ def judge_uniqueness(
             f"({attempt.status}), while a fresh {name} was accepted ({positive.status})",
             exchanges=[made, positive, attempt],
             success_is_safe=True,
-            **pair,
+            attacker=attacker.slug,
+            victim=victim.slug,
         )
 
 
