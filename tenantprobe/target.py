@@ -27,6 +27,7 @@ from tenantprobe.outcomes import describe
 from tenantprobe.probe import PLATFORM_ROLE, Actor, Exchange, Probe, ProbeClient
 from tenantprobe.profiles import DatabaseSettings, TargetProfile
 from tenantprobe.redact import redact_text
+from tenantprobe.references import Request, own_request, references
 from tenantprobe.stack import ReferenceStack
 from tenantprobe.steps import fill, run_steps
 
@@ -345,6 +346,8 @@ class Target:
             # A schema that (wrongly) accepts a tenant id gets the tenant's own: seeding is not an attack.
             body.update({key: seeded.ref.id for key in self.tenant_fields if key in body})
             bind_fields(body, {name: seeded.bindings[name] for name in self.profile.bindings})
+            # Fields that reference other objects (``{"project_id": ...}``) name the tenant's own, not a canary.
+            body = own_request(Request({}, {}, body), references(self.api, operation), seeded.bindings).body
         exchange = probe.request(actor, "POST", path, json_body=body)
         if not exchange.ok:
             return f"{operation.key} answered {describe(exchange.status)}: {redact_text(exchange.text)[:200]!r}"

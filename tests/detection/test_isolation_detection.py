@@ -50,6 +50,10 @@ EXPECTED = {
     "internal_service_trusts_caller": "APP-SERVICE-PROPAGATION",
     "analytics_row_level": "APP-ANALYTICS-AGGREGATE-ONLY",
     "metrics_tenant_from_header": "OPS-MONITORING-COVERAGE",
+    "merge_sources_unscoped": "API-CROSS-TENANT-WRITE",
+    "duplicate_unscoped": "API-CROSS-TENANT-WRITE",
+    "append_unscoped": "API-CROSS-TENANT-WRITE",
+    "comment_feed_filter_unscoped": "API-LIST-FILTER",
 }
 
 

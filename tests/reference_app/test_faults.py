@@ -18,7 +18,8 @@ REQUIRED = {
     "jwt_skip_audience", "jwt_expired_accepted", "session_set_bleed", "cache_key_without_tenant", "job_context_lost",
     "internal_service_trusts_caller", "error_detail_leak", "existence_oracle", "count_leak", "quota_unenforced",
     "rate_limit_global", "analytics_row_level", "deprovision_orphans", "role_escalation",
-    "metrics_tenant_from_header",
+    "metrics_tenant_from_header", "merge_sources_unscoped", "duplicate_unscoped", "append_unscoped",
+    "comment_feed_filter_unscoped",
 }  # fmt: skip
 LAYER_PREFIX = {"data": ("DATA-",), "api": ("API-", "AUTH-"), "application": ("APP-",), "operations": ("OPS-",)}
 
