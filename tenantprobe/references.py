@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from tenantprobe.openapi import METHODS, ApiModel, Operation, _resolve
+from tenantprobe.openapi import METHODS, ApiModel, Creator, Operation, _resolve
 
 Where = Literal["query", "header", "body"]
 _ID_WORDS = ("id", "ids", "pk", "uuid", "uuids", "key", "keys", "slug", "slugs", "ref", "refs")
@@ -196,3 +196,45 @@ def own_request(base: Request, refs: list[Reference], values: Mapping[str, str])
         if ref.kind in values:
             request = request.with_reference(ref, values[ref.kind])
     return request
+
+
+def without_unbound(
+    body: Any, schema: Mapping[str, Any] | None, refs: list[Reference], values: Mapping[str, str]
+) -> Any:
+    """``body`` less the optional reference fields the tenant has no object for (a canary there is a 500, not a
+    create); required ones stay, so the target's answer says what is missing."""
+    pruned = copy.deepcopy(body)
+    for ref in refs:
+        if ref.where != "body" or ref.kind in values:
+            continue
+        node, shape = pruned, _object(schema or {})
+        for key in ref.path[:-1]:
+            node = node.get(key) if isinstance(node, dict) else None
+            shape = _object(shape["properties"].get(key, {})) if shape else None
+        required = shape.get("required", []) if shape else []
+        if isinstance(node, dict) and ref.path[-1] not in required:
+            node.pop(ref.path[-1], None)
+    return pruned
+
+
+def creation_order(api: ApiModel, creators: list[Creator]) -> list[Creator]:
+    """``creators`` with each one after the creators of the kinds its body references (``project_id`` in an
+    issue's body: projects first), otherwise in their given order; a cycle keeps the given order."""
+    produced = {creator.id_param for creator in creators}
+    needs = {
+        creator.operation.key: {
+            ref.kind
+            for ref in references(api, creator.operation)
+            if ref.where == "body" and ref.kind in produced and ref.kind != creator.id_param
+        }
+        for creator in creators
+    }
+    ordered: list[Creator] = []
+    made: set[str] = set()
+    pending = list(creators)
+    while pending:
+        creator = next((c for c in pending if needs[c.operation.key] <= made), pending[0])
+        ordered.append(creator)
+        made.add(creator.id_param)
+        pending.remove(creator)
+    return ordered

@@ -27,7 +27,7 @@ from tenantprobe.outcomes import describe
 from tenantprobe.probe import PLATFORM_ROLE, Actor, Exchange, Probe, ProbeClient
 from tenantprobe.profiles import DatabaseSettings, TargetProfile
 from tenantprobe.redact import redact_text
-from tenantprobe.references import Request, own_request, references
+from tenantprobe.references import Request, creation_order, own_request, references, without_unbound
 from tenantprobe.stack import ReferenceStack
 from tenantprobe.steps import fill, run_steps
 
@@ -323,7 +323,9 @@ class Target:
         }
         seeded = SeededTenant(tenant, bindings=bindings)
         actor = self.actor(tenant, self.profile.highest_role)
-        creators = [c for c in self.api.creators() if not self.is_platform_operation(c.operation.path)]
+        creators = creation_order(
+            self.api, [c for c in self.api.creators() if not self.is_platform_operation(c.operation.path)]
+        )
         failures = [why for creator in creators if isinstance(why := self.create(seeded, creator, actor, probe), str)]
         if creators and not seeded.objects:
             raise ProvisioningError(
@@ -347,7 +349,9 @@ class Target:
             body.update({key: seeded.ref.id for key in self.tenant_fields if key in body})
             bind_fields(body, {name: seeded.bindings[name] for name in self.profile.bindings})
             # Fields that reference other objects (``{"project_id": ...}``) name the tenant's own, not a canary.
-            body = own_request(Request({}, {}, body), references(self.api, operation), seeded.bindings).body
+            refs = references(self.api, operation)
+            body = own_request(Request({}, {}, body), refs, seeded.bindings).body
+            body = without_unbound(body, operation.body_schema, refs, seeded.bindings)
         exchange = probe.request(actor, "POST", path, json_body=body)
         if not exchange.ok:
             return f"{operation.key} answered {describe(exchange.status)}: {redact_text(exchange.text)[:200]!r}"

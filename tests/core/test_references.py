@@ -5,7 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from tenantprobe.openapi import parse_openapi
-from tenantprobe.references import Reference, Request, kind_of, own_request, references
+from tenantprobe.references import (
+    Reference,
+    Request,
+    creation_order,
+    kind_of,
+    own_request,
+    references,
+    without_unbound,
+)
 
 KINDS = ["invoice_id", "project_id", "user_id"]
 UUID = {"type": "string", "format": "uuid"}
@@ -102,3 +110,34 @@ def test_one_location_at_a_time_the_others_keep_the_tenants_own() -> None:
     assert hostile.body == {"title": "t", "invoice_ids": ["i1"], "meta": {"parent_id": "p2"}}
     assert hostile.params == own.params
     assert own.body["meta"]["parent_id"] == "p1"
+
+
+def test_seeding_creates_referenced_kinds_first_and_drops_optional_references_it_cannot_fill() -> None:
+    doc = document()
+    doc["paths"]["/issues"] = {
+        "post": {
+            "operationId": "create_issue",
+            "requestBody": {
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["project_id"],
+                            "properties": {"project_id": UUID, "parent_issue_id": UUID, "title": {"type": "string"}},
+                        }
+                    }
+                }
+            },
+            "responses": {"201": {"description": "created"}},
+        }
+    }
+    doc["paths"]["/issues/{issue_id}"] = {"get": {"responses": {"200": {"description": "one"}}}}
+    api = parse_openapi(doc)
+    ordered = [creator.id_param for creator in creation_order(api, api.creators())]
+    assert ordered.index("project_id") < ordered.index("issue_id")
+    issue = api.find("POST", "/issues")
+    assert issue is not None
+    refs = references(api, issue)
+    body = {"project_id": "canary", "parent_issue_id": "canary", "title": "t"}
+    assert without_unbound(body, issue.body_schema, refs, {}) == {"project_id": "canary", "title": "t"}
+    assert without_unbound(body, issue.body_schema, refs, {"issue_id": "i1", "project_id": "p1"}) == body
