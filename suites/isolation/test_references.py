@@ -20,7 +20,6 @@ from tenantprobe.probe import Exchange, Probe
 from tenantprobe.references import Reference, Request, own_request, references
 from tenantprobe.target import SeededObject, SeededTenant, Target
 
-Pair = dict[str, Any]
 MAX_ENUM_VALUES = 5
 
 
