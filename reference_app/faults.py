@@ -309,6 +309,59 @@ def role_escalation() -> None:
     """
 
 
+@_fault("api", "API-CROSS-TENANT-WRITE")
+def merge_sources_unscoped() -> None:
+    """Merging notes reads the sources named in the body (``note_ids``) by id on the reporting
+    connection, "the ids come from the client's own list page".
+
+    Any tenant can fold another tenant's notes into a new note of its own and read them there.
+    Realised in ``api/routes/note_actions.py``. Substituting a victim's id into a body field
+    that takes a reference, after the same request with the attacker's own id succeeded,
+    should catch it.
+
+    Control: ``API-CROSS-TENANT-WRITE``.
+    """
+
+
+@_fault("api", "API-CROSS-TENANT-WRITE")
+def duplicate_unscoped() -> None:
+    """Duplicating a note reads its source the way the shared template gallery does, across tenants.
+
+    ``POST /v1/notes/{another_tenant's_note}/duplicate`` copies that note into the caller's
+    tenant. Realised in ``api/routes/note_actions.py``. Actions (POST on a sub-path of an
+    object) attacked with a victim's id should catch it.
+
+    Control: ``API-CROSS-TENANT-WRITE``.
+    """
+
+
+@_fault("api", "API-CROSS-TENANT-WRITE")
+def append_unscoped() -> None:
+    """Quick capture appends to a note by id on the shared connection ("no lock on the tenant
+    row") and reads the answer back in the tenant transaction.
+
+    A foreign note answers 404 exactly like a missing one, yet the text was appended: only the
+    victim, re-reading its note list, sees the change. Realised in
+    ``api/routes/note_actions.py``. The victim's differential re-read after every action
+    attempted on its object should catch it.
+
+    Control: ``API-CROSS-TENANT-WRITE``.
+    """
+
+
+@_fault("api", "API-LIST-FILTER")
+def comment_feed_filter_unscoped() -> None:
+    """The comment feed's optional ``note_id`` filter is served by the note index alone on the
+    reporting connection, "a note id is unique, so it already names the tenant".
+
+    ``GET /v1/comments?note_id=<another tenant's note>`` lists that note's comments; without
+    the filter the feed is correct. Realised in ``api/routes/activity.py``. Collection reads
+    sent with every optional parameter, reference filters set to a victim's ids, should catch it.
+
+    Control: ``API-LIST-FILTER``.
+    """
+
+
 # ---------------------------------------------------------------------------------------- tokens
 @_fault("api", "AUTH-JWT-VALIDATION")
 def jwt_alg_none() -> None:

@@ -13,6 +13,7 @@ from reference_app import faults
 from reference_app.api import errors
 from reference_app.api.middleware import RateLimitHeadersMiddleware
 from reference_app.api.routes import (
+    activity,
     admin,
     attachments,
     comments,
@@ -21,6 +22,7 @@ from reference_app.api.routes import (
     me,
     members,
     metrics,
+    note_actions,
     notes,
     tags,
     usage,
@@ -92,7 +94,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         overrides={"/v1/admin/imports": settings.max_import_bytes},
     )
     app.add_middleware(MetricsMiddleware, metrics=metrics_registry)
-    for module in (health, me, notes, comments, attachments, tags, members, exports, usage, admin, metrics):
+    for module in (
+        health,
+        me,
+        notes,
+        note_actions,
+        comments,
+        activity,
+        attachments,
+        tags,
+        members,
+        exports,
+        usage,
+        admin,
+        metrics,
+    ):
         app.include_router(module.router)
 
     @app.get("/.well-known/jwks.json", tags=["auth"], operation_id="jwks")

@@ -42,6 +42,17 @@ class NoteUpdate(Strict):
     body: str | None = Field(default=None, max_length=100_000)
 
 
+class NoteMerge(Strict):
+    """Several notes of the caller's tenant folded into a new one (the sources stay)."""
+
+    title: str = Field(min_length=1, max_length=200)
+    note_ids: list[UUID] = Field(min_length=1, max_length=20)
+
+
+class NoteAppend(Strict):
+    text: str = Field(min_length=1, max_length=10_000)
+
+
 class NotePublic(BaseModel):
     id: UUID
     title: str

@@ -396,6 +396,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             )
 
 
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """How many requests the checks sent (provisioning's own calls aside): the cost of a run, for benchmarks."""
+    target = config.stash.get(_target_key, None)
+    if target is not None and target.client.sent:
+        terminalreporter.write_line(f"tenantprobe: {target.client.sent} requests sent to the target")
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """Measurements the harness made along the way: tenant provisioning time, request to usable tenant."""
     target = session.config.stash.get(_target_key, None)

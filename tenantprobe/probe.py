@@ -27,6 +27,7 @@ import httpx
 from tenantprobe.canaries import CanaryRegistry
 from tenantprobe.controls import load_catalogue
 from tenantprobe.credentials import TenantRef
+from tenantprobe.formats import decoded_views
 from tenantprobe.oracles import exposed_secrets, referenced_values
 from tenantprobe.outcomes import NotAssessed, describe, is_refusal
 from tenantprobe.records import ResultRecord, ResultWriter, Status, now_iso
@@ -75,6 +76,7 @@ class Exchange:
     text: str
     elapsed_ms: float
     failure: WireFailure | None = None  # why there is no usable answer (status 0), or an off-origin redirect
+    content: bytes = b""  # the raw body, for the decoders of the canary oracle (gzip, zip)
 
     def json(self) -> Any:
         try:
@@ -235,6 +237,7 @@ class ProbeClient:
             text=response.text,
             elapsed_ms=(time.perf_counter() - started) * 1000,
             failure=self._offsite(response),
+            content=response.content,
         )
 
     def _fetch(self, request: httpx.Request) -> httpx.Response:
@@ -305,6 +308,7 @@ class Probe:
     controls: tuple[str, ...] = ()
     attempts: dict[Pair, list[_Attempt]] = field(default_factory=lambda: defaultdict(list))
     not_assessed_reasons: dict[str, str] = field(default_factory=dict)
+    not_applicable_reasons: dict[str, str] = field(default_factory=dict)
     not_exercised: dict[str, str] = field(default_factory=dict)
     recorded: set[str] = field(default_factory=set)
     exchanges: int = 0
@@ -322,7 +326,10 @@ class Probe:
         if exchange.actor.role == PLATFORM_ROLE:
             return  # the platform operator sees every tenant by design; analytics checks judge what it is shown
         viewer = exchange.actor.tenant.slug if exchange.actor.tenant else None
-        seen = exchange.text + "\n" + "\n".join(f"{k}: {v}" for k, v in exchange.response_headers.items())
+        seen = "\n".join(
+            [exchange.text, *decoded_views(exchange.content, exchange.text)]
+            + [f"{k}: {v}" for k, v in exchange.response_headers.items()]
+        )
         # Canaries the actor itself sent (a search term, an attacked id) prove nothing when echoed.
         sent = exchange.url + json.dumps(exchange.request_body) + " ".join(exchange.request_headers.values())
         foreign = {c: owner for c, owner in self.canaries.foreign(seen, viewer).items() if c not in sent}
@@ -483,6 +490,12 @@ class Probe:
     def not_assessed(self, control_id: str, reason: str) -> None:
         self.not_assessed_reasons[control_id] = reason
 
+    def not_applicable(self, control_id: str, reason: str) -> None:
+        """The target offers nothing this check attacks (no actions, no optional filter): a ``not_applicable``
+        record with the reason, unless the check judged the control after all. Never evidence of a pass, and
+        it does not mark the control unassessed when other checks measure it."""
+        self.not_applicable_reasons[control_id] = reason
+
     def skip_operation(self, operation: str, reason: str) -> None:
         """Coverage accounting: an operation this check could not exercise, and why (shown in its records)."""
         self.not_exercised.setdefault(operation, reason)
@@ -559,7 +572,19 @@ class Probe:
                 )
             )
         attempted = {key[0] for key in self.attempts}
-        pending = {c: self._unassessed_reason(c) for c in self.controls if c not in judged}
+        inapplicable = {c: why for c, why in self.not_applicable_reasons.items() if c not in judged | attempted}
+        for control_id, reason in inapplicable.items():
+            self.writer.write(
+                ResultRecord(
+                    control_id=control_id,
+                    check_id=self.check_id,
+                    status=Status.NOT_APPLICABLE,
+                    severity=catalogue.get(control_id).severity,
+                    reason=reason,
+                    started_at=self.started_at,
+                )
+            )
+        pending = {c: self._unassessed_reason(c) for c in self.controls if c not in judged and c not in inapplicable}
         for control_id, reason in {**pending, **self.not_assessed_reasons}.items():
             if control_id in attempted and control_id not in self.not_assessed_reasons:
                 continue  # its pairs' not_assessed records are written above, with their reasons
@@ -577,6 +602,7 @@ class Probe:
         skipped |= {c: why for c, why in self.not_assessed_reasons.items() if c not in judged}
         self.attempts.clear()
         self.not_assessed_reasons.clear()
+        self.not_applicable_reasons.clear()
         self.not_exercised.clear()
         self.recorded.clear()
         self.exchanges = 0

@@ -27,6 +27,7 @@ from tenantprobe.openapi import ApiModel, Creator, Operation, parse_openapi, val
 from tenantprobe.probe import PLATFORM_ROLE, Actor, Exchange, Probe, ProbeClient
 from tenantprobe.profiles import MAX_DOCUMENT_BYTES, DatabaseSettings, LaunchSettings, TargetProfile, read_bounded
 from tenantprobe.redact import redact_text
+from tenantprobe.references import Request, creation_order, own_request, references, without_unbound
 from tenantprobe.stack import ReferenceStack
 from tenantprobe.steps import fill, run_steps
 from tenantprobe.wire import Scope, UnusableAnswer, call
@@ -360,7 +361,9 @@ class Target:
         seeded = SeededTenant(tenant, bindings=bindings)
         self.canaries.remember_id(tenant.id, tenant.slug)
         actor = self.actor(tenant, self.profile.highest_role)
-        creators = [c for c in self.api.creators() if not self.is_platform_operation(c.operation.path)]
+        creators = creation_order(
+            self.api, [c for c in self.api.creators() if not self.is_platform_operation(c.operation.path)]
+        )
         failures = [why for creator in creators if isinstance(why := self.create(seeded, creator, actor, probe), str)]
         if creators and not seeded.objects:
             raise ProvisioningError(
@@ -377,6 +380,10 @@ class Target:
             # A schema that (wrongly) accepts a tenant id gets the tenant's own: seeding is not an attack.
             body.update({key: seeded.ref.id for key in self.tenant_fields if key in body})
             bind_fields(body, {name: seeded.bindings[name] for name in self.profile.bindings})
+            # Fields that reference other objects (``{"project_id": ...}``) name the tenant's own, not a canary.
+            refs = references(self.api, operation)
+            body = own_request(Request({}, {}, body), refs, seeded.bindings).body
+            body = without_unbound(body, operation.body_schema, refs, seeded.bindings)
         return body
 
     def create(self, seeded: SeededTenant, creator: Creator, actor: Actor, probe: Probe) -> SeededObject | str:

@@ -17,6 +17,15 @@ async def list_for_note(session: TenantSession, note_id: UUID) -> list[Row]:
     )
 
 
+async def recent(session: TenantSession, note_id: UUID | None, limit: int) -> list[Row]:
+    """The tenant's newest comments, of one note when ``note_id`` is given."""
+    return await session.fetch_all(
+        f"select {_COLUMNS} from comments where tenant_id = %(tenant_id)s "
+        "and (%(note_id)s::uuid is null or note_id = %(note_id)s) order by created_at desc, id desc limit %(limit)s",
+        {"note_id": note_id, "limit": limit},
+    )
+
+
 async def get(session: TenantSession, note_id: UUID, comment_id: UUID) -> Row | None:
     return await session.fetch_one(
         f"select {_COLUMNS} from comments where tenant_id = %(tenant_id)s and note_id = %(note_id)s and id = %(id)s",

@@ -41,6 +41,24 @@ async def get(session: TenantSession, note_id: UUID) -> Row | None:
     )
 
 
+async def get_many(session: TenantSession, note_ids: list[UUID]) -> list[Row]:
+    """The caller's notes among ``note_ids``, oldest first (ids of other tenants simply do not match)."""
+    return await session.fetch_all(
+        f"select {_NOTE_COLUMNS} from notes n where n.tenant_id = %(tenant_id)s and n.id = any(%(ids)s) "
+        "order by n.created_at, n.id",
+        {"ids": note_ids},
+    )
+
+
+async def append(session: TenantSession, note_id: UUID, text: str) -> bool:
+    changed = await session.execute(
+        "update notes set body = body || %(text)s, updated_at = clock_timestamp() "
+        "where tenant_id = %(tenant_id)s and id = %(id)s",
+        {"id": note_id, "text": text},
+    )
+    return changed == 1
+
+
 async def exists(session: TenantSession, note_id: UUID) -> bool:
     row = await session.fetch_one(
         "select 1 as found from notes where tenant_id = %(tenant_id)s and id = %(id)s", {"id": note_id}

@@ -54,6 +54,10 @@ EXPECTED = {
     "etag_precheck_unscoped": "API-EXISTENCE-ORACLE",
     "member_email_unique_global": "API-UNIQUENESS-SCOPE",
     "me_exposes_service_token": "API-SECRET-EXPOSURE",
+    "merge_sources_unscoped": "API-CROSS-TENANT-WRITE",
+    "duplicate_unscoped": "API-CROSS-TENANT-WRITE",
+    "append_unscoped": "API-CROSS-TENANT-WRITE",
+    "comment_feed_filter_unscoped": "API-LIST-FILTER",
 }
 
 

@@ -4,8 +4,9 @@
   integer ids under a wrapper, register then an OAuth2 password grant (form-encoded) that issues
   opaque tokens or, in its ``jwt`` modes, JWTs that one mode reads without checking the signature;
 - ``tests/targets/teamspace.py``: Starlette, no ``security`` in the document, an API key header,
-  an ``X-Org`` tenant header, slugs as ids that appear only in ``Location``; its ``global_slugs``
-  mode shares one slug table between orgs (a uniqueness not scoped to the tenant).
+  an ``X-Org`` tenant header, slugs as ids that appear only in ``Location``, a custom verb
+  (``POST /projects/{slug}:archive``); its ``global_slugs`` mode shares one slug table between orgs
+  (a uniqueness not scoped to the tenant).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ def test_secure_build_passes_with_every_cross_tenant_control_judged(
         ("teamspace:trusts_org_header", "API-TENANT-CONTEXT-TAMPER"),
         ("teamspace:global_slugs", "API-UNIQUENESS-SCOPE"),
         ("notebook:jwt_claims_unverified", "AUTH-JWT-VALIDATION"),
+        ("teamspace:archive_by_slug", "API-CROSS-TENANT-WRITE"),
     ],
 )
 def test_seeded_bug_is_found_and_named(scenario: str, control: str, harness_runs: dict[str, HarnessRun]) -> None:

@@ -20,6 +20,8 @@ REQUIRED = {
     "rate_limit_global", "analytics_row_level", "deprovision_orphans", "role_escalation",
     "metrics_tenant_from_header", "jwt_signature_cache", "etag_precheck_unscoped", "member_email_unique_global",
     "me_exposes_service_token",
+    "merge_sources_unscoped", "duplicate_unscoped", "append_unscoped",
+    "comment_feed_filter_unscoped",
 }  # fmt: skip
 LAYER_PREFIX = {"data": ("DATA-",), "api": ("API-", "AUTH-"), "application": ("APP-",), "operations": ("OPS-",)}
 

@@ -123,6 +123,10 @@ def group_api(admin_dsn: str, role_passwords: dict[str, str], migrated_template:
         "etag_precheck_unscoped",
         "member_email_unique_global",
         "me_exposes_service_token",
+        "merge_sources_unscoped",
+        "duplicate_unscoped",
+        "append_unscoped",
+        "comment_feed_filter_unscoped",
     )
     with running(fresh(admin_dsn, role_passwords, migrated_template), faults) as app:
         yield app
@@ -247,6 +251,50 @@ def test_role_escalation_lets_a_member_make_an_admin(group_api: App, secure: App
         f"/v1/members/{viewer.json()['id']}", json={"role": "admin"}, headers=tenant.headers("member")
     )
     assert promoted.status_code == (200 if app_name == "faulty" else 403)
+
+
+@pytest.mark.parametrize("app_name", ["faulty", "secure"])
+def test_merge_sources_unscoped_folds_a_foreign_note_into_ones_own(group_api: App, secure: App, app_name: str) -> None:
+    app = group_api if app_name == "faulty" else secure
+    attacker, victim = pair(app)
+    foreign = app.note(victim, body="victim's secret")["id"]
+    merged = app.http.post("/v1/notes/merge", json={"title": "m", "note_ids": [foreign]}, headers=attacker.headers())
+    assert merged.status_code == (201 if app_name == "faulty" else 404)
+    assert ("victim's secret" in merged.text) == (app_name == "faulty")
+
+
+@pytest.mark.parametrize("app_name", ["faulty", "secure"])
+def test_duplicate_unscoped_copies_a_foreign_note(group_api: App, secure: App, app_name: str) -> None:
+    app = group_api if app_name == "faulty" else secure
+    attacker, victim = pair(app)
+    foreign = app.note(victim, body="victim's secret")["id"]
+    copied = app.http.post(f"/v1/notes/{foreign}/duplicate", headers=attacker.headers())
+    assert copied.status_code == (201 if app_name == "faulty" else 404)
+
+
+@pytest.mark.parametrize("app_name", ["faulty", "secure"])
+def test_append_unscoped_changes_a_foreign_note_behind_a_404(group_api: App, secure: App, app_name: str) -> None:
+    app = group_api if app_name == "faulty" else secure
+    attacker, victim = pair(app)
+    foreign = app.note(victim, body="mine")["id"]
+    appended = app.http.post(f"/v1/notes/{foreign}/append", json={"text": " +x"}, headers=attacker.headers())
+    assert appended.status_code == 404  # the same answer either way: only the victim's re-read tells
+    listed = app.http.get("/v1/notes", headers=victim.headers()).json()["items"]
+    assert [note["body"] for note in listed] == (["mine +x"] if app_name == "faulty" else ["mine"])
+
+
+@pytest.mark.parametrize("app_name", ["faulty", "secure"])
+def test_comment_feed_filter_unscoped_lists_a_foreign_notes_comments(
+    group_api: App, secure: App, app_name: str
+) -> None:
+    app = group_api if app_name == "faulty" else secure
+    attacker, victim = pair(app)
+    foreign = app.note(victim)["id"]
+    app.http.post(f"/v1/notes/{foreign}/comments", json={"body": "victim's remark"}, headers=victim.headers())
+    feed = app.http.get("/v1/comments", params={"note_id": foreign}, headers=attacker.headers())
+    assert feed.status_code == 200
+    assert ("victim's remark" in feed.text) == (app_name == "faulty")
+    assert app.http.get("/v1/comments", headers=attacker.headers()).json() == []
 
 
 @pytest.mark.parametrize("app_name", ["faulty", "secure"])

@@ -8,6 +8,8 @@ body and ``Location: /projects/<slug>``. Modes:
 - ``trusts_org_header``: an ``X-Org`` header overrides the key's org ("the gateway sets it");
 - ``global_slugs``: "nicer URLs": a project's slug is its name, with no random part, and the
   slug table is shared by every org, so a name another org uses answers 409.
+- ``archive_by_slug``: the custom verb ``POST /projects/{slug}:archive`` finds the project by its slug
+  alone ("slugs are unique"), so any org archives any other org's project.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-MODES = ("secure", "trusts_org_header", "global_slugs")
+MODES = ("secure", "trusts_org_header", "global_slugs", "archive_by_slug")
 ORG_HEADER = {"name": "X-Org", "in": "header", "required": False, "schema": {"type": "string"}}
 PROJECT_IN = {
     "type": "object",
@@ -63,6 +65,10 @@ OPENAPI: dict[str, Any] = {
             },
             "delete": {"parameters": [ORG_HEADER], "responses": {"204": {"description": "deleted"}}},
         },
+        "/projects/{slug}:archive": {
+            "parameters": [{"name": "slug", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "post": {"parameters": [ORG_HEADER], "responses": {"200": {"description": "the archived project"}}},
+        },
     },
 }
 
@@ -82,6 +88,7 @@ class Teamspace:
                 Route("/openapi.json", lambda _: JSONResponse(OPENAPI)),
                 Route("/signup", self.signup, methods=["POST"]),
                 Route("/projects", self.projects, methods=["GET", "POST"]),
+                Route("/projects/{slug}:archive", self.archive, methods=["POST"]),
                 Route("/projects/{slug}", self.project, methods=["GET", "PUT", "DELETE"]),
             ]
         )
@@ -144,9 +151,25 @@ class Teamspace:
                 found.update(name=body["name"], summary=body.get("summary"))
         return JSONResponse(public(found))
 
+    async def archive(self, request: Request) -> Response:
+        org = self._org(request)
+        if isinstance(org, Response):
+            return org
+        with self._lock:
+            found = self._projects.get(request.path_params["slug"])
+            if found is None or (found["org"] != org and self.mode != "archive_by_slug"):
+                return JSONResponse({"message": "no such project"}, status_code=404)
+            found["archived"] = True
+        return JSONResponse(public(found))
+
 
 def public(project: dict[str, Any]) -> dict[str, Any]:
-    return {key: project[key] for key in ("slug", "name", "summary")}
+    return {
+        "slug": project["slug"],
+        "name": project["name"],
+        "summary": project["summary"],
+        "archived": bool(project.get("archived")),
+    }
 
 
 def profile(base_url: str) -> dict[str, Any]:

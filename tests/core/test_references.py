@@ -1,0 +1,143 @@
+"""Finding object references outside the path, and filling them one location at a time (pure logic)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tenantprobe.openapi import parse_openapi
+from tenantprobe.references import (
+    Reference,
+    Request,
+    creation_order,
+    kind_of,
+    own_request,
+    references,
+    without_unbound,
+)
+
+KINDS = ["invoice_id", "project_id", "user_id"]
+UUID = {"type": "string", "format": "uuid"}
+
+
+def test_field_names_name_the_kind_they_reference() -> None:
+    assert kind_of("project_id", KINDS) == "project_id"
+    assert kind_of("projectId", KINDS) == "project_id"
+    assert kind_of("source_invoice_id", KINDS) == "invoice_id"
+    assert kind_of("invoice_ids", KINDS) == "invoice_id"
+    assert kind_of("invoices", KINDS, plural=True) == "invoice_id"
+    assert kind_of("invoices", KINDS) is None  # a plural of names, not of ids
+    assert kind_of("parent_id", KINDS, own_kind="project_id") == "project_id"
+    assert kind_of("id", KINDS) is None
+    assert kind_of("title", KINDS) is None
+    assert kind_of("tag_id", KINDS) is None
+
+
+def document() -> dict[str, Any]:
+    def create(kind: str, links: dict[str, Any] | None = None) -> dict[str, Any]:
+        response: dict[str, Any] = {"description": "created"}
+        if links:
+            response["links"] = links
+        return {"operationId": f"create_{kind}", "responses": {"201": response}}
+
+    item = {"get": {"responses": {"200": {"description": "one"}}}}
+    link = {"Filter": {"operationId": "listReports", "parameters": {"about": "$response.body#/id"}}}
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "t", "version": "1"},
+        "paths": {
+            "/projects": {"post": create("project", link)},
+            "/projects/{project_id}": item,
+            "/projects/{project_id}/invoices": {"post": create("invoice")},
+            "/projects/{project_id}/invoices/{invoice_id}": item,
+            "/reports": {
+                "get": {
+                    "operationId": "listReports",
+                    "parameters": [
+                        {"name": "about", "in": "query", "schema": UUID},
+                        {"name": "user_id", "in": "query", "schema": UUID},
+                        {"name": "tags", "in": "query", "schema": {"type": "array", "items": {"type": "string"}}},
+                    ],
+                    "responses": {"200": {"description": "reports"}},
+                }
+            },
+            "/projects/{project_id}/invoices/batch": {
+                "post": {
+                    "operationId": "batch",
+                    "requestBody": {
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "properties": {
+                                        "invoice_ids": {"type": "array", "items": UUID},
+                                        "meta": {"type": "object", "properties": {"parent_id": UUID}},
+                                        "title": {"type": "string"},
+                                    },
+                                }
+                            }
+                        }
+                    },
+                    "responses": {"200": {"description": "done"}},
+                }
+            },
+        },
+    }
+
+
+def test_references_are_found_in_queries_links_and_bodies_at_any_depth() -> None:
+    api = parse_openapi(document())
+    reports = api.find("GET", "/reports")
+    batch = api.find("POST", "/projects/{project_id}/invoices/batch")
+    assert reports is not None
+    assert batch is not None
+    # "about" is linked from the project create; user_id has no creator, so no kind; tags are names.
+    assert references(api, reports) == [Reference("query", ("about",), "project_id")]
+    assert references(api, batch) == [Reference("body", ("invoice_ids",), "invoice_id", many=True)]
+
+
+def test_one_location_at_a_time_the_others_keep_the_tenants_own() -> None:
+    refs = [
+        Reference("body", ("invoice_ids",), "invoice_id", many=True),
+        Reference("body", ("meta", "parent_id"), "project_id"),
+        Reference("query", ("about",), "project_id"),
+        Reference("header", ("X-Invoice",), "invoice_id"),
+    ]
+    own = own_request(Request({}, {}, {"title": "t"}), refs, {"invoice_id": "i1", "project_id": "p1"})
+    assert own == Request(
+        {"about": "p1"}, {"X-Invoice": "i1"}, {"title": "t", "invoice_ids": ["i1"], "meta": {"parent_id": "p1"}}
+    )
+    hostile = own.with_reference(refs[1], "p2")
+    assert hostile.body == {"title": "t", "invoice_ids": ["i1"], "meta": {"parent_id": "p2"}}
+    assert hostile.params == own.params
+    assert own.body["meta"]["parent_id"] == "p1"
+
+
+def test_seeding_creates_referenced_kinds_first_and_drops_optional_references_it_cannot_fill() -> None:
+    doc = document()
+    doc["paths"]["/issues"] = {
+        "post": {
+            "operationId": "create_issue",
+            "requestBody": {
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["project_id"],
+                            "properties": {"project_id": UUID, "parent_issue_id": UUID, "title": {"type": "string"}},
+                        }
+                    }
+                }
+            },
+            "responses": {"201": {"description": "created"}},
+        }
+    }
+    doc["paths"]["/issues/{issue_id}"] = {"get": {"responses": {"200": {"description": "one"}}}}
+    api = parse_openapi(doc)
+    ordered = [creator.id_param for creator in creation_order(api, api.creators())]
+    assert ordered.index("project_id") < ordered.index("issue_id")
+    issue = api.find("POST", "/issues")
+    assert issue is not None
+    refs = references(api, issue)
+    body = {"project_id": "canary", "parent_issue_id": "canary", "title": "t"}
+    assert without_unbound(body, issue.body_schema, refs, {}) == {"project_id": "canary", "title": "t"}
+    assert without_unbound(body, issue.body_schema, refs, {"issue_id": "i1", "project_id": "p1"}) == body
