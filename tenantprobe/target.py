@@ -25,7 +25,14 @@ from tenantprobe.errors import ProfileError, ProvisioningError, TargetError, Ten
 from tenantprobe.objects import bind_fields, created_id, find_in_collection
 from tenantprobe.openapi import ApiModel, Creator, Operation, parse_openapi, valid_body
 from tenantprobe.probe import PLATFORM_ROLE, Actor, Exchange, Probe, ProbeClient
-from tenantprobe.profiles import MAX_DOCUMENT_BYTES, DatabaseSettings, LaunchSettings, TargetProfile, read_bounded
+from tenantprobe.profiles import (
+    MAX_DOCUMENT_BYTES,
+    DatabaseSettings,
+    InternalService,
+    LaunchSettings,
+    TargetProfile,
+    read_bounded,
+)
 from tenantprobe.redact import redact_text
 from tenantprobe.references import Request, creation_order, own_request, references, without_unbound
 from tenantprobe.stack import ReferenceStack
@@ -70,7 +77,8 @@ class Target:
         self.launched = launched
         self.canaries = CanaryRegistry()
         # Requests go only to the profile's origins, whatever the target's documents or answers name.
-        self.scope = Scope(*profile.origins)
+        internal = [self.internal_url(service) for service in profile.internal_services]
+        self.scope = Scope(*profile.origins, *internal)
         self.client = ProbeClient(
             self.base_url,
             profile.request_timeout_seconds,
@@ -86,6 +94,11 @@ class Target:
         self.provisioning_seconds: list[float] = []
         self._api: ApiModel | None = None
         self._token_cache: dict[tuple[str | None, str], tuple[str, float]] = {}
+
+    def internal_url(self, service: InternalService) -> str | None:
+        """Where an internal service the profile names listens (``{internal_url}``: the launched stack's)."""
+        internal = self.stack.internal_url if self.stack is not None else ""
+        return service.url.replace("{internal_url}", internal).rstrip("/") or None
 
     @classmethod
     def open(

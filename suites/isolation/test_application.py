@@ -92,12 +92,6 @@ def test_jobs_run_in_their_tenants_context_only(target: Target, tenants: list[Se
     probe.finish()
 
 
-def _internal_url(target: Target, service: InternalService) -> str | None:
-    internal = target.stack.internal_url if target.stack is not None else ""
-    url = service.url.replace("{internal_url}", internal)
-    return url.rstrip("/") or None
-
-
 def internal_token(target: Target, service: InternalService, tenant: SeededTenant, **offsets: int) -> str:
     """A token as the API would sign it for ``tenant``; ``offsets`` shift time claims (seconds from now)."""
     now = int(time.time())
@@ -115,7 +109,7 @@ def test_internal_services_require_the_callers_tenant_context(
         pytest.skip("internal tokens are signed with auth's key: needs auth.kind mint")
     tenant, other = tenants[0], tenants[1]
     for service in target.profile.internal_services:
-        base = _internal_url(target, service)
+        base = target.internal_url(service)
         if base is None:
             pytest.skip(f"internal_services.{service.name}.url is not reachable from this run")
         method, path = _split(service.call)
