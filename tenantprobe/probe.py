@@ -17,7 +17,7 @@ import json
 import shlex
 import time
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -200,6 +200,8 @@ class _Attempt:
 
 
 Pair = tuple[str, str | None, str | None]  # (control, attacker, victim)
+# Told of every attempt (control, attempted exchange, outcome, positive controls, summary or reason): coverage.
+Observer = Callable[[str, "Exchange | None", "bool | None", Sequence["Exchange"], str], None]
 
 
 @dataclass
@@ -221,6 +223,14 @@ class Probe:
     recorded: set[str] = field(default_factory=set)
     exchanges: int = 0
     started_at: str = field(default_factory=now_iso)
+    observer: Observer | None = None
+    skip_observer: Callable[[str, str], None] | None = None
+
+    def _observe(
+        self, control_id: str, attempt: Exchange | None, ok: bool | None, positives: Sequence[Exchange], why: str
+    ) -> None:
+        if self.observer is not None:
+            self.observer(control_id, attempt, ok, positives, why)
 
     def request(self, actor: Actor, method: str, path: str, **kwargs: Any) -> Exchange:
         exchange = self.client.send(actor, method, path, **kwargs)
@@ -260,6 +270,20 @@ class Probe:
         actual: Any = None,
     ) -> bool:
         """Record one judged attempt; a failed one keeps its evidence. Returns ``ok``."""
+        self._observe(control_id, exchanges[0] if exchanges else None, ok, (), summary)
+        return self._add(control_id, ok, summary, exchanges, attacker, victim, expected, actual)
+
+    def _add(
+        self,
+        control_id: str,
+        ok: bool,
+        summary: str,
+        exchanges: list[Exchange] | tuple[Exchange, ...],
+        attacker: str | None,
+        victim: str | None,
+        expected: Any = None,
+        actual: Any = None,
+    ) -> bool:
         evidence: list[dict[str, Any]] = []
         if not ok:
             evidence = [exchange.evidence() for exchange in exchanges]
@@ -272,6 +296,7 @@ class Probe:
         self, control_id: str, reason: str, *, attacker: str | None = None, victim: str | None = None
     ) -> None:
         """Record an attempt that proves nothing either way (the reason says why)."""
+        self._observe(control_id, None, None, (), reason)
         self.attempts[(control_id, attacker, victim)].append(_Attempt(None, reason, []))
 
     def judge(
@@ -296,27 +321,29 @@ class Probe:
         Returns the outcome (None: inconclusive).
         """
         shown = list(exchanges) or [attempt]
-        pair = {"attacker": attacker, "victim": victim}
-        if leaked:
-            return self.check(control_id, False, summary, shown, **pair)
         positives = [positive] if isinstance(positive, Exchange) else list(positive or [])
         unproven = next((e for e in positives if not e.ok), None)
-        if unproven is not None:
-            self.inconclusive(
-                control_id,
+        outcome: bool | None = False
+        if leaked:
+            why = summary
+        elif unproven is not None:
+            outcome = None
+            why = (
                 f"positive control {unproven.target} answered {describe(unproven.status)}: "
-                "the same request on the attacker's own object fails, so a refusal proves nothing",
-                **pair,
+                "the same request on the attacker's own object fails, so a refusal proves nothing"
             )
-            return None
-        if not (is_refusal(attempt.status) or (success_is_safe and attempt.ok)):
-            self.inconclusive(
-                control_id,
+        elif not (is_refusal(attempt.status) or (success_is_safe and attempt.ok)):
+            outcome, why = (
+                None,
                 f"{attempt.target} answered {describe(attempt.status)}: neither a refusal nor a success",
-                **pair,
             )
+        else:
+            outcome, why = True, summary
+        self._observe(control_id, attempt, outcome, positives, why)
+        if outcome is None:
+            self.attempts[(control_id, attacker, victim)].append(_Attempt(None, why, []))
             return None
-        return self.check(control_id, True, summary, shown, **pair)
+        return self._add(control_id, outcome, summary, shown, attacker, victim)
 
     def record(self, record: ResultRecord) -> None:
         """Write a record the check built itself (a measured metric); a pass or fail judges its control."""
@@ -330,6 +357,8 @@ class Probe:
     def skip_operation(self, operation: str, reason: str) -> None:
         """Coverage accounting: an operation this check could not exercise, and why (shown in its records)."""
         self.not_exercised.setdefault(operation, reason)
+        if self.skip_observer is not None:
+            self.skip_observer(operation, reason)
 
     def _unassessed_reason(self, control_id: str) -> str:
         """Why a declared control got no judged attempt: the inconclusive reasons, else what was skipped."""

@@ -14,11 +14,13 @@ import uuid
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
 from tenantprobe.canaries import CanaryRegistry
 from tenantprobe.controls import load_catalogue
+from tenantprobe.coverage import Coverage
 from tenantprobe.credentials import TenantRef, TokenSource, expires_at, render
 from tenantprobe.errors import ProfileError, ProvisioningError, TargetError, TenantProbeError
 from tenantprobe.objects import bind_fields, created_id, find_in_collection
@@ -73,6 +75,7 @@ class Target:
         self.tokens = TokenSource(profile.auth, self.base_url, self.variables)
         self.provisioning_seconds: list[float] = []
         self._api: ApiModel | None = None
+        self._coverage: Coverage | None = None
         self._token_cache: dict[tuple[str | None, str], tuple[str, float]] = {}
 
     @classmethod
@@ -105,6 +108,21 @@ class Target:
     def excluded_operations(self) -> dict[str, str]:
         """Operations never called (skipped by the profile, or destructive), once the document is read."""
         return self._api.excluded if self._api is not None else {}
+
+    @property
+    def coverage(self) -> Coverage:
+        """What the run did per operation: baselines and attacks (printed at the end of the run)."""
+        if self._coverage is None:
+            prefix = urlsplit(self.base_url).path  # a base_url with a path (/api): requests carry it
+            operations = self.api.operations
+            public = [op.key for op in operations if not op.secured]
+            self._coverage = Coverage((op.key for op in operations), self.api.excluded, prefix, public)
+        return self._coverage
+
+    @property
+    def coverage_so_far(self) -> Coverage | None:
+        """The coverage once anything was attempted (the end of a run must not fetch the document)."""
+        return self._coverage
 
     def _fetch_openapi(self) -> dict[str, Any]:
         location = self.profile.openapi
@@ -346,6 +364,7 @@ class Target:
             body.update({key: seeded.ref.id for key in self.tenant_fields if key in body})
             bind_fields(body, {name: seeded.bindings[name] for name in self.profile.bindings})
         exchange = probe.request(actor, "POST", path, json_body=body)
+        self.coverage.baseline(exchange)
         if not exchange.ok:
             return f"{operation.key} answered {describe(exchange.status)}: {redact_text(exchange.text)[:200]!r}"
         explicit = next((where for pattern, where in self.profile.ids.items() if operation.matches(pattern)), None)

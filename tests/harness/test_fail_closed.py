@@ -55,3 +55,12 @@ def test_accept_not_assessed_lets_the_run_exit_zero_and_still_lists_the_gap(
     assert accepted.exit_code == 0, accepted.output
     assert "accepted by --accept-not-assessed" in accepted.output
     assert "API-CROSS-TENANT-READ" in accepted.controls_with("not_assessed")
+
+
+def test_the_coverage_table_names_each_operation_nothing_was_judged_on(harness_runs: dict[str, HarnessRun]) -> None:
+    """With creates skipped, every operation on a ticket is a gap, one line each, with its reason (-q: gaps only)."""
+    output = harness_runs["helpdesk:gap"].run.output
+    assert "tenantprobe: coverage per operation (gaps only; -v for all)" in output, output
+    gaps = [line for line in output.splitlines() if "   why: " in line]
+    assert any(line.startswith("POST /api/tickets ") and line.endswith("why: skip_operations") for line in gaps)
+    assert any(line.startswith("GET /api/tickets/{ticket_id} ") for line in gaps), output
