@@ -69,7 +69,8 @@ class Coverage:
             self.rows[key].public = True
         for key, why in excluded.items():
             self.rows[key] = OperationCoverage(key, excluded=why)
-        self._prefix = prefix.rstrip("/")
+        # The base path, and the tenant's own prefix where the tenant is named in the URL (/api/t/{tenant_id}).
+        self._prefix = re.compile("[^/]+".join(re.escape(part) for part in _PARAM.split(prefix.rstrip("/"))))
         # Fewer parameters first: /projects/search is /projects/search, not /projects/{slug}.
         self._patterns = sorted(
             ((key.split(" ", 1)[0], _pattern(key.split(" ", 1)[1]), key) for key in self.rows),
@@ -79,8 +80,8 @@ class Coverage:
     def operation_of(self, method: str, url: str) -> str | None:
         """The operation a request was sent to, from its method and URL (base path and query ignored)."""
         path = urlsplit(url).path
-        if self._prefix and path.startswith(self._prefix):
-            path = path[len(self._prefix) :]
+        if prefix := self._prefix.match(path):
+            path = path[prefix.end() :]
         return next((key for verb, pattern, key in self._patterns if verb == method and pattern.fullmatch(path)), None)
 
     def _row(self, exchange: Exchange) -> OperationCoverage | None:

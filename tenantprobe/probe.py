@@ -48,15 +48,19 @@ class Actor:
     token: str | None = field(default=None, repr=False)  # never in reprs, logs or assertion output
     scheme: str = "bearer"  # bearer, basic (token is user:password) or header (token sent as is)
     header_name: str = "Authorization"
+    # Where the app reads the tenant from the URL: every path under a prefix (/t/acme), or a Host (acme.localhost).
+    path_prefix: str = ""
+    host: str | None = None
 
     def headers(self) -> dict[str, str]:
+        routed = {"Host": self.host} if self.host else {}
         if not self.token:
-            return {}
+            return routed
         if self.scheme == "basic":
-            return {self.header_name: "Basic " + base64.b64encode(self.token.encode()).decode()}
+            return {**routed, self.header_name: "Basic " + base64.b64encode(self.token.encode()).decode()}
         if self.scheme == "header":
-            return {self.header_name: self.token}
-        return {self.header_name: f"Bearer {self.token}"}
+            return {**routed, self.header_name: self.token}
+        return {**routed, self.header_name: f"Bearer {self.token}"}
 
 
 @dataclass
@@ -149,6 +153,8 @@ class ProbeClient:
         headers: Mapping[str, str] | None = None,
     ) -> Exchange:
         request_headers = {**actor.headers(), **(headers or {})}
+        if actor.path_prefix and path.startswith("/"):
+            path = actor.path_prefix + path
         started = time.perf_counter()
         try:
             response = self._http.request(method, path, params=params, json=json_body, headers=request_headers)

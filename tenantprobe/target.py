@@ -23,7 +23,7 @@ from tenantprobe.controls import load_catalogue
 from tenantprobe.coverage import Coverage
 from tenantprobe.credentials import TenantRef, TokenSource, expires_at, render
 from tenantprobe.errors import ProfileError, ProvisioningError, TargetError, TenantProbeError
-from tenantprobe.objects import bind_fields, created_id, find_in_collection
+from tenantprobe.objects import bind_fields, created_id, find_in_collection, reference_names
 from tenantprobe.openapi import ApiModel, Creator, Operation, parse_openapi, valid_body
 from tenantprobe.outcomes import describe
 from tenantprobe.probe import PLATFORM_ROLE, Actor, Exchange, Probe, ProbeClient
@@ -113,7 +113,8 @@ class Target:
     def coverage(self) -> Coverage:
         """What the run did per operation: baselines and attacks (printed at the end of the run)."""
         if self._coverage is None:
-            prefix = urlsplit(self.base_url).path  # a base_url with a path (/api): requests carry it
+            # A base_url with a path (/api), then the tenant's prefix (/t/{tenant_id}): requests carry both.
+            prefix = urlsplit(self.base_url).path + (self.tenant_route[0] or "")
             operations = self.api.operations
             public = [op.key for op in operations if not op.secured]
             self._coverage = Coverage((op.key for op in operations), self.api.excluded, prefix, public)
@@ -188,9 +189,28 @@ class Target:
         self._token_cache.pop((actor.tenant.id if actor.tenant else None, actor.role), None)
         return self.actor(actor.tenant, actor.role) if actor.tenant else self.platform_actor()
 
+    @property
+    def tenant_route(self) -> tuple[str | None, str | None]:
+        """Where a URL names the tenant: ``(path prefix, host)`` templates from the profile, else from the
+        document's server URL (``/t/{tenant}``, ``https://{tenant}.example.com``); ``(None, None)`` if nowhere."""
+        profile = self.profile
+        if profile.tenant_prefix or profile.tenant_host:
+            return profile.tenant_prefix, profile.tenant_host
+        return self.api.server_tenant_route()
+
+    def route(self, tenant: TenantRef) -> dict[str, Any]:
+        """The tenant's own path prefix and Host, as :class:`Actor` fields (none where the URL names no tenant)."""
+        prefix, host = self.tenant_route
+        values = {"tenant_id": tenant.id, "tenant_slug": tenant.slug}
+        return {
+            "path_prefix": render(prefix, values) if prefix else "",
+            "host": render(host, values) if host else None,
+        }
+
     def actor(self, tenant: TenantRef, role: str) -> Actor:
         auth = self.profile.auth
-        return Actor(f"{tenant.slug}:{role}", tenant, role, self._token(tenant, role), auth.scheme, auth.header_name)
+        token = self._token(tenant, role)
+        return Actor(f"{tenant.slug}:{role}", tenant, role, token, auth.scheme, auth.header_name, **self.route(tenant))
 
     def owner(self, tenant: SeededTenant) -> Actor:
         """The tenant's most powerful role: the attacker (and the victim) of cross-tenant checks."""
@@ -380,7 +400,8 @@ class Target:
         bindings = {**{p: seeded.bindings[p] for p in operation.path_params}, creator.id_param: object_id}
         obj = SeededObject(creator, object_id, bindings, canary, exchange.json())
         seeded.objects.append(obj)
-        seeded.bindings.setdefault(creator.id_param, object_id)
+        for name in (creator.id_param, *reference_names(creator.item_path, creator.id_param)):
+            seeded.bindings.setdefault(name, object_id)
         return obj
 
     def close(self) -> None:

@@ -21,7 +21,8 @@ import pytest
 import yaml
 
 from tests.detection.conftest import ROOT, SuiteRun, run_suite
-from tests.targets import helpdesk, notebook, teamspace
+from tests.targets import helpdesk, notebook, shelf, teamspace
+from tests.targets.orgboard import app as orgboard
 from tests.targets.serve import serving
 
 SUITE = "suites/isolation"
@@ -41,6 +42,11 @@ def app_of(kind: Callable[[str], Any], mode: str) -> Any:
     return kind(mode).app
 
 
+ORGBOARD_BUGS = {
+    "org_membership_not_checked": "test_foreign_reads_look_like_missing",
+    "project_not_in_org": "test_nested_resources_check_the_parent",
+    "tasks_not_filtered": "test_collections_show_only_own_objects",
+}
 NOTHING_TO_ATTACK = {**helpdesk.profile(""), "skip_operations": ["POST /api/tickets"]}
 SCENARIOS: dict[str, Scenario] = {
     **{
@@ -58,6 +64,22 @@ SCENARIOS: dict[str, Scenario] = {
     **{
         f"teamspace:{mode}": Scenario(partial(app_of, teamspace.Teamspace, mode), teamspace.profile(""))
         for mode in teamspace.MODES
+    },
+    # The full suite on the secure build (-v: the whole coverage table); each bug against the check that names it.
+    "orgboard:secure": Scenario(partial(app_of, orgboard.Orgboard, "secure"), orgboard.profile(""), ("-v",)),
+    **{
+        f"orgboard:{mode}": Scenario(partial(app_of, orgboard.Orgboard, mode), orgboard.profile(""), ("-k", check))
+        for mode, check in ORGBOARD_BUGS.items()
+    },
+    # The tenant in the URL: a path prefix the document omits, or a subdomain (a Host header on loopback).
+    **{
+        f"shelf:{routing}:{mode}": Scenario(
+            partial(app_of, partial(shelf.Shelf, routing=routing), mode),
+            shelf.profile("", routing),
+            ("-k", "test_tenant_route or test_cross_tenant" if mode == "secure" else "test_tenant_route"),
+        )
+        for routing in shelf.ROUTINGS
+        for mode in shelf.MODES
     },
 }
 

@@ -3,7 +3,11 @@
 - ``tests/targets/notebook.py``: Flask + SQLite, the user is the tenant (``/users/{username}/...``),
   integer ids under a wrapper, register then an OAuth2 password grant (form-encoded);
 - ``tests/targets/teamspace.py``: Starlette, no ``security`` in the document, an API key header,
-  an ``X-Org`` tenant header, slugs as ids that appear only in ``Location``.
+  an ``X-Org`` tenant header, slugs as ids that appear only in ``Location``;
+- ``tests/targets/orgboard/``: Django REST Framework, nested routers, organizations named in the
+  path, slugs and keys as ids, DRF ``Token`` auth, a drf-spectacular document;
+- ``tests/targets/shelf.py``: Flask, the tenant named by a ``/t/<library>`` prefix the document
+  omits (``tenant_prefix``) or by a subdomain (``tenant_host``, a Host header on loopback).
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import pytest
 from tests.harness.conftest import GATES, HarnessRun
 
 
-@pytest.mark.parametrize("name", ["notebook", "teamspace"])
+@pytest.mark.parametrize("name", ["notebook", "teamspace", "orgboard"])
 def test_secure_build_passes_with_every_cross_tenant_control_judged(
     name: str, harness_runs: dict[str, HarnessRun]
 ) -> None:
@@ -29,9 +33,47 @@ def test_secure_build_passes_with_every_cross_tenant_control_judged(
         ("notebook:owner_not_checked", "API-CROSS-TENANT-READ"),
         ("notebook:owner_not_checked", "API-CROSS-TENANT-WRITE"),
         ("teamspace:trusts_org_header", "API-TENANT-CONTEXT-TAMPER"),
+        ("orgboard:org_membership_not_checked", "API-CROSS-TENANT-READ"),
+        ("orgboard:project_not_in_org", "API-NESTED-PARENT"),
+        ("orgboard:tasks_not_filtered", "API-LIST-FILTER"),
+        ("shelf:prefix:trusts_url", "API-TENANT-CONTEXT-TAMPER"),
+        ("shelf:host:trusts_url", "API-TENANT-CONTEXT-TAMPER"),
     ],
 )
 def test_seeded_bug_is_found_and_named(scenario: str, control: str, harness_runs: dict[str, HarnessRun]) -> None:
     run = harness_runs[scenario].run
     assert run.exit_code == 1, run.output
     assert control in run.controls_with("fail"), run.output
+
+
+def test_the_coverage_table_shows_every_nested_operation_attacked(harness_runs: dict[str, HarnessRun]) -> None:
+    """Orgboard's secure run (-v): one line per operation; the nested ones, reached through names the harness
+    linked itself ({project_slug} is a project's slug), have an owner baseline and judged attacks."""
+    output = harness_runs["orgboard:secure"].run.output
+    table = output.split("tenantprobe: coverage per operation", 1)[1].split("\n=", 1)[0].splitlines()
+    lines = {
+        line.split("  ", 1)[0]: line for line in table if line.startswith(("GET ", "POST ", "PATCH ", "PUT ", "DEL"))
+    }
+    task = "GET /api/orgs/{org_handle}/projects/{project_slug}/tasks/{key}/"
+    assert {"CROSS-TENANT-READ+", "NESTED-PARENT+", "EXISTENCE-ORACLE+"} <= set(lines[task].split()), lines[task]
+    assert lines[task].split()[2] == "200"  # the owner's own read of its task: the baseline
+    assert "CROSS-TENANT-WRITE+" in lines["PATCH /api/orgs/{org_handle}/projects/{project_slug}/tasks/{key}/"]
+    assert "why: public" in lines["POST /api/accounts/"]
+    assert len(lines) == 16, table
+
+
+@pytest.mark.parametrize("routing", ["prefix", "host"])
+def test_the_tenant_in_the_url_is_tampered_with_and_the_secure_build_holds(
+    routing: str, harness_runs: dict[str, HarnessRun]
+) -> None:
+    """Under another tenant's prefix or Host, the attacker's own token is refused; the same read under its own
+    prefix or Host is the positive control, so the pass is a judgement, not an absence of evidence."""
+    run = harness_runs[f"shelf:{routing}:secure"].run
+    assert run.exit_code == 0, run.output
+    judged = [
+        r for r in run.records if r["check_id"].endswith("test_another_tenants_prefix_or_host_does_not_switch_tenant")
+    ]
+    assert judged, run.output
+    assert {r["status"] for r in judged} == {"pass"}, run.output
+    assert all(r["measured"]["blocked"] > 0 for r in judged)
+    assert {"API-CROSS-TENANT-READ", "API-CROSS-TENANT-WRITE"} <= run.controls_with("pass"), run.output
