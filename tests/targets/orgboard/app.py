@@ -69,7 +69,7 @@ def board(request: Request) -> Orgboard:
     return found
 
 
-class TokenAuthScheme(OpenApiAuthenticationExtension):
+class TokenAuthScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
     target_class = "tests.targets.orgboard.auth.TokenAuth"
     name = "tokenAuth"
 
