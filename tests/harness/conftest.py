@@ -122,6 +122,16 @@ def attack(scenario: Scenario, folder: Path) -> HarnessRun:
     return HarnessRun(run, folder)
 
 
+SESSION_TIMEOUT_SECONDS = 1200  # every scenario's run, two at a time, paid by the first test that asks
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The first test to use ``harness_runs`` waits for all the runs: the default per-test timeout is too short."""
+    for item in items:
+        if "harness_runs" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.timeout(SESSION_TIMEOUT_SECONDS))
+
+
 @pytest.fixture(scope="session")
 def harness_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, HarnessRun]:
     root = tmp_path_factory.mktemp("harness")

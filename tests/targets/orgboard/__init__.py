@@ -22,6 +22,8 @@ if not settings.configured:
         MIDDLEWARE=[],
         DATABASES={},
         USE_TZ=True,
+        # A 404 per refused attack is the point of the exercise, not news: only server errors are logged.
+        LOGGING={"version": 1, "disable_existing_loggers": False, "loggers": {"django.request": {"level": "ERROR"}}},
         REST_FRAMEWORK={
             "DEFAULT_AUTHENTICATION_CLASSES": ["tests.targets.orgboard.auth.TokenAuth"],
             "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
