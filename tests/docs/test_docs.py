@@ -447,6 +447,11 @@ MISTAKES: list[tuple[str, Any]] = [
     ("min_role: bookkeeper", lambda p: p["expectations"][0].update(min_role="bookkeeper")),
     ("base_url: api.staging.ledgerly.example", lambda p: p.update(base_url="api.staging.ledgerly.example")),
     ("auth.kind: steps without provisioning steps", lambda p: p["auth"].update(kind="steps")),
+    ("tenant_prefix: /orgs/acme", lambda p: p.update(tenant_prefix="/orgs/acme")),
+    (
+        "tenant_host: https://{tenant_id}.ledgerly.example",
+        lambda p: p.update(tenant_host="https://{tenant_id}.ledgerly.example"),
+    ),
 ]
 
 
