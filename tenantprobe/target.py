@@ -122,8 +122,9 @@ class Target:
 
     @property
     def coverage_so_far(self) -> Coverage | None:
-        """The coverage once anything was attempted (the end of a run must not fetch the document)."""
-        return self._coverage
+        """The coverage once the document was read, even if nothing was attempted (the gaps are then the news);
+        None before that: the end of a run must not fetch the document."""
+        return self.coverage if self._api is not None else None
 
     def _fetch_openapi(self) -> dict[str, Any]:
         location = self.profile.openapi
