@@ -63,6 +63,15 @@ class GapReport:
 
     def pytest_terminal_summary(self, terminalreporter: Any, config: pytest.Config) -> None:
         target = self._target()
+        coverage = target.coverage_so_far if target is not None else None
+        if coverage is not None:
+            # With -q only the operations nothing was judged on: a long API stays readable.
+            gaps_only = config.get_verbosity() < 0
+            terminalreporter.section(
+                "tenantprobe: coverage per operation" + (" (gaps only; -v for all)" if gaps_only else "")
+            )
+            for line in coverage.lines(gaps_only):
+                terminalreporter.write_line(line)
         excluded = target.excluded_operations if target is not None else {}
         if excluded:
             terminalreporter.section("tenantprobe: operations never called")

@@ -37,6 +37,23 @@ def id_keys(param: str) -> list[str]:
     return list(dict.fromkeys(keys))
 
 
+def reference_names(item_path: str, id_param: str) -> list[str]:
+    """The names other operations give a reference to an object at ``item_path``, by the collection's noun.
+
+    ``/orgs/{org}/projects/{slug}`` → ``project_slug``, ``projectSlug``, ``project_id``, ``projectId``,
+    ``project_pk``, ``project``: how nested routes (``/projects/{project_slug}/tasks``) and filters
+    (``?project=``) name a project, where no OpenAPI link says so.
+    """
+    literal = [part for part in item_path.strip("/").split("/") if part and not part.startswith("{")]
+    if not literal:
+        return []
+    noun = literal[-1].replace("-", "_")
+    singular = noun[:-3] + "y" if noun.endswith("ies") else noun[:-1] if noun.endswith("s") else noun
+    camel = id_keys(f"{singular}_{id_param}")[1]
+    names = [f"{singular}_{id_param}", camel, f"{singular}_id", f"{singular}Id", f"{singular}_pk", singular]
+    return [name for name in dict.fromkeys(names) if name != id_param]
+
+
 def _scalar(value: Any) -> str | None:
     if isinstance(value, bool) or value is None:
         return None

@@ -15,6 +15,7 @@ import re
 import uuid
 from dataclasses import dataclass, field, replace
 from typing import Any
+from urllib.parse import urlsplit
 
 import jsonschema
 
@@ -125,6 +126,22 @@ class ApiModel:
     def collection_reads(self) -> list[Operation]:
         return [op for op in self.operations if op.method == "GET" and not op.path_params]
 
+    def server_tenant_route(self) -> tuple[str | None, str | None]:
+        """``(path prefix, host)`` templates when the document's server URL names the tenant in a variable.
+
+        ``servers: [{url: "/t/{tenant}"}]`` → ``("/t/{tenant_id}", None)``; ``https://{org}.example.com`` →
+        ``(None, "{tenant_id}.example.com")``.
+        """
+        servers = self.document.get("servers") or [{}]
+        url = servers[0].get("url", "") if isinstance(servers[0], dict) else ""
+        names = [name for name in _PARAM.findall(url) if TENANT_WORDS.fullmatch(name)]
+        if not names:
+            return None, None
+        parts = urlsplit(url.replace("{" + names[0] + "}", "{tenant_id}"))
+        prefix = parts.path.rstrip("/") if "{tenant_id}" in parts.path else None
+        host = parts.hostname if parts.hostname and "{tenant_id}" in parts.netloc else None
+        return prefix, host
+
     def tenant_selectors(self) -> list[tuple[str, str]]:
         """Every place a request can name a tenant: ``(in, name)`` for query and header parameters and body fields
         whose name says tenant, organisation, account, team, workspace, project, space, company or customer."""
@@ -189,6 +206,11 @@ def _declares_security(document: dict[str, Any]) -> bool:
     )
 
 
+def _requires_credentials(security: Any) -> bool:
+    """A security requirement list demands credentials unless it is empty or offers ``{}`` (anonymous) as an option."""
+    return isinstance(security, list) and bool(security) and all(security)
+
+
 def parse_openapi(
     document: dict[str, Any],
     skip: tuple[str, ...] = (),
@@ -202,7 +224,7 @@ def parse_openapi(
     """
     if not isinstance(document.get("paths"), dict):
         raise TargetError("the OpenAPI document has no 'paths'; is the openapi location in the profile right?")
-    global_security = bool(document.get("security"))
+    global_security = _requires_credentials(document.get("security"))
     undeclared = not _declares_security(document)
     operations, excluded = [], {}
     for path, item in document["paths"].items():
@@ -217,7 +239,8 @@ def parse_openapi(
                 method=method.upper(),
                 path=path,
                 operation_id=spec.get("operationId", f"{method} {path}"),
-                secured=undeclared or (bool(spec["security"]) if "security" in spec else global_security),
+                secured=undeclared
+                or (_requires_credentials(spec["security"]) if "security" in spec else global_security),
                 query=tuple(
                     QueryParam(p["name"], bool(p.get("required")), p.get("schema", {}))
                     for p in parameters

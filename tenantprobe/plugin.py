@@ -312,7 +312,16 @@ def results_writer(request: pytest.FixtureRequest) -> Any:
 def _new_probe(check_id: str, target: Any, writer: Any, controls: tuple[str, ...] = ()) -> Any:
     from tenantprobe.probe import Probe
 
-    return Probe(check_id, target.client, target.canaries, writer, controls)
+    # Looked up at each attempt: a probe that never attempts anything must not need the OpenAPI document.
+    return Probe(
+        check_id,
+        target.client,
+        target.canaries,
+        writer,
+        controls,
+        observer=lambda *attempt: target.coverage(*attempt),
+        skip_observer=lambda operation, why: target.coverage.skipped(operation, why),
+    )
 
 
 def _declared_controls(item: pytest.Item) -> tuple[str, ...]:

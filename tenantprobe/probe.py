@@ -18,7 +18,7 @@ import re
 import shlex
 import time
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,15 +53,19 @@ class Actor:
     token: str | None = field(default=None, repr=False)  # never in reprs, logs or assertion output
     scheme: str = "bearer"  # bearer, basic (token is user:password) or header (token sent as is)
     header_name: str = "Authorization"
+    # Where the app reads the tenant from the URL: every path under a prefix (/t/acme), or a Host (acme.localhost).
+    path_prefix: str = ""
+    host: str | None = None
 
     def headers(self) -> dict[str, str]:
+        routed = {"Host": self.host} if self.host else {}
         if not self.token:
-            return {}
+            return routed
         if self.scheme == "basic":
-            return {self.header_name: "Basic " + base64.b64encode(self.token.encode()).decode()}
+            return {**routed, self.header_name: "Basic " + base64.b64encode(self.token.encode()).decode()}
         if self.scheme == "header":
-            return {self.header_name: self.token}
-        return {self.header_name: f"Bearer {self.token}"}
+            return {**routed, self.header_name: self.token}
+        return {**routed, self.header_name: f"Bearer {self.token}"}
 
 
 @dataclass
@@ -200,6 +204,8 @@ class ProbeClient:
         headers: Mapping[str, str] | None = None,
     ) -> Exchange:
         request_headers = {**actor.headers(), **(headers or {})}
+        if actor.path_prefix and path.startswith("/"):
+            path = actor.path_prefix + path
         request = self._http.build_request(method, path, params=params, json=json_body, headers=request_headers)
         started = time.perf_counter()
         try:
@@ -291,6 +297,8 @@ class _Attempt:
 
 
 Pair = tuple[str, str | None, str | None]  # (control, attacker, victim)
+# Told of every attempt (control, attempted exchange, outcome, positive controls, summary or reason): coverage.
+Observer = Callable[[str, "Exchange | None", "bool | None", Sequence["Exchange"], str], None]
 
 
 @dataclass
@@ -314,6 +322,14 @@ class Probe:
     exchanges: int = 0
     secrets_scanned: int = 0  # responses scanned for secrets (a check that sends its own counts none)
     started_at: str = field(default_factory=now_iso)
+    observer: Observer | None = None
+    skip_observer: Callable[[str, str], None] | None = None
+
+    def _observe(
+        self, control_id: str, attempt: Exchange | None, ok: bool | None, positives: Sequence[Exchange], why: str
+    ) -> None:
+        if self.observer is not None:
+            self.observer(control_id, attempt, ok, positives, why)
 
     def request(self, actor: Actor, method: str, path: str, **kwargs: Any) -> Exchange:
         exchange = self.client.send(actor, method, path, **kwargs)
@@ -398,6 +414,20 @@ class Probe:
         actual: Any = None,
     ) -> bool:
         """Record one judged attempt; a failed one keeps its evidence. Returns ``ok``."""
+        self._observe(control_id, exchanges[0] if exchanges else None, ok, (), summary)
+        return self._add(control_id, ok, summary, exchanges, attacker, victim, expected, actual)
+
+    def _add(
+        self,
+        control_id: str,
+        ok: bool,
+        summary: str,
+        exchanges: list[Exchange] | tuple[Exchange, ...],
+        attacker: str | None,
+        victim: str | None,
+        expected: Any = None,
+        actual: Any = None,
+    ) -> bool:
         evidence: list[dict[str, Any]] = []
         if not ok:
             evidence = [exchange.evidence() for exchange in exchanges]
@@ -410,6 +440,7 @@ class Probe:
         self, control_id: str, reason: str, *, attacker: str | None = None, victim: str | None = None
     ) -> None:
         """Record an attempt that proves nothing either way (the reason says why)."""
+        self._observe(control_id, None, None, (), reason)
         self.attempts[(control_id, attacker, victim)].append(_Attempt(None, reason, []))
 
     def judge(
@@ -444,42 +475,13 @@ class Probe:
         inconclusive too. Returns the outcome (None: inconclusive).
         """
         shown = list(exchanges) or [attempt]
-        pair = {"attacker": attacker, "victim": victim}
-        garbled = attempt.unreadable if attempt.ok else None  # a 2xx read that shows nothing cannot leak or block
-        if leaked and garbled is None:
-            return self.check(control_id, False, summary, shown, **pair)
         positives = [positive] if isinstance(positive, Exchange) else list(positive or [])
-        unproven = next((e for e in positives if not e.ok or e.unreadable), None)
-        if unproven is not None:
-            self.inconclusive(
-                control_id,
-                f"positive control {unproven.unreadable or f'{unproven.target} got {unproven.outcome}'}: "
-                "the same request on the attacker's own object did not succeed, so a refusal proves nothing",
-                **pair,
-            )
+        outcome, why = _verdict(attempt, positives, leaked, summary, success_is_safe, views)
+        self._observe(control_id, attempt, outcome, positives, why)
+        if outcome is None:
+            self.attempts[(control_id, attacker, victim)].append(_Attempt(None, why, []))
             return None
-        if garbled is not None:
-            self.inconclusive(control_id, f"{garbled}: it cannot show whose data it holds", **pair)
-            return None
-        blind = next((view.unreadable for view in views if view.unreadable), None)
-        if blind is not None and not crashed(attempt):
-            self.inconclusive(control_id, f"the victim's view {blind}: it could not show a change", **pair)
-            return None
-        if crashed(attempt):
-            return self.check(
-                control_id,
-                False,
-                f"{summary} ({attempt.target} got {attempt.outcome} while the same request on the "
-                "attacker's own object succeeded: the other tenant's id made the target fail)",
-                shown,
-                **pair,
-            )
-        if not (is_refusal(attempt.status) or (success_is_safe and attempt.ok)):
-            self.inconclusive(
-                control_id, f"{attempt.target} got {attempt.outcome}: neither a refusal nor a success", **pair
-            )
-            return None
-        return self.check(control_id, True, summary, shown, **pair)
+        return self._add(control_id, outcome, why, shown, attacker, victim)
 
     def record(self, record: ResultRecord) -> None:
         """Write a record the check built itself (a measured metric); a pass or fail judges its control."""
@@ -499,6 +501,8 @@ class Probe:
     def skip_operation(self, operation: str, reason: str) -> None:
         """Coverage accounting: an operation this check could not exercise, and why (shown in its records)."""
         self.not_exercised.setdefault(operation, reason)
+        if self.skip_observer is not None:
+            self.skip_observer(operation, reason)
 
     def _unassessed_reason(self, control_id: str) -> str:
         """Why a declared control got no judged attempt: the inconclusive reasons, else what was skipped."""
@@ -613,3 +617,36 @@ class Probe:
             raise AssertionError(f"{len(failures)} isolation finding(s):\n  {shown}{more}")
         if skipped:
             raise NotAssessed("; ".join(f"{control_id} not assessed: {why}" for control_id, why in skipped.items()))
+
+
+def _verdict(
+    attempt: Exchange,
+    positives: Sequence[Exchange],
+    leaked: bool,
+    summary: str,
+    success_is_safe: bool,
+    views: Sequence[Exchange],
+) -> tuple[bool | None, str]:
+    """The rules of :meth:`Probe.judge`: (True blocked, False finding, None inconclusive) and why."""
+    garbled = attempt.unreadable if attempt.ok else None  # a 2xx read that shows nothing cannot leak or block
+    if leaked and garbled is None:
+        return False, summary
+    unproven = next((e for e in positives if not e.ok or e.unreadable), None)
+    if unproven is not None:
+        return None, (
+            f"positive control {unproven.unreadable or f'{unproven.target} got {unproven.outcome}'}: "
+            "the same request on the attacker's own object did not succeed, so a refusal proves nothing"
+        )
+    if garbled is not None:
+        return None, f"{garbled}: it cannot show whose data it holds"
+    if crashed(attempt):
+        return False, (
+            f"{summary} ({attempt.target} got {attempt.outcome} while the same request on the "
+            "attacker's own object succeeded: the other tenant's id made the target fail)"
+        )
+    blind = next((view.unreadable for view in views if view.unreadable), None)
+    if blind is not None:
+        return None, f"the victim's view {blind}: it could not show a change"
+    if not (is_refusal(attempt.status) or (success_is_safe and attempt.ok)):
+        return None, f"{attempt.target} got {attempt.outcome}: neither a refusal nor a success"
+    return True, summary

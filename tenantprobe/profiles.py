@@ -213,6 +213,8 @@ class TargetProfile:
     bindings: dict[str, str] = field(default_factory=dict)
     ids: dict[str, str] = field(default_factory=dict)
     tenant_selectors: tuple[tuple[str, str], ...] = ()  # (in, name): header, query or body
+    tenant_prefix: str | None = None  # "/t/{tenant_id}": the tenant named by a path prefix the document omits
+    tenant_host: str | None = None  # "{tenant_id}.localhost": the tenant named by a subdomain
     expectations: tuple[Expectation, ...] = ()
     tenant_header: str = "X-Tenant-ID"
     metrics_path: str | None = None
@@ -318,6 +320,7 @@ def _check_semantics(raw: dict[str, Any], source: str) -> None:
         raise ProfileError(f"{source}: provisioning.tenants: kind 'fixed' needs at least two tenants to compare")
     if not raw.get("base_url") and not raw.get("launch"):
         raise ProfileError(f"{source}: base_url: give the target's URL (or launch: reference-app, or launch.image)")
+    _check_tenant_route(raw, source)
     roles = raw.get("roles", DEFAULT_ROLES)
     for index, expectation in enumerate(raw.get("expectations", [])):
         if expectation["min_role"] not in roles:
@@ -325,6 +328,33 @@ def _check_semantics(raw: dict[str, Any], source: str) -> None:
                 f"{source}: expectations.{index}.min_role: {expectation['min_role']!r} is not one of the "
                 f"profile's roles ({', '.join(roles)})"
             )
+
+
+TENANT_PLACEHOLDERS = ("{tenant_id}", "{tenant_slug}")
+
+
+def _check_tenant_route(raw: dict[str, Any], source: str) -> None:
+    """``tenant_prefix`` and ``tenant_host`` must name the tenant, and be a path and a host name respectively."""
+    prefix, host = raw.get("tenant_prefix"), raw.get("tenant_host")
+    for key, value, example in (
+        ("tenant_prefix", prefix, "/t/{tenant_id}"),
+        ("tenant_host", host, "{tenant_id}.localhost"),
+    ):
+        if value is not None and not any(p in value for p in TENANT_PLACEHOLDERS):
+            raise ProfileError(
+                f"{source}: {key}: {value!r} names no tenant, so every tenant would share it; put {{tenant_id}} "
+                f"(or {{tenant_slug}}) where the tenant goes, e.g. {example!r}"
+            )
+    if prefix is not None and (not prefix.startswith("/") or prefix.endswith("/") or "?" in prefix):
+        raise ProfileError(
+            f"{source}: tenant_prefix: {prefix!r} is not a path prefix; it starts with '/' and ends without one, "
+            "e.g. '/t/{tenant_id}' (the operations' paths from the OpenAPI document follow it)"
+        )
+    if host is not None and ("/" in host or ":" in host):
+        raise ProfileError(
+            f"{source}: tenant_host: {host!r} is not a host name; give the name alone, e.g. '{{tenant_id}}.localhost' "
+            "(requests still go to base_url, with this Host header)"
+        )
 
 
 def _steps(raw: list[dict[str, Any]]) -> tuple[Step, ...]:
@@ -366,6 +396,8 @@ def parse_profile(raw: object, source: str = "<profile>", path: Path | None = No
         bindings=raw.get("bindings", {}),
         ids=raw.get("ids", {}),
         tenant_selectors=tuple((s["in"], s["name"]) for s in raw.get("tenant_selectors", ())),
+        tenant_prefix=raw.get("tenant_prefix"),
+        tenant_host=raw.get("tenant_host"),
         expectations=tuple(Expectation(**e) for e in raw.get("expectations", ())),
         tenant_header=raw.get("tenant_header", "X-Tenant-ID"),
         metrics_path=raw.get("metrics_path"),

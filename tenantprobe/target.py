@@ -14,15 +14,17 @@ import uuid
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
 from tenantprobe.canaries import CanaryRegistry
 from tenantprobe.containers import ContainerTarget
 from tenantprobe.controls import load_catalogue
+from tenantprobe.coverage import Coverage
 from tenantprobe.credentials import TenantRef, TokenSource, expires_at, render
 from tenantprobe.errors import ProfileError, ProvisioningError, TargetError, TenantProbeError
-from tenantprobe.objects import bind_fields, created_id, find_in_collection
+from tenantprobe.objects import bind_fields, created_id, find_in_collection, reference_names
 from tenantprobe.openapi import ApiModel, Creator, Operation, parse_openapi, valid_body
 from tenantprobe.probe import PLATFORM_ROLE, Actor, Exchange, Probe, ProbeClient
 from tenantprobe.profiles import (
@@ -93,6 +95,7 @@ class Target:
         self.tokens = TokenSource(profile.auth, self.base_url, self.variables, self.scope)
         self.provisioning_seconds: list[float] = []
         self._api: ApiModel | None = None
+        self._coverage: Coverage | None = None
         self._token_cache: dict[tuple[str | None, str], tuple[str, float]] = {}
 
     def internal_url(self, service: InternalService) -> str | None:
@@ -142,6 +145,23 @@ class Target:
     def excluded_operations(self) -> dict[str, str]:
         """Operations never called (skipped by the profile, or destructive), once the document is read."""
         return self._api.excluded if self._api is not None else {}
+
+    @property
+    def coverage(self) -> Coverage:
+        """What the run did per operation: baselines and attacks (printed at the end of the run)."""
+        if self._coverage is None:
+            # A base_url with a path (/api), then the tenant's prefix (/t/{tenant_id}): requests carry both.
+            prefix = urlsplit(self.base_url).path + (self.tenant_route[0] or "")
+            operations = self.api.operations
+            public = [op.key for op in operations if not op.secured]
+            self._coverage = Coverage((op.key for op in operations), self.api.excluded, prefix, public)
+        return self._coverage
+
+    @property
+    def coverage_so_far(self) -> Coverage | None:
+        """The coverage once the document was read, even if nothing was attempted (the gaps are then the news);
+        None before that: the end of a run must not fetch the document."""
+        return self.coverage if self._api is not None else None
 
     def _fetch_openapi(self) -> dict[str, Any]:
         """The OpenAPI document, read with safe YAML (never code) and a size cap, from a file or the profile's
@@ -214,9 +234,28 @@ class Target:
         self._token_cache.pop((actor.tenant.id if actor.tenant else None, actor.role), None)
         return self.actor(actor.tenant, actor.role) if actor.tenant else self.platform_actor()
 
+    @property
+    def tenant_route(self) -> tuple[str | None, str | None]:
+        """Where a URL names the tenant: ``(path prefix, host)`` templates from the profile, else from the
+        document's server URL (``/t/{tenant}``, ``https://{tenant}.example.com``); ``(None, None)`` if nowhere."""
+        profile = self.profile
+        if profile.tenant_prefix or profile.tenant_host:
+            return profile.tenant_prefix, profile.tenant_host
+        return self.api.server_tenant_route()
+
+    def route(self, tenant: TenantRef) -> dict[str, Any]:
+        """The tenant's own path prefix and Host, as :class:`Actor` fields (none where the URL names no tenant)."""
+        prefix, host = self.tenant_route
+        values = {"tenant_id": tenant.id, "tenant_slug": tenant.slug}
+        return {
+            "path_prefix": render(prefix, values) if prefix else "",
+            "host": render(host, values) if host else None,
+        }
+
     def actor(self, tenant: TenantRef, role: str) -> Actor:
         auth = self.profile.auth
-        return Actor(f"{tenant.slug}:{role}", tenant, role, self._token(tenant, role), auth.scheme, auth.header_name)
+        token = self._token(tenant, role)
+        return Actor(f"{tenant.slug}:{role}", tenant, role, token, auth.scheme, auth.header_name, **self.route(tenant))
 
     def owner(self, tenant: SeededTenant) -> Actor:
         """The tenant's most powerful role: the attacker (and the victim) of cross-tenant checks."""
@@ -409,6 +448,7 @@ class Target:
         canary = self.canaries.issue(seeded.slug)
         body = self.create_body(seeded, operation, canary)
         exchange = probe.request(actor, "POST", path, json_body=body)
+        self.coverage.baseline(exchange)
         if not exchange.ok:
             return f"{operation.key} answered {exchange.outcome}: {redact_text(exchange.text)[:200]!r}"
         explicit = next((where for pattern, where in self.profile.ids.items() if operation.matches(pattern)), None)
@@ -427,7 +467,8 @@ class Target:
             object_id, seeded.slug, operation.url(seeded.bindings), creator.item_path.split("?")[0]
         )
         seeded.objects.append(obj)
-        seeded.bindings.setdefault(creator.id_param, object_id)
+        for name in (creator.id_param, *reference_names(creator.item_path, creator.id_param)):
+            seeded.bindings.setdefault(name, object_id)
         return obj
 
     @property

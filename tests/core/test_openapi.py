@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 import jsonschema
+import pytest
 
 from tenantprobe.openapi import parse_openapi, synthesize, valid_body
 
@@ -94,3 +95,33 @@ def test_synthesized_strings_meet_min_length() -> None:
     )
     assert len(body["t"]) >= 40
     assert "tpcanaryabcdefx0123456789" in body["t"]
+
+
+def test_a_security_requirement_that_offers_anonymous_access_is_not_secured() -> None:
+    """drf-spectacular writes ``[{"tokenAuth": []}, {}]`` for a view that allows anyone: credentials optional."""
+    document = {
+        "paths": {
+            "/api/schema/": {"get": {"security": [{"tokenAuth": []}, {}], "responses": {"200": {}}}},
+            "/api/orgs/": {"get": {"security": [{"tokenAuth": []}], "responses": {"200": {}}}},
+        }
+    }
+    model = parse_openapi(document)
+    assert {op.path: op.secured for op in model.operations} == {"/api/schema/": False, "/api/orgs/": True}
+
+
+@pytest.mark.parametrize(
+    ("server", "route"),
+    [
+        ("/t/{tenant}", ("/t/{tenant_id}", None)),
+        ("https://{org}.example.com/api", (None, "{tenant_id}.example.com")),
+        ("https://api.example.com/{version}", (None, None)),
+        (None, (None, None)),
+    ],
+)
+def test_a_tenant_variable_in_the_server_url_says_where_the_url_names_the_tenant(
+    server: str | None, route: tuple[str | None, str | None]
+) -> None:
+    document: dict[str, Any] = {"paths": {"/books": {"get": {"responses": {"200": {}}}}}}
+    if server is not None:
+        document["servers"] = [{"url": server, "variables": {}}]
+    assert parse_openapi(document).server_tenant_route() == route

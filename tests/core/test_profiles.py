@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from tenantprobe.errors import ProfileError
 from tenantprobe.profiles import LaunchSettings, load_profile, parse_profile
@@ -108,3 +109,59 @@ def test_launch_mistakes_name_the_key(launch: Any, message: str) -> None:
     with pytest.raises(ProfileError) as raised:
         parse_profile(raw, "p.yaml")
     assert message in str(raised.value)
+
+
+EXAMPLES = sorted((ROOT / "targets" / "examples").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[path.stem for path in EXAMPLES])
+def test_every_example_profile_loads(path: Path) -> None:
+    """The examples are the profiles the harness tests run (tests/targets/), so they are real."""
+    profile = load_profile(path)
+    assert profile.name == path.stem
+
+
+def example(name: str) -> dict[str, Any]:
+    raw: dict[str, Any] = yaml.safe_load((ROOT / "targets" / "examples" / f"{name}.yaml").read_text())
+    return raw
+
+
+TENANT_ROUTE_MISTAKES = [
+    (
+        "shelf",
+        {"tenant_prefix": "/t/acme"},
+        "shelf.yaml: tenant_prefix: '/t/acme' names no tenant, so every tenant would share it; put {tenant_id} "
+        "(or {tenant_slug}) where the tenant goes, e.g. '/t/{tenant_id}'",
+    ),
+    (
+        "shelf",
+        {"tenant_prefix": "t/{tenant_id}/"},
+        "shelf.yaml: tenant_prefix: 't/{tenant_id}/' is not a path prefix; it starts with '/' and ends without one, "
+        "e.g. '/t/{tenant_id}' (the operations' paths from the OpenAPI document follow it)",
+    ),
+    (
+        "shelf-subdomain",
+        {"tenant_host": "https://{tenant_id}.localhost"},
+        "shelf-subdomain.yaml: tenant_host: 'https://{tenant_id}.localhost' is not a host name; give the name "
+        "alone, e.g. '{tenant_id}.localhost' (requests still go to base_url, with this Host header)",
+    ),
+    (
+        "shelf-subdomain",
+        {"tenant_hosts": "{tenant_id}.localhost"},
+        "shelf-subdomain.yaml: (top level): unknown key 'tenant_hosts' (did you mean 'tenant_host'?); allowed keys: ",
+    ),
+    (
+        "orgboard",
+        {"bindings": {"org_handle": ["{org}"]}},
+        "orgboard.yaml: bindings.org_handle: expected string, got list ['{org}']",
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "change", "message"), TENANT_ROUTE_MISTAKES)
+def test_tenant_route_and_binding_mistakes_name_the_file_the_key_and_the_fix(
+    name: str, change: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ProfileError) as error:
+        parse_profile({**example(name), **change}, f"{name}.yaml")
+    assert str(error.value).startswith(message), str(error.value)

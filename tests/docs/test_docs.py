@@ -445,13 +445,33 @@ MISTAKES: list[tuple[str, Any]] = [
     ("min_role: bookkeeper", lambda p: p["expectations"][0].update(min_role="bookkeeper")),
     ("base_url: api.staging.ledgerly.example", lambda p: p.update(base_url="api.staging.ledgerly.example")),
     ("auth.kind: steps without provisioning steps", lambda p: p["auth"].update(kind="steps")),
+    ("tenant_prefix: /orgs/acme", lambda p: p.update(tenant_prefix="/orgs/acme")),
+    (
+        "tenant_host: https://{tenant_id}.ledgerly.example",
+        lambda p: p.update(tenant_host="https://{tenant_id}.ledgerly.example"),
+    ),
 ]
 
 
 def test_the_identity_steps_example_parses() -> None:
-    profile = parse_profile(yaml.safe_load(titled("harness/profiles.md", "targets/notebook.yaml")), "notebook.yaml")
+    raw = yaml.safe_load(titled("harness/profiles.md", "targets/examples/notebook.yaml"))
+    profile = parse_profile(raw, "notebook.yaml")
     assert profile.auth.kind == profile.provisioning.kind == "steps"
     assert [step.request for step in profile.provisioning.steps] == ["POST /auth/register", "POST /auth/token"]
+
+
+def test_every_example_profile_is_on_the_page_and_each_block_titled_with_one_is_that_file() -> None:
+    """The examples are the profiles the harness tests run: a block showing one must not drift from it."""
+    page = (DOCS / "harness" / "profiles.md").read_text(encoding="utf-8")
+    examples = sorted((ROOT / "targets" / "examples").glob("*.yaml"))
+    assert examples
+    for path in examples:
+        name = f"targets/examples/{path.name}"
+        assert f"`{name}`" in page, f"harness/profiles.md does not mention {name}"
+        shown = [b.body for b in blocks("yaml") if b.page == "harness/profiles.md" and b.title == name]
+        assert all(yaml.safe_load(body) == yaml.safe_load(path.read_text()) for body in shown), name
+    shown_key = yaml.safe_load(titled("harness/profiles.md", "tenant_host"))
+    assert shown_key.items() <= yaml.safe_load((ROOT / "targets/examples/shelf-subdomain.yaml").read_text()).items()
 
 
 def worked_profile() -> dict[str, Any]:

@@ -21,7 +21,8 @@ import pytest
 import yaml
 
 from tests.detection.conftest import ROOT, SuiteRun, run_suite
-from tests.targets import helpdesk, notebook, teamspace
+from tests.targets import helpdesk, notebook, shelf, teamspace
+from tests.targets.orgboard import app as orgboard
 from tests.targets.serve import serving
 
 SUITE = "suites/isolation"
@@ -41,6 +42,11 @@ def app_of(kind: Callable[[str], Any], mode: str) -> Any:
     return kind(mode).app
 
 
+ORGBOARD_BUGS = {
+    "org_membership_not_checked": "test_foreign_reads_look_like_missing",
+    "project_not_in_org": "test_nested_resources_check_the_parent",
+    "tasks_not_filtered": "test_collections_show_only_own_objects",
+}
 NOTHING_TO_ATTACK = {**helpdesk.profile(""), "skip_operations": ["POST /api/tickets"]}
 SCENARIOS: dict[str, Scenario] = {
     **{
@@ -58,6 +64,22 @@ SCENARIOS: dict[str, Scenario] = {
     **{
         f"teamspace:{mode}": Scenario(partial(app_of, teamspace.Teamspace, mode), teamspace.profile(""))
         for mode in teamspace.MODES
+    },
+    # The full suite on the secure build (-v: the whole coverage table); each bug against the check that names it.
+    "orgboard:secure": Scenario(partial(app_of, orgboard.Orgboard, "secure"), orgboard.profile(""), ("-v",)),
+    **{
+        f"orgboard:{mode}": Scenario(partial(app_of, orgboard.Orgboard, mode), orgboard.profile(""), ("-k", check))
+        for mode, check in ORGBOARD_BUGS.items()
+    },
+    # The tenant in the URL: a path prefix the document omits, or a subdomain (a Host header on loopback).
+    **{
+        f"shelf:{routing}:{mode}": Scenario(
+            partial(app_of, partial(shelf.Shelf, routing=routing), mode),
+            shelf.profile("", routing),
+            ("-k", "test_tenant_route or test_cross_tenant" if mode == "secure" else "test_tenant_route"),
+        )
+        for routing in shelf.ROUTINGS
+        for mode in shelf.MODES
     },
 }
 
@@ -103,6 +125,16 @@ def run_against(app: Any, profile: dict[str, Any], folder: Path, suite: str = SU
 def attack(scenario: Scenario, folder: Path) -> HarnessRun:
     """The scenario's app served on loopback, its profile written, the isolation suite run against it."""
     return run_against(scenario.app(), scenario.profile, folder, SUITE, *scenario.options)
+
+
+SESSION_TIMEOUT_SECONDS = 1200  # every scenario's run, two at a time, paid by the first test that asks
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The first test to use ``harness_runs`` waits for all the runs: the default per-test timeout is too short."""
+    for item in items:
+        if "harness_runs" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.timeout(SESSION_TIMEOUT_SECONDS))
 
 
 @pytest.fixture(scope="session")

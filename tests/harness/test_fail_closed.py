@@ -10,6 +10,8 @@ a ``minLength`` rule) is found.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.harness.conftest import FOOLING, GATES, HarnessRun
@@ -58,3 +60,14 @@ def test_accept_not_assessed_lets_the_run_exit_zero_and_still_lists_the_gap(
     assert accepted.exit_code == 0, accepted.output
     assert "accepted by --accept-not-assessed" in accepted.output
     assert "API-CROSS-TENANT-READ" in accepted.controls_with("not_assessed")
+
+
+def test_the_coverage_table_names_each_operation_nothing_was_judged_on(harness_runs: dict[str, HarnessRun]) -> None:
+    """With creates skipped the table (-q: gaps only) names the skipped operation and its reason, then totals."""
+    output = harness_runs["helpdesk:gap"].run.output
+    assert "tenantprobe: coverage per operation (gaps only; -v for all)" in output, output
+    gaps = [line for line in output.splitlines() if "   why: " in line]
+    assert any(line.startswith("POST /api/tickets ") and line.endswith("why: skip_operations") for line in gaps)
+    assert re.search(
+        r"^\d+ operations: \d+ with an owner baseline, \d+ attacked and judged, 1 never called$", output, re.M
+    )

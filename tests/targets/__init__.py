@@ -3,3 +3,18 @@
 They keep the harness honest on code it was not built with: `tests/harness/` runs the
 isolation suite against them the way a user would, with a profile and real HTTP.
 """
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "targets" / "examples"
+
+
+def example_profile(name: str, base_url: str) -> dict[str, Any]:
+    """``targets/examples/<name>.yaml`` pointed at ``base_url``: the tests run the profile the docs show."""
+    raw: dict[str, Any] = yaml.safe_load((EXAMPLES / f"{name}.yaml").read_text(encoding="utf-8"))
+    return {**raw, "base_url": base_url}

@@ -41,6 +41,7 @@ from typing import Any
 
 from flask import Flask, Response, jsonify, redirect, request
 
+from tests.targets import example_profile
 from tests.targets.store import SqliteStore
 
 MODES = (
@@ -276,18 +277,5 @@ class Helpdesk:
 
 
 def profile(base_url: str) -> dict[str, Any]:
-    """The target profile a user of this helpdesk would write (static tokens, two fixed companies)."""
-    return {
-        "name": "helpdesk",
-        "base_url": base_url,
-        "openapi": "/openapi.json",
-        "roles": ["owner"],
-        "auth": {
-            "kind": "static",
-            "tokens": {company: {"owner": token} for token, company in TOKENS.items()},
-        },
-        "provisioning": {
-            "kind": "fixed",
-            "tenants": [{"id": company, "slug": company} for company in TOKENS.values()],
-        },
-    }
+    """The profile a user writes for this app: ``targets/examples/helpdesk.yaml``."""
+    return example_profile("helpdesk", base_url)

@@ -22,6 +22,7 @@ from typing import Any
 import jwt
 from flask import Flask, jsonify, request
 
+from tests.targets import example_profile
 from tests.targets.store import SqliteStore
 
 MODES = ("secure", "owner_not_checked", "jwt", "jwt_claims_unverified")
@@ -194,22 +195,5 @@ class Notebook:
 
 
 def profile(base_url: str) -> dict[str, Any]:
-    """The profile a user writes: register, then an OAuth2 password grant; the user is the tenant."""
-    return {
-        "name": "notebook",
-        "base_url": base_url,
-        "roles": ["owner"],
-        "auth": {"kind": "steps", "credentials": {"owner": "{token}"}},
-        "provisioning": {
-            "kind": "steps",
-            "steps": [
-                {"request": "POST /auth/register", "json": {"username": "{slug}", "password": "{password}"}},
-                {
-                    "request": "POST /auth/token",
-                    "form": {"grant_type": "password", "username": "{slug}", "password": "{password}"},
-                    "capture": {"token": "$.access_token"},
-                },
-            ],
-        },
-        "bindings": {"username": "{slug}"},
-    }
+    """The profile a user writes for this app: ``targets/examples/notebook.yaml``."""
+    return example_profile("notebook", base_url)

@@ -24,6 +24,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from tests.targets import example_profile
+
 MODES = ("secure", "trusts_org_header", "global_slugs", "archive_by_slug")
 ORG_HEADER = {"name": "X-Org", "in": "header", "required": False, "schema": {"type": "string"}}
 PROJECT_IN = {
@@ -173,16 +175,5 @@ def public(project: dict[str, Any]) -> dict[str, Any]:
 
 
 def profile(base_url: str) -> dict[str, Any]:
-    """The profile a user writes: sign up per org, the key travels in X-Api-Key, the doc has no security."""
-    return {
-        "name": "teamspace",
-        "base_url": base_url,
-        "roles": ["owner"],
-        "public_operations": ["POST /signup"],
-        "auth": {"kind": "steps", "scheme": "header", "header_name": "X-Api-Key", "credentials": {"owner": "{key}"}},
-        "provisioning": {
-            "kind": "steps",
-            "tenant_id": "{slug}",
-            "steps": [{"request": "POST /signup", "json": {"org": "{slug}"}, "capture": {"key": "$.api_key"}}],
-        },
-    }
+    """The profile a user writes for this app: ``targets/examples/teamspace.yaml``."""
+    return example_profile("teamspace", base_url)
