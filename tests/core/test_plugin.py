@@ -147,6 +147,9 @@ def test_controls_option_runs_only_the_checks_of_those_controls(pytester: pytest
     )
     result = pytester.runpytest("-p", "no:cacheprovider", "--controls", "API-CROSS-TENANT-WRITE, API-COUNT-LEAK")
     result.assert_outcomes(passed=2, deselected=1)
+    # No check declares the canary oracle: every check's response scan measures it, so all of them run.
+    result = pytester.runpytest("-p", "no:cacheprovider", "--controls", "API-CANARY-ORACLE")
+    result.assert_outcomes(passed=3)
 
 
 def test_unknown_control_in_the_controls_option_is_a_usage_error(pytester: pytest.Pytester) -> None:
