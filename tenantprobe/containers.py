@@ -28,7 +28,7 @@ from tenantprobe.redact import redact_text
 # The Python runtime image carries the dependencies of the installed tenantprobe (the locked set that
 # the reference app also runs on), not tenantprobe itself: images copy their own sources in.
 def _python_runtime() -> ImageFiles:
-    return python_files(["tenantprobe"], exclude=["tenantprobe"])
+    return python_files(["tenantprobe[app]"], exclude=["tenantprobe"])  # the reference app's stack too
 
 
 BUILTINS: dict[str, Callable[[], ImageFiles]] = {"postgres": postgres_files, "python": _python_runtime}

@@ -156,9 +156,9 @@ def postgres_files() -> ImageFiles:
 
 
 def _closure(distributions: Iterable[str]) -> list[importlib.metadata.Distribution]:
-    """The named distributions and everything they require (extras they ask for included), as installed."""
+    """The named distributions (``name`` or ``name[extra]``) and everything they require, as installed."""
     found: dict[str, importlib.metadata.Distribution] = {}
-    pending = [(name, frozenset[str]()) for name in distributions]
+    pending = [(wanted.name, frozenset(wanted.extras)) for wanted in map(Requirement, distributions)]
     while pending:
         name, extras = pending.pop()
         try:
