@@ -10,6 +10,7 @@ set-up), never behind a user's back.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import socket
@@ -18,6 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 from types import TracebackType
+from typing import IO
 
 import docker
 import docker.errors
@@ -97,6 +99,8 @@ class Engine:
         self._process: subprocess.Popen[bytes] | None = None
         self._run_dir: Path | None = None
         self._previous_host: str | None = None
+        self._lock: IO[str] | None = None
+        self._scratch_root = False
 
     @property
     def private(self) -> bool:
@@ -132,7 +136,7 @@ class Engine:
                 "no container engine: no Docker API at DOCKER_HOST or the default socket, and a private dockerd "
                 "needs root. Set DOCKER_HOST to your engine's socket (rootless Docker, Podman)"
             )
-        self.data_root.mkdir(parents=True, exist_ok=True)
+        self._claim_data_root()
         self._run_dir = Path(tempfile.mkdtemp(prefix="tenantprobe-engine-"))
         self.host = f"unix://{self._run_dir / 'docker.sock'}"
         log = (self._run_dir / "dockerd.log").open("wb")
@@ -167,6 +171,20 @@ class Engine:
             time.sleep(0.2)
         os.environ["DOCKER_HOST"] = self.host
 
+    def _claim_data_root(self) -> None:
+        """One dockerd per data root: a run that finds it in use by another gets a scratch one (images are
+        built again there, and it is removed at the end) instead of a dockerd that cannot start."""
+        self.data_root.mkdir(parents=True, exist_ok=True)
+        lock = (self.data_root.parent / f"{self.data_root.name}.lock").open("w")
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.close()
+            self.data_root = Path(tempfile.mkdtemp(prefix="tenantprobe-docker-"))
+            self._scratch_root = True
+        else:
+            self._lock = lock
+
     def log_text(self) -> str:
         if self._run_dir is None or not (self._run_dir / "dockerd.log").exists():
             return ""
@@ -190,6 +208,12 @@ class Engine:
         if self._run_dir is not None:
             shutil.rmtree(self._run_dir, ignore_errors=True)
             self._run_dir = None
+        if self._lock is not None:
+            self._lock.close()  # releases the data root for the next run
+            self._lock = None
+        if self._scratch_root:
+            shutil.rmtree(self.data_root, ignore_errors=True)
+            self._scratch_root = False
 
     def __enter__(self) -> Engine:
         return self.start()

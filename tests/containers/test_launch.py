@@ -18,7 +18,9 @@ from pathlib import Path
 import docker
 import pytest
 
+from tenantprobe import engine as engine_module
 from tenantprobe.containers import builtin_image
+from tenantprobe.engine import Engine, reachable
 from tenantprobe.errors import ProfileError, TargetError
 from tenantprobe.launch import LABEL_OWNER, LABEL_RUN, leftovers, remove_stale
 from tenantprobe.profiles import LaunchSettings, TargetProfile, load_profile
@@ -104,3 +106,20 @@ def test_db_option_picks_the_embedded_server_or_an_image(value: str, image: str)
 def test_db_option_rejects_an_unknown_choice_with_the_valid_ones() -> None:
     with pytest.raises(ProfileError, match=r"--db 'docker': expected 'embedded' .* 'container:IMAGE'"):
         database_choice("docker")
+
+
+def test_a_private_engine_whose_data_root_is_in_use_starts_on_a_scratch_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two runs at once on one machine: the second dockerd cannot share the first one's data root."""
+    monkeypatch.delenv("DOCKER_HOST", raising=False)
+    monkeypatch.setattr(engine_module, "DEFAULT_SOCKET", str(tmp_path / "no-engine.sock"))
+    shared = tmp_path / "docker"
+    with Engine(data_root=shared) as first:
+        monkeypatch.delenv("DOCKER_HOST")  # another run's process does not see this one's engine
+        with Engine(data_root=shared) as second:
+            assert (first.private, second.private) == (True, True)
+            assert (first.data_root, second.data_root != shared) == (shared, True)
+            assert (reachable(first.host), reachable(second.host)) == (True, True)
+            scratch = second.data_root
+    assert not scratch.exists(), "the scratch data root is removed with its engine"
