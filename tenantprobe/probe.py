@@ -489,6 +489,20 @@ class Probe:
         if record.status in (Status.PASS, Status.FAIL):
             self.recorded.add(record.control_id)
 
+    def _write_unjudged(self, control_id: str, status: Status, reason: str) -> None:
+        """A record for a control this check did not judge (not assessed, not applicable), with why."""
+        severity = load_catalogue().get(control_id).severity
+        self.writer.write(
+            ResultRecord(
+                control_id=control_id,
+                check_id=self.check_id,
+                status=status,
+                severity=severity,
+                reason=reason,
+                started_at=self.started_at,
+            )
+        )
+
     def not_assessed(self, control_id: str, reason: str) -> None:
         self.not_assessed_reasons[control_id] = reason
 
@@ -578,30 +592,12 @@ class Probe:
         attempted = {key[0] for key in self.attempts}
         inapplicable = {c: why for c, why in self.not_applicable_reasons.items() if c not in judged | attempted}
         for control_id, reason in inapplicable.items():
-            self.writer.write(
-                ResultRecord(
-                    control_id=control_id,
-                    check_id=self.check_id,
-                    status=Status.NOT_APPLICABLE,
-                    severity=catalogue.get(control_id).severity,
-                    reason=reason,
-                    started_at=self.started_at,
-                )
-            )
+            self._write_unjudged(control_id, Status.NOT_APPLICABLE, reason)
         pending = {c: self._unassessed_reason(c) for c in self.controls if c not in judged and c not in inapplicable}
         for control_id, reason in {**pending, **self.not_assessed_reasons}.items():
             if control_id in attempted and control_id not in self.not_assessed_reasons:
                 continue  # its pairs' not_assessed records are written above, with their reasons
-            self.writer.write(
-                ResultRecord(
-                    control_id=control_id,
-                    check_id=self.check_id,
-                    status=Status.NOT_ASSESSED,
-                    severity=catalogue.get(control_id).severity,
-                    reason=reason,
-                    started_at=self.started_at,
-                )
-            )
+            self._write_unjudged(control_id, Status.NOT_ASSESSED, reason)
         skipped = {c: self.not_assessed_reasons.get(c, why) for c, why in pending.items()}
         skipped |= {c: why for c, why in self.not_assessed_reasons.items() if c not in judged}
         self.attempts.clear()
