@@ -312,9 +312,9 @@ class ResultWriter:
             self.outcomes.setdefault(record.control_id, {}).setdefault(str(record.status), record.reason or "")
 
     def unassessed(self) -> dict[str, str]:
-        """Controls written only as not_assessed or error in this run, with a reason for each."""
+        """Controls with no pass or fail in this run, with a reason for each (a check's not-applicable one too)."""
         return {
-            control: statuses.get("not_assessed") or statuses.get("error") or ""
+            control: statuses.get("not_assessed") or statuses.get("error") or statuses.get("not_applicable") or ""
             for control, statuses in self.outcomes.items()
             if not {"pass", "fail"} & set(statuses)
         }
