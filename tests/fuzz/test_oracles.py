@@ -2,13 +2,30 @@
 
 from __future__ import annotations
 
+import datetime
 import uuid
+from typing import Any
 
+import httpx
 import pytest
+import schemathesis
 
 from suites.fuzz.exchanges import FuzzExchange, effective_actor
 from suites.fuzz.fuzzer import attack_control
-from suites.fuzz.oracles import CANARY, HYGIENE, LIST_FILTER, NESTED, READ, WRITE, Provenance, foreign_markers, hygiene
+from suites.fuzz.oracles import (
+    CANARY,
+    CONFORMANCE,
+    HYGIENE,
+    LIST_FILTER,
+    NESTED,
+    READ,
+    ROBUSTNESS,
+    WRITE,
+    Provenance,
+    builtin,
+    foreign_markers,
+    hygiene,
+)
 from tenantprobe.canaries import CanaryRegistry
 from tenantprobe.credentials import TenantRef
 from tenantprobe.probe import Actor
@@ -105,3 +122,53 @@ def test_a_case_with_foreign_ids_is_judged_under_the_control_it_tests(
     template: str, method: str, foreign: set[str], control: str
 ) -> None:
     assert attack_control(template, method, dict.fromkeys(foreign, "id")) == control
+
+
+def _documented_only_200() -> Any:
+    schema = schemathesis.openapi.from_dict(
+        {
+            "openapi": "3.0.3",
+            "info": {"title": "t", "version": "1"},
+            "paths": {
+                "/notes": {
+                    "get": {
+                        "responses": {
+                            "200": {
+                                "description": "ok",
+                                "content": {"application/json": {"schema": {"type": "array"}}},
+                            }
+                        }
+                    }
+                }
+            },
+        }
+    )
+    return schema["/notes"]["GET"].Case()
+
+
+def _response(status: int, body: bytes, content_type: str) -> schemathesis.Response:
+    request = httpx.Request("GET", "http://app/notes")
+    response = httpx.Response(status, content=body, headers={"content-type": content_type}, request=request)
+    response.elapsed = datetime.timedelta(milliseconds=1)  # set by a transport once the body is read
+    return schemathesis.Response.from_httpx(response, verify=True)
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "content_type", "failed"),
+    [
+        (200, b"[]", "application/json", set()),
+        (418, b"{}", "application/json", {CONFORMANCE}),
+        (200, b"[]", "text/csv", {CONFORMANCE}),
+        (200, b"{}", "application/json", {CONFORMANCE}),
+        (500, b"{}", "application/json", {ROBUSTNESS}),
+    ],
+    ids=["documented", "undocumented-status", "undocumented-type", "schema-mismatch", "server-error"],
+)
+def test_conformance_failures_are_kept_apart_from_robustness_findings(
+    status: int, body: bytes, content_type: str, failed: set[str]
+) -> None:
+    verdict = builtin(
+        _documented_only_200(), _response(status, body, content_type), _exchange("[]"), {}, auth_probe=False
+    )
+    assert {finding.control for finding in verdict.findings} == failed
+    assert {control for control, _, _ in verdict.passed} == {ROBUSTNESS, CONFORMANCE} - failed
