@@ -297,6 +297,19 @@ def count_leak() -> None:
     """
 
 
+@_fault("api", "API-LIST-FILTER")
+def cursor_names_tenant() -> None:
+    """Pages after the first are read on the reporting connection (platform role) for the tenant the
+    cursor names: "the cursor carries everything the next page needs".
+
+    The cursor is ``<tenant id>.<position>``, and nothing checks that its tenant is the caller's, so
+    passing back another tenant's cursor shows that tenant's next page. Realised in
+    ``api/routes/notes.py``. Replaying the victim's cursor as the attacker should catch it.
+
+    Control: ``API-LIST-FILTER``.
+    """
+
+
 @_fault("api", "API-AUTHZ-ROLE")
 def role_escalation() -> None:
     """Changing a member's role needs only the member role (the check was copied from notes).

@@ -7,7 +7,7 @@ from datetime import datetime
 from uuid import UUID
 
 from reference_app import faults
-from reference_app.dal.session import Row, TenantSession
+from reference_app.dal.session import PlatformSession, Row, TenantSession
 
 _NOTE_COLUMNS = """
     n.id, n.title, n.body, n.author, n.created_at, n.updated_at,
@@ -97,6 +97,22 @@ async def list_page(
         limit %(limit)s
         """,
         {"after": after, "after_id": after_id, "tag": tag, "limit": limit},
+    )
+
+
+async def later_page_of(
+    reporting: PlatformSession, tenant_id: UUID, *, limit: int, cursor: tuple[datetime, UUID]
+) -> list[Row]:
+    """Fault cursor_names_tenant: the page after ``cursor`` of the tenant the cursor named, on the reporting connection."""
+    after, after_id = cursor
+    return await reporting.fetch_all(
+        f"""
+        select {_NOTE_COLUMNS} from notes n
+        where n.tenant_id = %(tenant_id)s and (n.created_at, n.id) < (%(after)s, %(after_id)s::uuid)
+        order by n.created_at desc, n.id desc
+        limit %(limit)s
+        """,
+        {"tenant_id": tenant_id, "after": after, "after_id": after_id, "limit": limit},
     )
 
 

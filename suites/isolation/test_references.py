@@ -16,6 +16,7 @@ import pytest
 from suites.isolation.test_cross_tenant import changes, distinctive_ids, fresh_objects, snapshot
 from tenantprobe.formats import decoded_views
 from tenantprobe.openapi import Creator, Operation, QueryParam, valid_body
+from tenantprobe.pagination import passed_back, smallest_page
 from tenantprobe.probe import Exchange, Probe
 from tenantprobe.references import Reference, Request, own_request, references
 from tenantprobe.target import SeededObject, SeededTenant, Target
@@ -195,10 +196,19 @@ def test_actions_on_foreign_objects_change_nothing(target: Target, pairs: list[t
 
 
 def hostile_values(
-    param: QueryParam, ref: Reference | None, attacker: SeededTenant, victim: SeededTenant, target: Target
+    param: QueryParam,
+    ref: Reference | None,
+    handed: tuple[dict[str, str], dict[str, str]],
+    attacker: SeededTenant,
+    victim: SeededTenant,
+    target: Target,
 ) -> list[tuple[str | None, str]]:
-    """``(own value, hostile value)`` for one optional parameter: the victim's id for a reference, the
-    victim's canary for free text, every value of an enum, both booleans, the largest number."""
+    """``(own value, hostile value)`` for one optional parameter: the victim's cursor for one its reads
+    handed back, the victim's id for a reference, the victim's canary for free text, every value of an
+    enum, both booleans, the largest number. ``handed``: what the read handed the attacker and the victim."""
+    own_handed, victim_handed = handed
+    if param.name in own_handed and param.name in victim_handed:
+        return [(own_handed[param.name], victim_handed[param.name])]
     schema = param.schema
     options = schema.get("anyOf") or [schema]
     kind = next((o.get("type") for o in options if isinstance(o, dict) and o.get("type") != "null"), "string")
@@ -224,10 +234,35 @@ def hostile_values(
 def test_derived_reads_with_every_filter_show_only_own_objects(
     target: Target, pairs: list[tuple[Any, Any]], probe: Probe
 ) -> None:
-    """Collection, search, count and export reads with each optional parameter the document offers, one at a time."""
+    """Collection, search, count and export reads with each optional parameter the document offers, one at a time,
+    the victim's cursors included: the attacker passes back what the victim's smallest page handed it."""
     reads = [op for op in tenant_scope(target) if is_collection_read(op) and any(not q.required for q in op.query)]
     if not reads:
         probe.not_applicable("API-LIST-FILTER", "no collection read takes an optional parameter")
+    handed: dict[tuple[str, str], dict[str, str]] = {}
+
+    def handed_back(op: Operation, tenant: SeededTenant) -> dict[str, str]:
+        """Cursors and page tokens ``tenant``'s smallest page of ``op`` hands back (read once per tenant).
+
+        A tenant with one object gets no next page: one more is created where the collection takes them.
+        """
+        if (op.key, tenant.slug) in handed:
+            return handed[op.key, tenant.slug]
+        try:
+            url = op.url(tenant.bindings)
+        except KeyError:
+            return {}
+        params = {**base_request(target, op, tenant).params, **smallest_page(op)}
+        creator = next((c for c in target.api.creators() if c.operation.path == op.path), None)
+        for attempt in range(2):
+            read = probe.request(target.owner(tenant), "GET", url, params=params)
+            found = passed_back(op, read.json(), read.response_headers) if read.ok else {}
+            if found or not params or creator is None or attempt:
+                break
+            target.create(tenant, creator, target.owner(tenant), probe)
+        handed[op.key, tenant.slug] = found
+        return found
+
     for attacker, victim in pairs:
         pair = {"attacker": attacker.slug, "victim": victim.slug}
         for op in reads:
@@ -238,8 +273,11 @@ def test_derived_reads_with_every_filter_show_only_own_objects(
                 continue
             refs = {ref.path[0]: ref for ref in references(target.api, op) if ref.where == "query"}
             base = base_request(target, op, attacker)
+            cursors = (handed_back(op, attacker), handed_back(op, victim))
             for param in (q for q in op.query if not q.required):
-                for own_value, hostile in hostile_values(param, refs.get(param.name), attacker, victim, target):
+                for own_value, hostile in hostile_values(
+                    param, refs.get(param.name), cursors, attacker, victim, target
+                ):
                     own_params = {**base.params, param.name: own_value} if own_value is not None else base.params
                     positive = probe.request(target.owner(attacker), "GET", url, params=own_params)
                     attack = probe.request(

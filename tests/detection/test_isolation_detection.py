@@ -58,6 +58,7 @@ EXPECTED = {
     "duplicate_unscoped": "API-CROSS-TENANT-WRITE",
     "append_unscoped": "API-CROSS-TENANT-WRITE",
     "comment_feed_filter_unscoped": "API-LIST-FILTER",
+    "cursor_names_tenant": "API-LIST-FILTER",
 }
 
 

@@ -49,6 +49,8 @@ async def list_notes(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     tag: Annotated[str | None, Query(max_length=64)] = None,
 ) -> NotePage:
+    if faults.cursor_names_tenant.active:
+        return await _page_named_by_cursor(ctx, limit, cursor, tag)
     try:
         position = notes.decode_cursor(cursor) if cursor else None
     except ValueError:
@@ -58,6 +60,31 @@ async def list_notes(
     page = [NotePublic.model_validate(row) for row in rows[:limit]]
     next_cursor = notes.encode_cursor(page[-1].created_at, page[-1].id) if len(rows) > limit else None
     return NotePage(items=page, next_cursor=next_cursor)
+
+
+async def _page_named_by_cursor(ctx: TenantDep, limit: int, cursor: str | None, tag: str | None) -> NotePage:
+    """Fault cursor_names_tenant: later pages come from the reporting connection, for the tenant the cursor names.
+
+    "The cursor carries everything the next page needs", so deep pagination stays off the primary:
+    the first page is read as usual and its cursor is ``<tenant id>.<position>``.
+    """
+    if cursor is None:
+        async with ctx.session() as session:
+            rows = await notes.list_page(session, limit=limit + 1, cursor=None, tag=tag)
+        tenant_id = ctx.tenant_id
+    else:
+        await ctx.ensure_active()
+        try:
+            named, position = cursor.split(".", 1)
+            tenant_id = UUID(named)
+            after = notes.decode_cursor(position)
+        except ValueError:
+            raise ProblemError(400, "Bad cursor", "Pass back the next_cursor of a previous page.") from None
+        async with ctx.database.platform("later pages offloaded to the reporting connection") as reporting:
+            rows = await notes.later_page_of(reporting, tenant_id, limit=limit + 1, cursor=after)
+    page = [NotePublic.model_validate(row) for row in rows[:limit]]
+    last = f"{tenant_id}.{notes.encode_cursor(page[-1].created_at, page[-1].id)}" if len(rows) > limit else None
+    return NotePage(items=page, next_cursor=last)
 
 
 @router.get("/search", operation_id="searchNotes")
