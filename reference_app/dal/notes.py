@@ -103,7 +103,7 @@ async def list_page(
 async def later_page_of(
     reporting: PlatformSession, tenant_id: UUID, *, limit: int, cursor: tuple[datetime, UUID]
 ) -> list[Row]:
-    """Fault cursor_names_tenant: the page after ``cursor`` of the tenant the cursor named, on the reporting connection."""
+    """Fault cursor_names_tenant: the page after ``cursor`` of the tenant it named, on the reporting connection."""
     after, after_id = cursor
     return await reporting.fetch_all(
         f"""
