@@ -436,6 +436,19 @@ def cache_key_without_tenant() -> None:
     """
 
 
+@_fault("application", "APP-USER-STATE-SCOPE")
+def recent_notes_keyed_by_user() -> None:
+    """Each user's recently opened notes are keyed by the token's subject alone, "a subject is unique in
+    our identity provider".
+
+    Tenants bring their own identity providers, so two tenants may both have a user ``alice``, who
+    then share one list. Realised in ``recent.py``. A user of another tenant with the victim's user
+    id reading ``GET /v1/me/recent-notes`` should catch it.
+
+    Control: ``APP-USER-STATE-SCOPE``.
+    """
+
+
 @_fault("application", "APP-JOB-CONTEXT")
 def job_context_lost() -> None:
     """The worker reuses its export runner, built for the first job, for every later job.

@@ -34,6 +34,7 @@ from reference_app.dal import Database
 from reference_app.internal.client import SearchClient
 from reference_app.limits import RateLimiter
 from reference_app.metrics import Metrics, MetricsMiddleware
+from reference_app.recent import RecentNotes
 
 logger = logging.getLogger("reference_app")
 
@@ -83,6 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.token_settings = token_settings
     app.state.verifier = TokenVerifier([signing_key], token_settings)
     app.state.cache = cache
+    app.state.recent_notes = RecentNotes()
     app.state.search_client = search_client
     app.state.limiter = RateLimiter(settings.plans)
     app.state.metrics = metrics_registry

@@ -141,6 +141,12 @@ class TenantPublic(BaseModel):
     created_at: datetime
 
 
+class RecentNote(BaseModel):
+    id: UUID
+    title: str
+    opened_at: datetime
+
+
 class Me(BaseModel):
     subject: str
     tenant: TenantPublic

@@ -102,6 +102,10 @@ def claim_holding(claims: Mapping[str, Any], values: Mapping[str, str]) -> tuple
     return None
 
 
+# Claims that differ between any two tokens (times and a unique id): never a user's identity.
+_PER_TOKEN_CLAIMS = frozenset({"iat", "nbf", "exp", "jti"})
+
+
 class TokenSource:
     """Issues tokens as the profile says; ``can_forge`` tells whether arbitrary claims can be signed."""
 
@@ -158,6 +162,19 @@ class TokenSource:
         claims.setdefault("exp", now + self.auth.ttl_seconds)
         claims.setdefault("jti", uuid.uuid4().hex)
         return claims
+
+    def twin_claims(self, tenant: TenantRef, other: TenantRef, role: str) -> dict[str, Any]:
+        """Claims of a user of ``tenant`` who has ``other``'s user id: ``other``'s claims, the tenant claims ``tenant``'s.
+
+        Apps with tenant-local user ids (a username, a per-tenant number, an IdP subject) have such
+        users; state kept per user id alone is then shared between them.
+        """
+        own, theirs = self.claims_for(tenant, role), self.claims_for(other, role)
+        tenant_values = [tenant.id, tenant.slug]  # a list: claim values may be unhashable (a list of roles)
+        return {
+            claim: value if claim in _PER_TOKEN_CLAIMS or value in tenant_values else theirs.get(claim, value)
+            for claim, value in own.items()
+        }
 
     def sign(self, claims: dict[str, Any], headers: dict[str, Any] | None = None) -> str:
         if not self.can_forge:

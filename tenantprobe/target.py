@@ -257,6 +257,13 @@ class Target:
         token = self._token(tenant, role)
         return Actor(f"{tenant.slug}:{role}", tenant, role, token, auth.scheme, auth.header_name, **self.route(tenant))
 
+    def twin(self, tenant: SeededTenant, other: SeededTenant) -> Actor:
+        """The owner of ``tenant`` under ``other``'s owner's user id (minted tokens only: ``tokens.can_forge``)."""
+        auth, role = self.profile.auth, self.profile.highest_role
+        token = self.tokens.sign(self.tokens.twin_claims(tenant.ref, other.ref, role))
+        name = f"{tenant.slug}:{role} (user id of {other.slug}'s)"
+        return Actor(name, tenant.ref, role, token, auth.scheme, auth.header_name, **self.route(tenant.ref))
+
     def owner(self, tenant: SeededTenant) -> Actor:
         """The tenant's most powerful role: the attacker (and the victim) of cross-tenant checks."""
         return self.actor(tenant.ref, self.profile.highest_role)

@@ -59,6 +59,7 @@ EXPECTED = {
     "append_unscoped": "API-CROSS-TENANT-WRITE",
     "comment_feed_filter_unscoped": "API-LIST-FILTER",
     "cursor_names_tenant": "API-LIST-FILTER",
+    "recent_notes_keyed_by_user": "APP-USER-STATE-SCOPE",
 }
 
 

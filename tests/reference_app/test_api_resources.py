@@ -129,6 +129,19 @@ def test_me_describes_the_caller(client: httpx.Client, tenant_a: Tenant) -> None
     )
 
 
+def test_recent_notes_are_kept_per_tenant_and_user(client: httpx.Client, tenant_a: Tenant, tenant_b: Tenant) -> None:
+    """Two tenants may each have a user "alice" (their own identity providers): each sees only their own list."""
+    alice_a = {"Authorization": f"Bearer {tenant_a.token(subject='alice')}"}
+    alice_b = {"Authorization": f"Bearer {tenant_b.token(subject='alice')}"}
+    first, second = (client.post("/v1/notes", json={"title": t}, headers=alice_a).json()["id"] for t in ("1", "2"))
+    for note in (first, second, first):
+        assert client.get(f"/v1/notes/{note}", headers=alice_a).status_code == 200
+    recent = client.get("/v1/me/recent-notes", headers=alice_a)
+    assert [item["id"] for item in recent.json()] == [first, second], "newest first, each note once"
+    assert client.get("/v1/me/recent-notes", headers=alice_b).json() == []
+    assert client.get("/v1/me/recent-notes", headers=tenant_a.headers()).json() == [], "another user of tenant a"
+
+
 def test_health_and_readiness(client: httpx.Client) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
     assert client.get("/readyz").json() == {"status": "ok"}

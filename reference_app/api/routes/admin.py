@@ -135,6 +135,7 @@ async def deprovision_tenant(database: PlatformDep, request: Request, tenant_id:
             logger.error("deprovisioning %s left rows behind: %s; rolled back", tenant_id, left)
             raise ProblemError(500, "Deprovisioning incomplete", "Rows of the tenant remained; nothing was removed.")
     await request.app.state.cache.clear_tenant(tenant_id)
+    request.app.state.recent_notes.forget_tenant(tenant_id)
     request.app.state.limiter.forget(f"tenant:{tenant_id}")
     return Response(
         status_code=204, headers={"Server-Timing": f"deprovision;dur={(time.perf_counter() - started) * 1000:.1f}"}

@@ -9,7 +9,7 @@ from reference_app.api.deps import TenantDep
 from reference_app.api.errors import PROBLEM_RESPONSES
 from reference_app.dal import tenants
 from reference_app.internal.client import SearchClient
-from reference_app.models import Me, TenantPublic
+from reference_app.models import Me, RecentNote, TenantPublic
 
 router = APIRouter(prefix="/v1", tags=["me"], responses=PROBLEM_RESPONSES)
 
@@ -25,3 +25,10 @@ async def get_me(ctx: TenantDep) -> Me:
         # service-to-service credential, which the internal service trusts as the API itself.
         me.search_token = search_client.token(ctx.tenant_id)
     return me
+
+
+@router.get("/me/recent-notes", operation_id="listMyRecentNotes")
+async def list_my_recent_notes(ctx: TenantDep) -> list[RecentNote]:
+    """The notes the caller opened last, newest first (kept per tenant and user, in this process)."""
+    await ctx.ensure_active()
+    return ctx.state.recent_notes.of(ctx.tenant_id, ctx.actor)

@@ -178,7 +178,9 @@ async def get_note(
     async with ctx.session() as session:
         cached = await cache.get(ctx.tenant_id, _note_key(note_id))
         if cached is not None:
-            return _conditional(NotePublic.model_validate_json(cached), if_none_match, response)
+            note = NotePublic.model_validate_json(cached)
+            ctx.state.recent_notes.opened(ctx.tenant_id, ctx.actor, note)
+            return _conditional(note, if_none_match, response)
         if faults.existence_oracle.active:
             await _forbid_foreign(ctx, note_id)
         row = await notes.get(session, note_id)
@@ -186,6 +188,7 @@ async def get_note(
         raise not_found("note")
     note = NotePublic.model_validate(row)
     await cache.set(ctx.tenant_id, _note_key(note_id), note.model_dump_json().encode())
+    ctx.state.recent_notes.opened(ctx.tenant_id, ctx.actor, note)
     return _conditional(note, if_none_match, response)
 
 
