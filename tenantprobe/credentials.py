@@ -164,7 +164,7 @@ class TokenSource:
         return claims
 
     def twin_claims(self, tenant: TenantRef, other: TenantRef, role: str) -> dict[str, Any]:
-        """Claims of a user of ``tenant`` who has ``other``'s user id: ``other``'s claims, the tenant claims ``tenant``'s.
+        """Claims of a user of ``tenant`` with ``other``'s user id: ``other``'s claims but the tenant claims.
 
         Apps with tenant-local user ids (a username, a per-tenant number, an IdP subject) have such
         users; state kept per user id alone is then shared between them.
