@@ -10,6 +10,7 @@ from reference_app.api.errors import PROBLEM_RESPONSES
 from reference_app.dal import tenants
 from reference_app.internal.client import SearchClient
 from reference_app.models import Me, RecentNote, TenantPublic
+from reference_app.recent import RecentNotes
 
 router = APIRouter(prefix="/v1", tags=["me"], responses=PROBLEM_RESPONSES)
 
@@ -31,4 +32,5 @@ async def get_me(ctx: TenantDep) -> Me:
 async def list_my_recent_notes(ctx: TenantDep) -> list[RecentNote]:
     """The notes the caller opened last, newest first (kept per tenant and user, in this process)."""
     await ctx.ensure_active()
-    return ctx.state.recent_notes.of(ctx.tenant_id, ctx.actor)
+    recent: RecentNotes = ctx.state.recent_notes
+    return recent.of(ctx.tenant_id, ctx.actor)
