@@ -18,6 +18,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import requests
 from schemathesis import Case, Response
 
@@ -118,6 +119,11 @@ class Fuzzer:
         """
         if exchange.ok and exchange.actor.tenant is not None and exchange.method.upper() not in SAFE_METHODS:
             self.provenance.register_body(exchange.actor.tenant.slug, exchange.text)
+            body = exchange.json()
+            if isinstance(body, dict) and isinstance(body.get("id"), str | int) and not isinstance(body["id"], bool):
+                # the object written, of any id type: a short one counts only under the path it lives under
+                path = httpx.URL(exchange.url).path
+                self.target.canaries.remember_id(str(body["id"]), exchange.actor.tenant.slug, path)
 
     def plain(self, case: AnyCase, actor: Actor) -> tuple[Verdict, FuzzExchange]:
         response, exchange = self.send(case, actor)

@@ -19,13 +19,14 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 from schemathesis import Response
 from schemathesis.core.failures import Failure, FailureGroup
 
 from suites.fuzz.aliases import AnyCase
 from suites.fuzz.exchanges import FuzzExchange
 from tenantprobe.canaries import CanaryRegistry
-from tenantprobe.oracles import internal_markers
+from tenantprobe.oracles import internal_markers, referenced_values
 from tenantprobe.probe import Exchange
 from tenantprobe.redact import redact_text
 
@@ -138,6 +139,12 @@ def foreign_markers(
     for marker, owner in {**canaries.foreign(seen, viewer), **provenance.foreign(seen, viewer)}.items():
         if marker.lower() not in sent:
             leaked.setdefault(owner, []).append(marker)
+    # Ids of any type (7, "INV-0042") in id-bearing fields, by the isolation suite's rule for short ones.
+    body = exchange.json()
+    if isinstance(body, dict | list):
+        references = [(path, value) for path, value in referenced_values(body) if value.lower() not in sent]
+        for field_path, owner in canaries.foreign_ids(references, viewer, httpx.URL(exchange.url).path).items():
+            leaked.setdefault(owner, []).append(field_path)
     attacker = viewer or exchange.actor.name
     for owner, markers in sorted(leaked.items()):
         summary = (

@@ -82,6 +82,21 @@ def test_member_receiving_an_id_another_tenant_created_is_a_canary_finding(canar
     assert [(f.control, f.victim) for f in verdict.findings] == [(CANARY, "bob")]
 
 
+@pytest.mark.parametrize(
+    ("url", "found"),
+    [("http://app/v1/notes", True), ("http://app/v1/tickets", False)],
+    ids=["under-its-path", "elsewhere"],
+)
+def test_a_short_integer_id_of_another_tenant_counts_under_the_path_it_lives_under(
+    canaries: CanaryRegistry, url: str, found: bool
+) -> None:
+    canaries.remember_id("7", "bob", "/v1/notes")
+    verdict = foreign_markers(_exchange('[{"id": 7}]', url=url), canaries, Provenance(), collection=True)
+    assert [(f.control, f.victim) for f in verdict.findings] == (
+        [(CANARY, "bob"), (LIST_FILTER, "bob")] if found else []
+    )
+
+
 def test_stack_trace_or_sql_error_in_a_response_is_a_hygiene_finding() -> None:
     leaked = _exchange('{"detail": "23505: duplicate key value violates unique constraint \\"tags_name_key\\""}')
     verdict = hygiene(leaked, [])
