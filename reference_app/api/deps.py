@@ -22,7 +22,7 @@ from reference_app.api.errors import ProblemError
 from reference_app.auth import InvalidToken, Principal, TokenVerifier
 from reference_app.config import PlanLimits, Settings
 from reference_app.dal import Database, TenantSession
-from reference_app.dal import tenants as tenant_rows
+from reference_app.dal.session import Row
 from reference_app.metrics import Metrics
 
 ROLE_RANK = {"viewer": 0, "member": 1, "admin": 2, "owner": 3}
@@ -95,20 +95,25 @@ class TenantContext:
             raise ProblemError(403, "Forbidden", f"This action needs the {minimum} role or higher.")
 
     @asynccontextmanager
-    async def session(self) -> AsyncIterator[TenantSession]:
+    async def session(self, *, single: bool = False) -> AsyncIterator[TenantSession]:
         """The tenant's transaction; a tenant that is unknown or suspended is refused here,
-        and the request is charged to the tenant's rate limit (once per request)."""
-        async with self.database.tenant(self.tenant_id) as session:
-            tenant = await tenant_rows.current(session)
-            if tenant is None or tenant["status"] != "active":
-                raise unauthorized("The token's tenant is not active.")
-            self.plan = tenant["plan"]
-            self._charge_rate_limit()
+        and the request is charged to the tenant's rate limit (once per request).
+
+        The check travels with the first statement (one round trip); ``single=True`` for a unit of
+        work of one read, which then also ends with it (see :meth:`Database.tenant`).
+        """
+        async with self.database.tenant(self.tenant_id, single=single, admit=self._admit) as session:
             yield session
+
+    def _admit(self, tenant: Row | None) -> None:
+        if tenant is None or tenant["status"] != "active":
+            raise unauthorized("The token's tenant is not active.")
+        self.plan = tenant["plan"]
+        self._charge_rate_limit()
 
     async def ensure_active(self) -> None:
         """The tenant checks of :meth:`session` for work that does not touch the database here."""
-        async with self.session():
+        async with self.session(single=True):
             pass
 
     def _charge_rate_limit(self) -> None:
@@ -136,7 +141,9 @@ class TenantContext:
             )
 
     async def check_storage(self, session: TenantSession, *, notes: int = 0, attachment_bytes: int = 0) -> None:
-        await limits.check_storage(session, self.plan, self.plan_limits, notes=notes, attachment_bytes=attachment_bytes)
+        await limits.check_storage(
+            session, lambda: (self.plan, self.plan_limits), notes=notes, attachment_bytes=attachment_bytes
+        )
 
 
 def tenant_context(request: Request, principal: CurrentPrincipal) -> TenantContext:

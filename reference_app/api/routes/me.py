@@ -16,7 +16,7 @@ router = APIRouter(prefix="/v1", tags=["me"], responses=PROBLEM_RESPONSES)
 
 @router.get("/me", operation_id="getMe", response_model_exclude_none=True)
 async def get_me(ctx: TenantDep) -> Me:
-    async with ctx.session() as session:
+    async with ctx.session(single=True) as session:
         tenant = await tenants.current(session)
     me = Me(subject=ctx.actor, tenant=TenantPublic.model_validate(tenant), roles=sorted(ctx.principal.roles))
     search_client: SearchClient | None = ctx.state.search_client
