@@ -46,7 +46,9 @@ def _bearer_token(request: Request) -> str:
 _bearer_scheme = HTTPBearer(auto_error=False, description="JWT with a tenant_id claim (or a platform_admin role)")
 
 
-def current_principal(request: Request, _: Annotated[object, Depends(_bearer_scheme)] = None) -> Principal:
+# The dependencies are coroutines: FastAPI would run plain functions in its thread pool, a thread hop
+# each per request (and the verifier's cache is not shared across threads).
+async def current_principal(request: Request, _: Annotated[object, Depends(_bearer_scheme)] = None) -> Principal:
     verifier: TokenVerifier = request.app.state.verifier
     try:
         return verifier.verify(_bearer_token(request))
@@ -146,7 +148,7 @@ class TenantContext:
         )
 
 
-def tenant_context(request: Request, principal: CurrentPrincipal) -> TenantContext:
+async def tenant_context(request: Request, principal: CurrentPrincipal) -> TenantContext:
     if principal.tenant_id is None:
         raise ProblemError(403, "Forbidden", "This endpoint needs a tenant token.")
     tenant_id = principal.tenant_id
@@ -168,7 +170,7 @@ def tenant_context(request: Request, principal: CurrentPrincipal) -> TenantConte
 TenantDep = Annotated[TenantContext, Depends(tenant_context)]
 
 
-def platform_admin(request: Request, principal: CurrentPrincipal) -> Database:
+async def platform_admin(request: Request, principal: CurrentPrincipal) -> Database:
     if not principal.is_platform_admin:
         raise ProblemError(403, "Forbidden", "This endpoint needs a platform administrator token.")
     request.state.platform_subject = principal.subject
