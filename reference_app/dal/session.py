@@ -16,6 +16,7 @@ import re
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -79,8 +80,15 @@ class _TenantSlots:
                 del self._slots[tenant_id]
 
 
-# The tenant's own row, for the API's gate (status, plan); row-level security shows the app role no other.
-TENANT_GATE = "select status, plan from tenants where id = %(tenant_id)s"
+# The API's gate, read with the first statement of every request: the tenant's own row (status, plan;
+# row-level security shows the app role no other), the caller's membership role and whether the
+# caller's membership was removed, so a demoted or removed member loses rights on the next request.
+TENANT_GATE = """
+    select t.status, t.plan, u.role as member_role,
+           exists (select 1 from removed_members r where r.tenant_id = t.id and r.subject = %(subject)s) as removed
+    from tenants t left join users u on u.tenant_id = t.id and u.subject = %(subject)s
+    where t.id = %(tenant_id)s
+"""
 # Transaction-local (is_local = true): the setting dies with the transaction, never with the connection.
 _SET_TENANT = "select set_config('app.tenant_id', %(tenant_id)s, true)"
 # The same for a single-statement read, which is also made read-only: it commits before its gate is read.
@@ -89,6 +97,15 @@ _SET_TENANT_READ_ONLY = (
 )
 
 Admit = Callable[[Row | None], None]
+
+
+@dataclass(frozen=True)
+class Gate:
+    """What a tenant unit of work checks with its first round trip: :data:`TENANT_GATE` for
+    ``subject``, whose row goes to ``admit``; raising there refuses the unit of work."""
+
+    subject: str
+    admit: Admit
 
 
 class TenantSession:
@@ -117,7 +134,7 @@ class TenantSession:
             raise UnscopedQueryError("a tenant query may not bind another tenant_id")
         return bound
 
-    async def _begin(self, *, snapshot: bool, admit: Admit | None) -> None:
+    async def _begin(self, *, snapshot: bool, gate: Gate | None) -> None:
         """Queue the transaction's opening statements; nothing is sent until the first result is needed."""
         self._pipeline_cm = self._conn.pipeline()
         self._pipeline = await self._pipeline_cm.__aenter__()
@@ -131,8 +148,9 @@ class TenantSession:
             await self._conn.execute(
                 _SET_TENANT_READ_ONLY if self._single else _SET_TENANT, {"tenant_id": str(self.tenant_id)}
             )
-        if admit is not None:
-            self._gate = (await self._conn.execute(TENANT_GATE, {"tenant_id": self.tenant_id}), admit)
+        if gate is not None:
+            params = {"tenant_id": self.tenant_id, "subject": gate.subject}
+            self._gate = (await self._conn.execute(TENANT_GATE, params), gate.admit)
 
     async def _admit(self) -> None:
         """Check the gate's answer (it arrives with the first round trip) before any result is used."""
@@ -326,16 +344,16 @@ class Database:
 
     @asynccontextmanager
     async def tenant(
-        self, tenant_id: UUID | None, *, snapshot: bool = False, single: bool = False, admit: Admit | None = None
+        self, tenant_id: UUID | None, *, snapshot: bool = False, single: bool = False, gate: Gate | None = None
     ) -> AsyncIterator[TenantSession]:
         """One transaction scoped to ``tenant_id``; commits on success, rolls back on error.
 
         ``snapshot=True`` runs it at REPEATABLE READ, so a read of many tables (an export) sees
         one snapshot; at the default READ COMMITTED each statement sees the writes committed before it.
         ``single=True``: one read-only statement at most, and the whole unit of work is one round trip.
-        ``admit`` receives the tenant's own row (:data:`TENANT_GATE`) with the first round trip,
-        before any statement's result is handed out; raising there refuses the unit of work (a
-        write is rolled back: a single unit of work is read-only, as its gate is read after its Sync).
+        ``gate``'s row (:data:`TENANT_GATE`) arrives with the first round trip and is checked before
+        any statement's result is handed out; a refusal rolls back a write (a single unit of work
+        is read-only, as its gate is read after its Sync).
         """
         if not isinstance(tenant_id, UUID):
             raise UnscopedQueryError("a tenant unit of work needs a tenant id")
@@ -348,7 +366,7 @@ class Database:
             async with self.app_pool.connection(timeout=left) as conn:
                 session = TenantSession(conn, tenant_id, single=single)
                 try:
-                    await session._begin(snapshot=snapshot, admit=admit)
+                    await session._begin(snapshot=snapshot, gate=gate)
                     yield session
                     await session._finish()
                 except BaseException as exc:

@@ -14,7 +14,7 @@ from uuid import UUID
 import psycopg
 import pytest
 
-from reference_app.dal import Database, UnscopedQueryError
+from reference_app.dal import Database, Gate, UnscopedQueryError
 from reference_app.dal import notes as note_rows
 from reference_app.database import DatabaseUrls
 from tests.conftest import one
@@ -155,12 +155,12 @@ async def _single_statement_fails(database: Database, tenant: UUID) -> None:
 
 
 async def _gate_refuses_write(database: Database, tenant: UUID) -> None:
-    async with database.tenant(tenant, admit=_refuse) as session:
+    async with database.tenant(tenant, gate=Gate("refused", _refuse)) as session:
         await note_rows.create(session, title="refused", body="", author="a", tags=[])
 
 
 async def _gate_refuses_read(database: Database, tenant: UUID) -> None:
-    async with database.tenant(tenant, single=True, admit=_refuse) as session:
+    async with database.tenant(tenant, single=True, gate=Gate("refused", _refuse)) as session:
         await note_rows.count(session)
 
 
@@ -257,12 +257,12 @@ def test_round_trips_of_a_unit_of_work(
             conn.pgconn.trace(out.fileno())
             conn.pgconn.set_trace_flags(psycopg.pq.Trace.SUPPRESS_TIMESTAMPS)
             await database.app_pool.putconn(conn)
-            gate = (lambda row: None) if admit else None
+            gate = Gate("someone", lambda row: None) if admit else None
             if single:
-                async with database.tenant(tenants[0], single=True, admit=gate) as session:
+                async with database.tenant(tenants[0], single=True, gate=gate) as session:
                     await note_rows.count(session)
             else:
-                async with database.tenant(tenants[0], admit=gate) as session:
+                async with database.tenant(tenants[0], gate=gate) as session:
                     await note_rows.exists(session, uuid.uuid4())
             conn.pgconn.untrace()
         traced.append(_round_trips(trace_file.read_text()))
