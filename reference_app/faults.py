@@ -93,12 +93,13 @@ def app_role_bypassrls() -> None:
 
 @_fault("data", "DATA-POOL-BLEED")
 def session_set_bleed() -> None:
-    """Tenant context set at session scope on pooled connections, and the pool's reset dropped.
+    """Tenant context set at session scope on pooled connections, which nothing resets.
 
     The DAL runs ``set_config('app.tenant_id', id, false)`` and keeps a tenant already present
     on the connection (meant for nested units of work), and binds queries to the connection's
-    tenant. With no reset callback, the next request that borrows the connection inherits
-    the previous tenant: tenant B reads and writes tenant A's rows. Realised in
+    tenant. The pool has no reset callback (the secure app needs none: its setting is
+    transaction-local), so the next request that borrows the connection inherits the previous
+    tenant: tenant B reads and writes tenant A's rows. Realised in
     ``dal/session.py``. The pool-bleed probe and the cross-tenant/concurrency oracles should
     catch it.
 

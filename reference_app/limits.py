@@ -124,10 +124,19 @@ async def _usage_for_check(session: TenantSession) -> Usage:
 
 
 async def check_storage(
-    session: TenantSession, plan: str, limits: PlanLimits, *, notes: int = 0, attachment_bytes: int = 0
+    session: TenantSession,
+    plan_of: Callable[[], tuple[str, PlanLimits]],
+    *,
+    notes: int = 0,
+    attachment_bytes: int = 0,
 ) -> None:
-    """Raise QuotaExceeded if adding ``notes`` notes and ``attachment_bytes`` bytes passes the plan."""
+    """Raise QuotaExceeded if adding ``notes`` notes and ``attachment_bytes`` bytes passes the plan.
+
+    ``plan_of`` is asked after the usage query: the tenant's plan arrives with the unit of work's
+    first round trip, which that query is part of.
+    """
     current = await _usage_for_check(session)
+    plan, limits = plan_of()
     if notes and current.notes + notes > limits.notes:
         raise QuotaExceeded("notes", plan, limits.notes, current.notes)
     if attachment_bytes and current.attachment_bytes + attachment_bytes > limits.attachment_bytes:

@@ -4,8 +4,7 @@ It waits on ``LISTEN pake_jobs`` (with a polling fallback), claims one job at a 
 the platform escape hatch (``FOR UPDATE SKIP LOCKED``), and runs it as tenant work:
 ``Database.tenant(job.tenant_id)`` opens a transaction whose tenant setting is
 transaction-local, so the context is set explicitly for each job and gone before the next
-one (the pool's reset clears it again). A failed job is recorded with a generic message;
-the detail goes to the log only.
+one. A failed job is recorded with a generic message; the detail goes to the log only.
 
 Killed mid-job, the worker leaves the job claimed; its lease runs out and a worker runs it
 again, fenced so that it completes once (see ``dal/jobs.py``). When PostgreSQL goes away the

@@ -21,13 +21,17 @@ from reference_app import faults, limits
 from reference_app.api.errors import ProblemError
 from reference_app.auth import InvalidToken, Principal, TokenVerifier
 from reference_app.config import PlanLimits, Settings
-from reference_app.dal import Database, TenantSession
-from reference_app.dal import tenants as tenant_rows
+from reference_app.dal import Database, Gate, TenantSession
+from reference_app.dal.session import Row
 from reference_app.metrics import Metrics
 
 ROLE_RANK = {"viewer": 0, "member": 1, "admin": 2, "owner": 3}
 TENANT_HEADER = "x-tenant-id"
 _UNAUTHORIZED = {"WWW-Authenticate": "Bearer"}
+
+
+def _rank(roles: frozenset[str]) -> int:
+    return max((ROLE_RANK.get(role, -1) for role in roles), default=-1)
 
 
 def unauthorized(detail: str) -> ProblemError:
@@ -46,7 +50,9 @@ def _bearer_token(request: Request) -> str:
 _bearer_scheme = HTTPBearer(auto_error=False, description="JWT with a tenant_id claim (or a platform_admin role)")
 
 
-def current_principal(request: Request, _: Annotated[object, Depends(_bearer_scheme)] = None) -> Principal:
+# The dependencies are coroutines: FastAPI would run plain functions in its thread pool, a thread hop
+# each per request (and the verifier's cache is not shared across threads).
+async def current_principal(request: Request, _: Annotated[object, Depends(_bearer_scheme)] = None) -> Principal:
     verifier: TokenVerifier = request.app.state.verifier
     try:
         return verifier.verify(_bearer_token(request))
@@ -67,6 +73,11 @@ class TenantContext:
     request: Request | None = None
     plan: str = "free"
     _rate_checked: bool = field(default=False, repr=False)
+    _minimum: str | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        # The token's roles until the gate has read the membership (see _admit).
+        self.roles: frozenset[str] = self.principal.roles
 
     @property
     def plan_limits(self) -> PlanLimits:
@@ -88,27 +99,49 @@ class TenantContext:
         return self.principal.subject
 
     def has_role(self, minimum: str) -> bool:
-        return max((ROLE_RANK.get(role, -1) for role in self.principal.roles), default=-1) >= ROLE_RANK[minimum]
+        return _rank(self.roles) >= ROLE_RANK[minimum]
 
     def require(self, minimum: str) -> None:
+        """Checked against the token now, and again against the membership once the gate has read it."""
         if not self.has_role(minimum):
             raise ProblemError(403, "Forbidden", f"This action needs the {minimum} role or higher.")
+        if self._minimum is None or ROLE_RANK[minimum] > ROLE_RANK[self._minimum]:
+            self._minimum = minimum
 
     @asynccontextmanager
-    async def session(self) -> AsyncIterator[TenantSession]:
+    async def session(self, *, single: bool = False) -> AsyncIterator[TenantSession]:
         """The tenant's transaction; a tenant that is unknown or suspended is refused here,
-        and the request is charged to the tenant's rate limit (once per request)."""
-        async with self.database.tenant(self.tenant_id) as session:
-            tenant = await tenant_rows.current(session)
-            if tenant is None or tenant["status"] != "active":
-                raise unauthorized("The token's tenant is not active.")
-            self.plan = tenant["plan"]
-            self._charge_rate_limit()
+        and the request is charged to the tenant's rate limit (once per request).
+
+        The check travels with the first statement (one round trip); ``single=True`` for a unit of
+        work of one read, which then also ends with it (see :meth:`Database.tenant`).
+        """
+        gate = Gate(self.principal.subject, self._admit)
+        async with self.database.tenant(self.tenant_id, single=single, gate=gate) as session:
             yield session
+
+    def _admit(self, gate: Row | None) -> None:
+        """The gate's row: tenant status and plan, then the caller's membership, then the rate limit.
+
+        A subject on the tenant's member list gets at most its listed role (a token never grants
+        more than it says; the list can only take away); a removed member gets nothing; a subject
+        the tenant never listed (the dev issuer's tokens) keeps its token's roles.
+        """
+        if gate is None or gate["status"] != "active":
+            raise unauthorized("The token's tenant is not active.")
+        if gate["member_role"] is not None:
+            rank = min(_rank(self.principal.roles), ROLE_RANK[gate["member_role"]])
+            self.roles = frozenset(role for role, value in ROLE_RANK.items() if value == rank)
+        elif gate["removed"]:
+            raise ProblemError(403, "Forbidden", "Your membership of this tenant was removed.")
+        self.plan = gate["plan"]
+        self._charge_rate_limit()
+        if self._minimum is not None:
+            self.require(self._minimum)
 
     async def ensure_active(self) -> None:
         """The tenant checks of :meth:`session` for work that does not touch the database here."""
-        async with self.session():
+        async with self.session(single=True):
             pass
 
     def _charge_rate_limit(self) -> None:
@@ -136,10 +169,12 @@ class TenantContext:
             )
 
     async def check_storage(self, session: TenantSession, *, notes: int = 0, attachment_bytes: int = 0) -> None:
-        await limits.check_storage(session, self.plan, self.plan_limits, notes=notes, attachment_bytes=attachment_bytes)
+        await limits.check_storage(
+            session, lambda: (self.plan, self.plan_limits), notes=notes, attachment_bytes=attachment_bytes
+        )
 
 
-def tenant_context(request: Request, principal: CurrentPrincipal) -> TenantContext:
+async def tenant_context(request: Request, principal: CurrentPrincipal) -> TenantContext:
     if principal.tenant_id is None:
         raise ProblemError(403, "Forbidden", "This endpoint needs a tenant token.")
     tenant_id = principal.tenant_id
@@ -161,7 +196,7 @@ def tenant_context(request: Request, principal: CurrentPrincipal) -> TenantConte
 TenantDep = Annotated[TenantContext, Depends(tenant_context)]
 
 
-def platform_admin(request: Request, principal: CurrentPrincipal) -> Database:
+async def platform_admin(request: Request, principal: CurrentPrincipal) -> Database:
     if not principal.is_platform_admin:
         raise ProblemError(403, "Forbidden", "This endpoint needs a platform administrator token.")
     request.state.platform_subject = principal.subject

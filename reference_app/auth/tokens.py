@@ -7,8 +7,11 @@ must be a canonical UUID, or absent for exactly a platform-admin token.
 
 from __future__ import annotations
 
+import hashlib
+import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -29,6 +32,8 @@ REQUIRED_CLAIMS = ("exp", "iat", "iss", "aud", "sub")
 _MINTED_CLAIMS = frozenset({*REQUIRED_CLAIMS, "nbf", "jti", "tenant_id", "roles"})
 # Far above any real token; refusing larger input bounds the parsing work an anonymous caller can cause.
 MAX_TOKEN_CHARS = 8192
+# Verified tokens remembered per verifier (32-byte digests, so at most a few MB).
+VERIFIED_CACHE_ENTRIES = 10_000
 
 
 @dataclass(frozen=True)
@@ -125,9 +130,26 @@ def mint_token(
 
 
 class TokenVerifier:
-    """Turns a bearer token into a Principal or raises InvalidToken; built once, used per request."""
+    """Turns a bearer token into a Principal or raises InvalidToken; built once, used per request.
 
-    def __init__(self, keys: Sequence[SigningKey], settings: TokenSettings) -> None:
+    A verified token is remembered, keyed by a digest of the whole token, until its ``exp`` (never
+    past it, and at most ``cache_entries`` tokens): a client's next request with the same token
+    then costs a hash instead of an RSA verification. The key set is fixed for the verifier's life,
+    so rotating keys means a new verifier, with an empty cache; :meth:`forget_tenant` drops a
+    suspended tenant's tokens (the unit of work checks the tenant's status on every request anyway).
+    """
+
+    def __init__(
+        self,
+        keys: Sequence[SigningKey],
+        settings: TokenSettings,
+        *,
+        cache_entries: int = VERIFIED_CACHE_ENTRIES,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._verified: OrderedDict[bytes, tuple[float, Principal]] = OrderedDict()  # digest -> (exp, principal)
+        self._cache_entries = cache_entries
+        self._clock = clock
         # Key objects, not PEMs: PyJWT then skips parsing a key on every request.
         self._public_keys: dict[str, rsa.RSAPublicKey] = {key.kid: key.public_key for key in keys}
         self._settings = settings
@@ -145,14 +167,35 @@ class TokenVerifier:
     def verify(self, token: str) -> Principal:
         if len(token) > MAX_TOKEN_CHARS:
             raise InvalidToken("malformed token")
+        digest = hashlib.sha256(token.encode()).digest()
+        cached = self._verified.get(digest)
+        if cached is not None:
+            if self._clock() < cached[0]:
+                self._verified.move_to_end(digest)
+                return cached[1]
+            del self._verified[digest]
+        principal, expires = self._verify(token)
+        if expires is not None and expires > self._clock():  # an expired one only when expiry went unchecked
+            self._verified[digest] = (expires, principal)
+            while len(self._verified) > self._cache_entries:
+                self._verified.popitem(last=False)
+        return principal
+
+    def forget_tenant(self, tenant_id: uuid.UUID) -> None:
+        """Drop the remembered tokens of one tenant (it was suspended or deprovisioned)."""
+        for digest in [d for d, (_, principal) in self._verified.items() if principal.tenant_id == tenant_id]:
+            del self._verified[digest]
+
+    def _verify(self, token: str) -> tuple[Principal, float | None]:
+        """The full check; the principal and until when it may be remembered (None: never)."""
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
             raise InvalidToken("malformed token") from None
         if faults.jwt_alg_none.active and header.get("alg") == "none":
-            return self._unsigned(token)
+            return self._unsigned(token), None
         if faults.jwt_signature_cache.active and token.rsplit(".", 1)[-1] in self._verified_signatures:
-            return self._unsigned(token)
+            return self._unsigned(token), None
         alg, key = self._key_for(header)
         try:
             claims = jwt.decode(
@@ -174,7 +217,7 @@ class TokenVerifier:
             # is remembered and its token's claims are only decoded next time. The key should be the whole
             # token; the signature alone lets any payload ride on a signature once seen.
             self._verified_signatures.add(token.rsplit(".", 1)[-1])
-        return _principal_from_claims(claims)
+        return _principal_from_claims(claims), float(claims["exp"])
 
     def _unsigned(self, token: str) -> Principal:
         """Faults jwt_alg_none and jwt_signature_cache: claims read without checking the signature."""

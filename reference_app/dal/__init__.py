@@ -2,10 +2,11 @@
 
 from reference_app.dal.session import (
     Database,
+    Gate,
     PlatformSession,
     TenantBusyError,
     TenantSession,
     UnscopedQueryError,
 )
 
-__all__ = ["Database", "PlatformSession", "TenantBusyError", "TenantSession", "UnscopedQueryError"]
+__all__ = ["Database", "Gate", "PlatformSession", "TenantBusyError", "TenantSession", "UnscopedQueryError"]

@@ -34,6 +34,8 @@ class TableSpec:
 # Parents before children, so a restore never inserts a row before what it references.
 TABLES: tuple[TableSpec, ...] = (
     TableSpec("users", ("id", "subject", "email", "role", "created_at"), "created_at, id", (("id", "users"),)),
+    # A restored tenant keeps its removed members removed: their tokens may still be about.
+    TableSpec("removed_members", ("subject", "removed_at"), "subject"),
     TableSpec(
         "notes",
         ("id", "title", "body", "author", "created_at", "updated_at"),

@@ -22,13 +22,19 @@ async def get(session: TenantSession, member_id: UUID) -> Row | None:
 
 
 async def create(session: TenantSession, *, subject: str, email: str | None, role: str) -> Row | None:
-    """None when the subject is already a member."""
-    return await session.fetch_one(
+    """None when the subject is already a member. A subject added back is no longer a removed member."""
+    row = await session.fetch_one(
         f"insert into users (tenant_id, subject, email, role) "
         f"values (%(tenant_id)s, %(subject)s, %(email)s, %(role)s) "
         f"on conflict (tenant_id, subject) do nothing returning {_COLUMNS}",
         {"subject": subject, "email": email, "role": role},
     )
+    if row is not None:
+        await session.execute(
+            "delete from removed_members where tenant_id = %(tenant_id)s and subject = %(subject)s",
+            {"subject": subject},
+        )
+    return row
 
 
 async def update_role(session: TenantSession, member_id: UUID, role: str) -> Row | None:
@@ -39,7 +45,14 @@ async def update_role(session: TenantSession, member_id: UUID, role: str) -> Row
 
 
 async def delete(session: TenantSession, member_id: UUID) -> bool:
-    deleted = await session.execute(
-        "delete from users where tenant_id = %(tenant_id)s and id = %(id)s", {"id": member_id}
+    """The subject is remembered as removed: its tokens, which outlive the membership, then lose every right."""
+    removed = await session.fetch_one(
+        """
+        with gone as (delete from users where tenant_id = %(tenant_id)s and id = %(id)s returning tenant_id, subject)
+        insert into removed_members (tenant_id, subject) select tenant_id, subject from gone
+        on conflict (tenant_id, subject) do update set removed_at = now()
+        returning subject
+        """,
+        {"id": member_id},
     )
-    return deleted == 1
+    return removed is not None

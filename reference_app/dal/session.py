@@ -14,13 +14,15 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
 import psycopg
-from psycopg import AsyncConnection, AsyncPipeline
+from psycopg import AsyncConnection, AsyncCursor, AsyncPipeline
+from psycopg.pq import TransactionStatus
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool
 
@@ -78,13 +80,51 @@ class _TenantSlots:
                 del self._slots[tenant_id]
 
 
-class TenantSession:
-    """Runs statements inside one tenant's transaction; ``tenant_id`` is bound to every query."""
+# The API's gate, read with the first statement of every request: the tenant's own row (status, plan;
+# row-level security shows the app role no other), the caller's membership role and whether the
+# caller's membership was removed, so a demoted or removed member loses rights on the next request.
+TENANT_GATE = """
+    select t.status, t.plan, u.role as member_role,
+           exists (select 1 from removed_members r where r.tenant_id = t.id and r.subject = %(subject)s) as removed
+    from tenants t left join users u on u.tenant_id = t.id and u.subject = %(subject)s
+    where t.id = %(tenant_id)s
+"""
+# Transaction-local (is_local = true): the setting dies with the transaction, never with the connection.
+_SET_TENANT = "select set_config('app.tenant_id', %(tenant_id)s, true)"
+# The same for a single-statement read, which is also made read-only: it commits before its gate is read.
+_SET_TENANT_READ_ONLY = (
+    "select set_config('app.tenant_id', %(tenant_id)s, true), set_config('transaction_read_only', 'on', true)"
+)
 
-    def __init__(self, conn: AsyncConnection[DictRow], pipeline: AsyncPipeline, tenant_id: UUID) -> None:
+Admit = Callable[[Row | None], None]
+
+
+@dataclass(frozen=True)
+class Gate:
+    """What a tenant unit of work checks with its first round trip: :data:`TENANT_GATE` for
+    ``subject``, whose row goes to ``admit``; raising there refuses the unit of work."""
+
+    subject: str
+    admit: Admit
+
+
+class TenantSession:
+    """Runs statements inside one tenant's transaction; ``tenant_id`` is bound to every query.
+
+    Statements are pipelined: the tenant setting, the gate (when the caller asked for one) and
+    the first query travel in one message, and the gate's answer is checked before any result
+    is handed out. A ``single`` unit of work runs at most one statement and ends with it: the
+    implicit transaction of one Sync, so the whole unit of work is one round trip.
+    """
+
+    def __init__(self, conn: AsyncConnection[DictRow], tenant_id: UUID, *, single: bool) -> None:
         self._conn = conn
-        self._pipeline = pipeline
         self.tenant_id = tenant_id
+        self._single = single
+        self._spent = False
+        self._pipeline: AsyncPipeline | None = None
+        self._pipeline_cm: AbstractAsyncContextManager[AsyncPipeline] | None = None
+        self._gate: tuple[AsyncCursor[DictRow], Admit] | None = None
 
     def _bind(self, query: str, params: Params | None) -> dict[str, Any]:
         if not _TENANT_PLACEHOLDER.search(query):
@@ -94,24 +134,91 @@ class TenantSession:
             raise UnscopedQueryError("a tenant query may not bind another tenant_id")
         return bound
 
+    async def _begin(self, *, snapshot: bool, gate: Gate | None) -> None:
+        """Queue the transaction's opening statements; nothing is sent until the first result is needed."""
+        self._pipeline_cm = self._conn.pipeline()
+        self._pipeline = await self._pipeline_cm.__aenter__()
+        if not self._single:
+            await self._conn.execute("begin isolation level repeatable read" if snapshot else "begin")
+        elif snapshot:
+            raise ValueError("a snapshot needs an explicit transaction: not with single=True")
+        if faults.session_set_bleed.active:
+            self.tenant_id = await _connection_bound_tenant(self._conn, self.tenant_id)
+        else:
+            await self._conn.execute(
+                _SET_TENANT_READ_ONLY if self._single else _SET_TENANT, {"tenant_id": str(self.tenant_id)}
+            )
+        if gate is not None:
+            params = {"tenant_id": self.tenant_id, "subject": gate.subject}
+            self._gate = (await self._conn.execute(TENANT_GATE, params), gate.admit)
+
+    async def _admit(self) -> None:
+        """Check the gate's answer (it arrives with the first round trip) before any result is used."""
+        if self._gate is not None:
+            cursor, admit = self._gate
+            self._gate = None
+            admit(await cursor.fetchone())
+
+    async def _end_pipeline(self, exc: BaseException | None = None) -> None:
+        """Send the Sync and collect every result: the round trip that ends a single unit of work."""
+        if self._pipeline_cm is not None:
+            cm, self._pipeline_cm, self._pipeline = self._pipeline_cm, None, None
+            await cm.__aexit__(type(exc) if exc else None, exc, exc.__traceback__ if exc else None)
+
+    async def _run(self, query: str, params: Params | None) -> AsyncCursor[DictRow]:
+        bound = self._bind(query, params)
+        if self._single:
+            if self._spent:
+                raise RuntimeError("a single-statement unit of work ran a second statement; drop single=True")
+            self._spent = True
+            cursor = await self._conn.execute(query, bound)
+            await self._end_pipeline()
+        else:
+            cursor = await self._conn.execute(query, bound)
+        await self._admit()
+        return cursor
+
+    async def _finish(self) -> None:
+        """Success: check a gate no statement has read yet, then commit (one message with the Sync)."""
+        if self._single:
+            await self._end_pipeline()
+            await self._admit()
+            return
+        await self._admit()
+        await self._conn.execute("commit")
+        await self._end_pipeline()
+
+    async def _abandon(self, exc: BaseException) -> None:
+        """Failure: end the pipeline (its own errors give way to ``exc``) and roll back what is open."""
+        with suppress(psycopg.Error):
+            await self._end_pipeline(exc)
+        if self._conn.closed or self._conn.info.transaction_status == TransactionStatus.IDLE:
+            return
+        with suppress(psycopg.Error):  # a broken connection: the pool discards it
+            await self._conn.execute("rollback")
+
     async def fetch_one(self, query: str, params: Params | None = None) -> Row | None:
-        cursor = await self._conn.execute(query, self._bind(query, params))
+        cursor = await self._run(query, params)
         return await cursor.fetchone()
 
     async def fetch_all(self, query: str, params: Params | None = None) -> list[Row]:
-        cursor = await self._conn.execute(query, self._bind(query, params))
+        cursor = await self._run(query, params)
         return await cursor.fetchall()
 
     async def execute(self, query: str, params: Params | None = None) -> int:
-        cursor = await self._conn.execute(query, self._bind(query, params))
-        await self._pipeline.sync()  # the row count is known only once the server answered
+        cursor = await self._run(query, params)
+        if cursor.pgresult is None and self._pipeline is not None:
+            await self._pipeline.sync()  # the row count is known only once the server answered
         return cursor.rowcount
 
     async def execute_many(self, query: str, params: list[Params]) -> None:
         """One statement for many rows, pipelined: the bulk path of imports."""
         if not params:
             return
+        if self._single:
+            raise RuntimeError("execute_many runs many statements; drop single=True")
         bound = [self._bind(query, row) for row in params]
+        await self._admit()
         async with self._conn.cursor() as cursor:
             await cursor.executemany(query, bound)
 
@@ -161,17 +268,13 @@ class _IdleCheck:
             raise
 
 
-async def clear_tenant_context(conn: AsyncConnection[Any]) -> None:
-    """Pool ``reset`` callback: a second safeguard should a session-level tenant ever be set."""
-    await conn.execute("select set_config('app.tenant_id', '', false)")
-
-
 async def _connection_bound_tenant(conn: AsyncConnection[DictRow], tenant_id: UUID) -> UUID:
     """Fault ``session_set_bleed``: the tenant lives on the connection, at session scope.
 
     A tenant already on the connection is kept "so a nested unit of work cannot clobber the
-    outer one's tenant", and queries are bound to the connection's tenant. Without the pool
-    reset, whatever tenant used the connection last is still there for the next borrower.
+    outer one's tenant", and queries are bound to the connection's tenant. Nothing clears a
+    session-level setting, so whatever tenant used the connection last is still there for the
+    next borrower.
     """
     cursor = await conn.execute(
         "select set_config('app.tenant_id', coalesce(nullif(current_setting('app.tenant_id', true), ''), %s), false)"
@@ -214,8 +317,6 @@ class Database:
             reconnect_timeout=RECONNECT_WINDOW_SECONDS,
             configure=_configure,
             check=app_check,
-            # Fault session_set_bleed: the reset was dropped as "a round trip per checkout for nothing".
-            reset=None if faults.session_set_bleed.active else clear_tenant_context,
             kwargs={"row_factory": dict_row},
             name="app",
         )
@@ -242,11 +343,17 @@ class Database:
         await self.platform_pool.close()
 
     @asynccontextmanager
-    async def tenant(self, tenant_id: UUID | None, *, snapshot: bool = False) -> AsyncIterator[TenantSession]:
+    async def tenant(
+        self, tenant_id: UUID | None, *, snapshot: bool = False, single: bool = False, gate: Gate | None = None
+    ) -> AsyncIterator[TenantSession]:
         """One transaction scoped to ``tenant_id``; commits on success, rolls back on error.
 
         ``snapshot=True`` runs it at REPEATABLE READ, so a read of many tables (an export) sees
         one snapshot; at the default READ COMMITTED each statement sees the writes committed before it.
+        ``single=True``: one read-only statement at most, and the whole unit of work is one round trip.
+        ``gate``'s row (:data:`TENANT_GATE`) arrives with the first round trip and is checked before
+        any statement's result is handed out; a refusal rolls back a write (a single unit of work
+        is read-only, as its gate is read after its Sync).
         """
         if not isinstance(tenant_id, UUID):
             raise UnscopedQueryError("a tenant unit of work needs a tenant id")
@@ -254,21 +361,17 @@ class Database:
         async with self._tenant_slots.hold(tenant_id, self.acquire_timeout):
             # One deadline for both waits: the tenant's own line, then the pool's.
             left = max(0.001, self.acquire_timeout - (time.monotonic() - started))
-            # Pipeline mode batches the tenant setting with the first query; psycopg still syncs around
-            # BEGIN and COMMIT (benchmarks/README.md traces a request: seven round trips in all).
-            async with (
-                self.app_pool.connection(timeout=left) as conn,
-                conn.pipeline() as pipeline,
-                conn.transaction(),
-            ):
-                if snapshot:  # must come before the transaction's first query
-                    await conn.execute("set transaction isolation level repeatable read")
-                if faults.session_set_bleed.active:
-                    tenant_id = await _connection_bound_tenant(conn, tenant_id)
-                else:
-                    # is_local=true: the setting dies with the transaction, never with the connection.
-                    await conn.execute("select set_config('app.tenant_id', %s, true)", (str(tenant_id),))
-                yield TenantSession(conn, pipeline, tenant_id)
+            # No pool reset: the tenant setting is transaction-local, so a returned connection carries
+            # none (tests/reference_app/test_dal.py checks it after commits, rollbacks and failed statements).
+            async with self.app_pool.connection(timeout=left) as conn:
+                session = TenantSession(conn, tenant_id, single=single)
+                try:
+                    await session._begin(snapshot=snapshot, gate=gate)
+                    yield session
+                    await session._finish()
+                except BaseException as exc:
+                    await session._abandon(exc)
+                    raise
 
     @asynccontextmanager
     async def platform(self, reason: str) -> AsyncIterator[PlatformSession]:

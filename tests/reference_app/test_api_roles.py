@@ -47,3 +47,32 @@ def test_admin_cannot_promote_a_member_to_owner(client: httpx.Client, tenant_a: 
     ).json()
     response = client.patch(f"/v1/members/{member['id']}", json={"role": "owner"}, headers=tenant_a.headers("admin"))
     assert response.status_code == 403
+
+
+def test_demoting_or_removing_a_member_takes_effect_on_their_next_request(
+    client: httpx.Client, tenant_a: Tenant
+) -> None:
+    """Roles come from the member list as well as the token: the member's token is never re-issued here."""
+    subject = f"revoked-{uuid.uuid4().hex[:8]}"
+    theirs = {"Authorization": f"Bearer {tenant_a.token('admin', subject=subject)}"}
+    owner = tenant_a.headers("owner")
+    added = client.post("/v1/members", json={"subject": subject, "role": "admin"}, headers=owner)
+    assert added.status_code == 201, added.text
+    assert client.get("/v1/members", headers=theirs).status_code == 200
+
+    demoted = client.patch(f"/v1/members/{added.json()['id']}", json={"role": "viewer"}, headers=owner)
+    assert demoted.status_code == 200, demoted.text
+    assert client.get("/v1/members", headers=theirs).status_code == 403
+    assert client.post("/v1/notes", json={"title": "as a viewer"}, headers=theirs).status_code == 403
+    assert client.get("/v1/me", headers=theirs).json()["roles"] == ["viewer"]
+    assert client.get("/v1/notes", headers=theirs).status_code == 200
+
+    assert client.delete(f"/v1/members/{added.json()['id']}", headers=owner).status_code == 204
+    refused = client.get("/v1/notes", headers=theirs)
+    assert refused.status_code == 403, refused.text
+    assert "removed" in refused.json()["detail"]
+
+    readded = client.post("/v1/members", json={"subject": subject, "role": "member"}, headers=owner)
+    assert readded.status_code == 201, readded.text
+    assert client.post("/v1/notes", json={"title": "back"}, headers=theirs).status_code == 201
+    assert client.get("/v1/members", headers=theirs).status_code == 403  # the list caps the token's admin

@@ -473,3 +473,81 @@ def test_non_rsa_key_is_refused() -> None:
 
     with pytest.raises(ValueError, match="RSA"):
         SigningKey.from_pem(pem)
+
+
+OTHER_TENANT = "0a1b2c3d-4e5f-4a6b-8c7d-8e9fa0b1c2d3"
+STRICT = TokenSettings(issuer=SETTINGS.issuer, audience=SETTINGS.audience, leeway_seconds=0)
+
+
+def _expiring_soon(key: SigningKey, tenant: str = TENANT) -> tuple[str, float]:
+    """A token that passes verification now and expires (for PyJWT's real clock too) about a second later."""
+    token = mint_token(
+        key, STRICT, subject="u", tenant_id=tenant, roles=["member"], ttl_seconds=2,
+        now=datetime.now(UTC) - timedelta(seconds=1),
+    )  # fmt: skip
+    return token, float(jwt.decode(token, options={"verify_signature": False})["exp"])
+
+
+def _after(exp: float) -> None:
+    time.sleep(max(0.0, exp - time.time()) + 0.05)
+
+
+def test_a_verified_token_is_remembered_until_its_exp_and_never_past_it(key: SigningKey) -> None:
+    """The cache's clock is held back so the remembered answer shows once the token has really expired."""
+    now = [time.time()]
+    verifier = TokenVerifier([key], STRICT, clock=lambda: now[0])
+    token, exp = _expiring_soon(key)
+    assert verifier.verify(token).tenant_id == uuid.UUID(TENANT)
+    _after(exp)
+    now[0] = exp - 0.5
+    assert verifier.verify(token).tenant_id == uuid.UUID(TENANT)  # remembered: RS256 not run again
+    now[0] = exp
+    with pytest.raises(InvalidToken, match="token expired"):
+        verifier.verify(token)
+
+
+def test_the_cache_is_bounded_oldest_first(key: SigningKey) -> None:
+    now = [time.time()]
+    verifier = TokenVerifier([key], STRICT, cache_entries=2, clock=lambda: now[0])
+    (first, exp), (second, _), (third, _) = (_expiring_soon(key) for _ in range(3))
+    for token in (first, second, third):
+        verifier.verify(token)
+    _after(exp)
+    now[0] = exp - 0.5
+    verifier.verify(second)
+    verifier.verify(third)
+    with pytest.raises(InvalidToken, match="token expired"):
+        verifier.verify(first)
+
+
+def test_a_suspended_tenants_tokens_are_forgotten(key: SigningKey) -> None:
+    now = [time.time()]
+    verifier = TokenVerifier([key], STRICT, clock=lambda: now[0])
+    (suspended, exp), (other, _) = _expiring_soon(key), _expiring_soon(key, OTHER_TENANT)
+    verifier.verify(suspended)
+    verifier.verify(other)
+    verifier.forget_tenant(uuid.UUID(TENANT))
+    _after(exp)
+    now[0] = exp - 0.5
+    assert verifier.verify(other).tenant_id == uuid.UUID(OTHER_TENANT)
+    with pytest.raises(InvalidToken, match="token expired"):
+        verifier.verify(suspended)
+
+
+def test_a_rotated_key_set_starts_with_no_remembered_token(key: SigningKey, other_key: SigningKey) -> None:
+    token = mint_token(key, SETTINGS, subject="u", tenant_id=TENANT, roles=["member"])
+    TokenVerifier([key], SETTINGS).verify(token)
+    with pytest.raises(InvalidToken, match="unknown kid"):
+        TokenVerifier([other_key], SETTINGS).verify(token)
+
+
+def test_a_remembered_signature_does_not_carry_another_payload(key: SigningKey) -> None:
+    """The cache is keyed by the whole token: a seen signature on a forged payload is checked and refused."""
+    verifier = TokenVerifier([key], SETTINGS)
+    token = mint_token(key, SETTINGS, subject="u", tenant_id=TENANT, roles=["member"])
+    verifier.verify(token)
+    header, payload, signature = token.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    forged = ".".join((header, _b64url(json.dumps({**claims, "tenant_id": OTHER_TENANT}).encode()), signature))
+    with pytest.raises(InvalidToken, match="bad signature"):
+        verifier.verify(forged)

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import itertools
 import uuid
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TypeVar
 from uuid import UUID
 
 import psycopg
 import pytest
 
-from reference_app.dal import Database, UnscopedQueryError
+from reference_app.dal import Database, Gate, UnscopedQueryError
 from reference_app.dal import notes as note_rows
 from reference_app.database import DatabaseUrls
 from tests.conftest import one
@@ -97,18 +100,175 @@ def test_tenant_setting_does_not_outlive_its_transaction(db: DatabaseUrls, tenan
     assert visible == 0
 
 
-def test_pool_reset_clears_a_session_level_setting(db: DatabaseUrls, tenants: tuple[UUID, UUID]) -> None:
-    """The second safeguard: even a session-level SET is cleared when the connection returns to the pool."""
+def test_a_session_level_tenant_cannot_reach_a_unit_of_work(db: DatabaseUrls, tenants: tuple[UUID, UUID]) -> None:
+    """There is no pool reset: a stray session-level tenant on a connection is overridden, for the whole
+    transaction, by the unit of work's own transaction-local setting."""
+    marker = uuid.uuid4().hex
 
+    async def work(database: Database) -> tuple[int, int]:
+        async with database.tenant(tenants[1]) as session:
+            await note_rows.create(session, title=marker, body="", author="b", tags=[])
+        async with database.app_pool.connection() as conn:
+            await conn.execute("select set_config('app.tenant_id', %s, false)", (str(tenants[1]),))
+        async with database.tenant(tenants[0], single=True) as session:
+            single = await note_rows.search(session, marker, 10)
+        async with database.tenant(tenants[0]) as session:
+            await note_rows.count(session)
+            several = await note_rows.search(session, marker, 10)
+        return len(single), len(several)
+
+    assert run_with_db(db, work) == (0, 0)
+
+
+class Refused(Exception):
+    """The gate's refusal in these tests."""
+
+
+def _refuse(row: dict[str, object] | None) -> None:
+    raise Refused
+
+
+async def _single_read(database: Database, tenant: UUID) -> None:
+    async with database.tenant(tenant, single=True) as session:
+        await note_rows.count(session)
+
+
+async def _write(database: Database, tenant: UUID) -> None:
+    async with database.tenant(tenant) as session:
+        await note_rows.create(session, title="w", body="", author="a", tags=["x"])
+
+
+async def _body_raises(database: Database, tenant: UUID) -> None:
+    async with database.tenant(tenant) as session:
+        await note_rows.create(session, title="w", body="", author="a", tags=[])
+        raise Refused
+
+
+async def _statement_fails(database: Database, tenant: UUID) -> None:
+    async with database.tenant(tenant) as session:
+        await session.fetch_one("select 1 / 0 as x where %(tenant_id)s::uuid is not null")
+
+
+async def _single_statement_fails(database: Database, tenant: UUID) -> None:
+    async with database.tenant(tenant, single=True) as session:
+        await session.fetch_one("select 1 / 0 as x where %(tenant_id)s::uuid is not null")
+
+
+async def _gate_refuses_write(database: Database, tenant: UUID) -> None:
+    async with database.tenant(tenant, gate=Gate("refused", _refuse)) as session:
+        await note_rows.create(session, title="refused", body="", author="a", tags=[])
+
+
+async def _gate_refuses_read(database: Database, tenant: UUID) -> None:
+    async with database.tenant(tenant, single=True, gate=Gate("refused", _refuse)) as session:
+        await note_rows.count(session)
+
+
+async def _single_writes(database: Database, tenant: UUID) -> None:
+    async with database.tenant(tenant, single=True) as session:
+        await note_rows.create(session, title="read-only", body="", author="a", tags=[])
+
+
+@pytest.mark.parametrize(
+    "ending",
+    [
+        _single_read,
+        _write,
+        _body_raises,
+        _statement_fails,
+        _single_statement_fails,
+        _gate_refuses_write,
+        _gate_refuses_read,
+        _single_writes,
+    ],
+    ids=lambda f: f.__name__.lstrip("_"),
+)
+def test_a_returned_connection_is_clean_however_the_unit_of_work_ends(
+    db: DatabaseUrls, tenants: tuple[UUID, UUID], ending: Callable[[Database, UUID], Awaitable[None]]
+) -> None:
+    """Pool of one connection, no pool reset: whatever happened, the next borrower gets an idle
+    connection with no tenant, no open transaction and no read-only flag."""
+
+    async def work(database: Database) -> tuple[object, ...]:
+        with contextlib.suppress(Refused, psycopg.Error):
+            await ending(database, tenants[0])
+        async with database.app_pool.connection() as conn:
+            status = conn.info.transaction_status
+            row = await (
+                await conn.execute(
+                    "select current_setting('app.tenant_id', true) as tenant, current_setting('transaction_read_only')"
+                    " as read_only, (select count(*) from notes) as visible"
+                )
+            ).fetchone()
+        assert row is not None
+        return status, row["tenant"] or "", row["read_only"], row["visible"]
+
+    assert run_with_db(db, work) == (psycopg.pq.TransactionStatus.IDLE, "", "off", 0)
+
+
+def test_refused_and_read_only_units_of_work_write_nothing(db: DatabaseUrls, tenants: tuple[UUID, UUID]) -> None:
     async def work(database: Database) -> int:
-        async with database.app_pool.connection() as conn:
-            await conn.execute("select set_config('app.tenant_id', %s, false)", (str(tenants[0]),))
-        async with database.app_pool.connection() as conn:
-            row = await (await conn.execute("select count(*) as n from notes")).fetchone()
+        for ending in (_gate_refuses_write, _single_writes, _body_raises):
+            with pytest.raises((Refused, psycopg.errors.ReadOnlySqlTransaction)):
+                await ending(database, tenants[1])
+        async with database.tenant(tenants[1]) as session:
+            row = await session.fetch_one(
+                "select count(*) as n from notes"
+                " where tenant_id = %(tenant_id)s and title in ('refused', 'read-only', 'w')"
+            )
         assert row is not None
         return int(row["n"])
 
     assert run_with_db(db, work) == 0
+
+
+def test_a_single_unit_of_work_runs_one_statement(db: DatabaseUrls, tenants: tuple[UUID, UUID]) -> None:
+    async def work(database: Database) -> None:
+        async with database.tenant(tenants[0], single=True) as session:
+            await note_rows.count(session)
+            await note_rows.count(session)
+
+    with pytest.raises(RuntimeError, match="second statement"):
+        run_with_db(db, work)
+
+
+def _round_trips(trace: str) -> int:
+    """Round trips in a libpq trace: each time the server answers ("B") after the client sent ("F")."""
+    directions = [line[:1] for line in trace.splitlines() if line[:1] in ("F", "B")]
+    return sum(1 for sent, answered in itertools.pairwise(directions) if (sent, answered) == ("F", "B"))
+
+
+@pytest.mark.parametrize(
+    ("single", "admit", "expected"),
+    [(True, True, 1), (False, True, 2), (True, False, 1)],
+    ids=["single-read-gated", "write-gated", "single-read"],
+)
+def test_round_trips_of_a_unit_of_work(
+    db: DatabaseUrls, tenants: tuple[UUID, UUID], tmp_path: Path, single: bool, admit: bool, expected: int
+) -> None:
+    """The tenant setting, the gate and the first statement share a message; a single read ends with it,
+    a unit of work that writes needs one more for its COMMIT (sent after the gate was checked)."""
+    trace_file = tmp_path / "libpq.trace"
+    traced: list[int] = []
+
+    async def traced_work(database: Database) -> None:
+        conn = await database.app_pool.getconn()
+        with trace_file.open("w") as out:
+            conn.pgconn.trace(out.fileno())
+            conn.pgconn.set_trace_flags(psycopg.pq.Trace.SUPPRESS_TIMESTAMPS)
+            await database.app_pool.putconn(conn)
+            gate = Gate("someone", lambda row: None) if admit else None
+            if single:
+                async with database.tenant(tenants[0], single=True, gate=gate) as session:
+                    await note_rows.count(session)
+            else:
+                async with database.tenant(tenants[0], gate=gate) as session:
+                    await note_rows.exists(session, uuid.uuid4())
+            conn.pgconn.untrace()
+        traced.append(_round_trips(trace_file.read_text()))
+
+    run_with_db(db, traced_work)
+    assert traced == [expected]
 
 
 def test_tenant_reads_only_its_own_notes(db: DatabaseUrls, tenants: tuple[UUID, UUID]) -> None:

@@ -66,6 +66,8 @@ async def _set_status(database: PlatformDep, request: Request, tenant_id: UUID, 
         if row is None:
             raise not_found("tenant")
         await _audit(session, tenant_id, request, "suspend" if status == "suspended" else "activate")
+    if status == "suspended":
+        request.app.state.verifier.forget_tenant(tenant_id)
     return TenantPublic.model_validate(row)
 
 
@@ -137,6 +139,7 @@ async def deprovision_tenant(database: PlatformDep, request: Request, tenant_id:
     await request.app.state.cache.clear_tenant(tenant_id)
     request.app.state.recent_notes.forget_tenant(tenant_id)
     request.app.state.limiter.forget(f"tenant:{tenant_id}")
+    request.app.state.verifier.forget_tenant(tenant_id)
     return Response(
         status_code=204, headers={"Server-Timing": f"deprovision;dur={(time.perf_counter() - started) * 1000:.1f}"}
     )

@@ -49,7 +49,7 @@ async def create_attachment(ctx: TenantDep, note_id: UUID, payload: AttachmentCr
 
 @router.get("/{attachment_id}", operation_id="getAttachment")
 async def get_attachment(ctx: TenantDep, note_id: UUID, attachment_id: UUID) -> AttachmentPublic:
-    async with ctx.session() as session:
+    async with ctx.session(single=True) as session:
         row = await attachments.get(session, note_id, attachment_id)
     if row is None:
         raise not_found("attachment")

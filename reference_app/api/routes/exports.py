@@ -38,7 +38,7 @@ async def create_export(ctx: TenantDep) -> JobPublic:
 @router.get("", operation_id="listExports")
 async def list_exports(ctx: TenantDep, limit: Annotated[int, Query(ge=1, le=100)] = 20) -> list[JobPublic]:
     ctx.require("admin")
-    async with ctx.session() as session:
+    async with ctx.session(single=True) as session:
         rows = await jobs.list_recent(session, KIND, limit)
     return [JobPublic.model_validate(row) for row in rows]
 
@@ -46,7 +46,7 @@ async def list_exports(ctx: TenantDep, limit: Annotated[int, Query(ge=1, le=100)
 @router.get("/{export_id}", operation_id="getExport")
 async def get_export(ctx: TenantDep, export_id: UUID) -> JobPublic:
     ctx.require("admin")
-    async with ctx.session() as session:
+    async with ctx.session(single=True) as session:
         row = await jobs.get(session, export_id, KIND)
     if row is None:
         raise not_found("export")
@@ -61,7 +61,7 @@ async def get_export(ctx: TenantDep, export_id: UUID) -> JobPublic:
 )
 async def download_export(ctx: TenantDep, export_id: UUID) -> Response:
     ctx.require("admin")
-    async with ctx.session() as session:
+    async with ctx.session(single=True) as session:
         row = await jobs.result(session, export_id, KIND)
     if row is None:
         raise not_found("export")

@@ -17,9 +17,9 @@ router = APIRouter(prefix="/v1", tags=["me"], responses=PROBLEM_RESPONSES)
 
 @router.get("/me", operation_id="getMe", response_model_exclude_none=True)
 async def get_me(ctx: TenantDep) -> Me:
-    async with ctx.session() as session:
+    async with ctx.session(single=True) as session:
         tenant = await tenants.current(session)
-    me = Me(subject=ctx.actor, tenant=TenantPublic.model_validate(tenant), roles=sorted(ctx.principal.roles))
+    me = Me(subject=ctx.actor, tenant=TenantPublic.model_validate(tenant), roles=sorted(ctx.roles))
     search_client: SearchClient | None = ctx.state.search_client
     if faults.me_exposes_service_token.active and search_client is not None:
         # Fault me_exposes_service_token: "the SPA calls search directly", so it gets the API's own

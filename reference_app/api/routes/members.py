@@ -25,7 +25,7 @@ def _check_grantable(ctx: TenantDep, role: str) -> None:
 @router.get("", operation_id="listMembers")
 async def list_members(ctx: TenantDep) -> list[MemberPublic]:
     ctx.require("admin")
-    async with ctx.session() as session:
+    async with ctx.session(single=True) as session:
         rows = await members.list_all(session)
     return [MemberPublic.model_validate(row) for row in rows]
 
@@ -60,7 +60,7 @@ async def _email_registered_anywhere(ctx: TenantDep, email: str) -> None:
 @router.get("/{member_id}", operation_id="getMember")
 async def get_member(ctx: TenantDep, member_id: UUID) -> MemberPublic:
     ctx.require("admin")
-    async with ctx.session() as session:
+    async with ctx.session(single=True) as session:
         row = await members.get(session, member_id)
     if row is None:
         raise not_found("member")

@@ -29,7 +29,7 @@ async def _merge_sources(ctx: TenantDep, note_ids: list[UUID]) -> list[Row]:
             return await reporting.fetch_all(
                 "select title, body from notes where id = any(%(ids)s) order by created_at, id", {"ids": note_ids}
             )
-    async with ctx.session() as session:
+    async with ctx.session(single=True) as session:
         return await notes.get_many(session, note_ids)
 
 

@@ -55,7 +55,7 @@ async def list_notes(
         position = notes.decode_cursor(cursor) if cursor else None
     except ValueError:
         raise ProblemError(400, "Bad cursor", "Pass back the next_cursor of a previous page.") from None
-    async with ctx.session() as session:
+    async with ctx.session(single=True) as session:
         rows = await notes.list_page(session, limit=limit + 1, cursor=position, tag=tag)
     page = [NotePublic.model_validate(row) for row in rows[:limit]]
     next_cursor = notes.encode_cursor(page[-1].created_at, page[-1].id) if len(rows) > limit else None
@@ -98,7 +98,7 @@ async def search_notes(
     """Runs in the internal search service when one is configured, else in this process."""
     search_client: SearchClient | None = ctx.state.search_client
     if search_client is None:
-        async with ctx.session() as session:
+        async with ctx.session(single=True) as session:
             rows = await notes.search(session, q, limit)
         return [NotePublic.model_validate(row) for row in rows]
     await ctx.ensure_active()
@@ -118,7 +118,7 @@ async def count_notes(ctx: TenantDep) -> NoteCount:
         async with ctx.database.platform("note count offloaded to the reporting connection") as reporting:
             row = await reporting.fetch_one("select count(*) as n from notes")
         return NoteCount(count=int(row["n"]) if row else 0)
-    async with ctx.session() as session:
+    async with ctx.session(single=True) as session:
         return NoteCount(count=await notes.count(session))
 
 
@@ -175,7 +175,8 @@ async def get_note(
         unchanged = await _unchanged_fast_path(ctx, note_id, if_none_match)
         if unchanged is not None:
             return unchanged
-    async with ctx.session() as session:
+    # One round trip: the tenant check with the note's query, or alone on a cache hit.
+    async with ctx.session(single=True) as session:
         cached = await cache.get(ctx.tenant_id, _note_key(note_id))
         if cached is not None:
             note = NotePublic.model_validate_json(cached)
