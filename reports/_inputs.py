@@ -153,6 +153,15 @@ def _explained(data: bytes, where: str, inputs: RunInputs) -> Record | None:
         )
         return None
     try:
+        json.dumps(raw, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        inputs.problems.append(
+            Problem(
+                where, "holds an escaped lone surrogate (\\ud800 to \\udfff), which is not text: the record is ignored"
+            )
+        )
+        return None
+    try:
         return parse_record(raw, Record, source=where)
     except RecordError as exc:
         inputs.problems.append(Problem(where, str(exc)))
