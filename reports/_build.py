@@ -183,7 +183,7 @@ def build_report(options: ReportOptions) -> Report:
         score=result_score,
         metrics=metric_rows(catalogue, results, result_score, load_results),
         results=results,
-        matrix=isolation_matrix(results),
+        matrix=isolation_matrix(scored),
         problems=problems,
         waivers=waivers,
         declarations=declarations,

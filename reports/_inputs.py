@@ -129,7 +129,9 @@ def _read_jsonl(path: Path, catalogue: Catalogue, inputs: RunInputs) -> None:
             if record.target:
                 record.target = targets.setdefault(repr(record.target), record.target)
             run = run_key(record.run_id)
-            inputs.runs.setdefault(run, RunTally()).read(record, control, path.name)
+            if run not in inputs.runs:
+                inputs.runs[run] = RunTally({c.id: position for position, c in enumerate(catalogue)})
+            inputs.runs[run].read(record, control, path.name)
             count += 1
     inputs.evidence_files.append(EvidenceFile(path.name, digest.hexdigest(), size, count))
 

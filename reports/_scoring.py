@@ -325,17 +325,10 @@ class Matrix:
         }
 
 
-def isolation_matrix(results: list[ControlResult]) -> Matrix:
-    cells: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
-    for result in results:
-        if not result.control.isolation:
-            continue
-        for pair, (attempts, blocked) in result.tally.cells.items():
-            cell = cells[pair]
-            cell[0] += attempts
-            cell[1] += blocked
-    tenants = sorted({t for pair in cells for t in pair})
-    return Matrix(tenants, {pair: (n, b) for pair, (n, b) in cells.items()})
+def isolation_matrix(run: RunTally) -> Matrix:
+    ordered = sorted(run.cells.items(), key=lambda item: item[1][2])
+    tenants = sorted({t for pair in run.cells for t in pair})
+    return Matrix(tenants, {pair: (n, b) for pair, (n, b, _) in ordered})
 
 
 # ---------------------------------------------------------------------- trend

@@ -69,7 +69,6 @@ class ControlTally:
     error_texts: dict[str, None] = field(default_factory=dict)
     other_texts: dict[str, None] = field(default_factory=dict)  # not assessed, not applicable, waived
     attempts: tuple[int, int] = (0, 0)  # judged cross-tenant attempts and blocked, of pass and fail records
-    cells: dict[tuple[str, str], list[int]] = field(default_factory=dict)  # (attacker, victim) -> [n, blocked]
     inconclusive: int = 0
     lowest: float | None = None  # of measured[control.measure.name]
     highest: float | None = None
@@ -129,11 +128,6 @@ class ControlTally:
         if status in ("pass", "fail"):
             attempts, blocked = record.attempts
             self.attempts = (self.attempts[0] + attempts, self.attempts[1] + blocked)
-            # The same judged attempts as the Tenant Isolation Score: a record without them adds no cell.
-            if attempts and self.control.isolation and record.attacker and record.victim:
-                cell = self.cells.setdefault((record.attacker, record.victim), [0, 0])
-                cell[0] += attempts
-                cell[1] += blocked
         if record.attacker and isinstance(count := measured.get("inconclusive"), int) and count > 0:
             self.inconclusive += count
         name = self.control.measure.name
@@ -164,7 +158,11 @@ def parse_time(value: Any) -> datetime | None:
 class RunTally:
     """The records of one run: a tally per control, and what choosing the run and checking its target need."""
 
+    order: dict[str, int] = field(default_factory=dict)  # control id -> position in the catalogue
     controls: dict[str, ControlTally] = field(default_factory=dict)
+    # (attacker, victim) -> [attempts, blocked, (position of the first control, record number)] of the isolation
+    # controls: one matrix for the run, in the order of a pass over the controls in catalogue order.
+    cells: dict[tuple[str, str], list[Any]] = field(default_factory=dict)
     count: int = 0
     files: dict[str, int] = field(default_factory=dict)  # file -> records of this run read from it
     # (target dict, stamped fingerprint) -> (target, first source): the target check looks at each pair once.
@@ -180,6 +178,18 @@ class RunTally:
         if tally is None:
             tally = self.controls[control.id] = ControlTally(control)
         tally.add(record)
+        # The same judged attempts as the Tenant Isolation Score: a record without them adds no cell.
+        if control.isolation and record.status in ("pass", "fail") and record.attacker and record.victim:
+            attempts, blocked = record.attempts
+            if attempts:
+                first = (self.order.get(control.id, len(self.order)), self.count)
+                cell = self.cells.get((record.attacker, record.victim))
+                if cell is None:
+                    self.cells[(record.attacker, record.victim)] = [attempts, blocked, first]
+                else:
+                    cell[0] += attempts
+                    cell[1] += blocked
+                    cell[2] = min(cell[2], first)
 
     def read(self, record: Record, control: Control, file: str) -> None:
         """A record read from ``file``: also what choosing the run and checking its target look at."""
