@@ -101,11 +101,12 @@ def _read_jsonl(path: Path, catalogue: Catalogue, inputs: RunInputs) -> None:
     """Line by line into the tallies of the runs, so memory holds one record at a time, not the file."""
     digest, size, count = hashlib.sha256(), 0, 0
     targets: dict[str, dict[str, Any]] = {}  # one dict per distinct target: 100,000 records share a handful
+    name = path.name
     with path.open("rb") as handle:
         for number, data in enumerate(iter(lambda: handle.readline(MAX_RECORD_BYTES + 1), b""), start=1):
             digest.update(data)
             size += len(data)
-            where = f"{path.name}:{number}"
+            where = f"{name}:{number}"
             if len(data) > MAX_RECORD_BYTES and not data.endswith(b"\n"):
                 inputs.problems.append(
                     Problem(where, f"a record longer than {MAX_RECORD_BYTES} bytes: not read (no suite writes one)")
@@ -131,9 +132,9 @@ def _read_jsonl(path: Path, catalogue: Catalogue, inputs: RunInputs) -> None:
             run = run_key(record.run_id)
             if run not in inputs.runs:
                 inputs.runs[run] = RunTally({c.id: position for position, c in enumerate(catalogue)})
-            inputs.runs[run].read(record, control, path.name)
+            inputs.runs[run].read(record, control, name)
             count += 1
-    inputs.evidence_files.append(EvidenceFile(path.name, digest.hexdigest(), size, count))
+    inputs.evidence_files.append(EvidenceFile(name, digest.hexdigest(), size, count))
 
 
 def _explained(data: bytes, where: str, inputs: RunInputs) -> Record | None:

@@ -80,8 +80,9 @@ class ControlTally:
     findings: list[Record] = field(default_factory=list)
     evidence: list[tuple[Record, Any]] = field(default_factory=list)
 
-    def add(self, record: Record) -> None:
-        """Fold one record in (records must come in file order: the first ones are the ones shown)."""
+    def add(self, record: Record) -> tuple[int, int]:
+        """Fold one record in (records must come in file order: the first ones are the ones shown); returns its
+        judged cross-tenant attempts and blocked (none unless it passed or failed)."""
         self.count += 1
         status: str = record.status
         effective = status
@@ -104,7 +105,7 @@ class ControlTally:
             self.error_texts.setdefault(f"{record.check_id}: {record.reason}")
         elif status != "pass":
             self.other_texts.setdefault(record.reason or "not assessed")
-        self._measures(record, status)
+        judged = self._measures(record, status)
         if record.target and id(record.target) not in self.targets:
             self.targets[id(record.target)] = record.target
         if record.started_at and (self.started_at is None or record.started_at < self.started_at):
@@ -122,11 +123,13 @@ class ControlTally:
                     self.evidence.append((record, item))
                     if len(self.evidence) == MAX_EVIDENCE_ITEMS:
                         break
+        return judged
 
-    def _measures(self, record: Record, status: str) -> None:
+    def _measures(self, record: Record, status: str) -> tuple[int, int]:
         measured = record.measured
+        judged = (0, 0)
         if status in ("pass", "fail"):
-            attempts, blocked = record.attempts
+            judged = attempts, blocked = record.attempts
             self.attempts = (self.attempts[0] + attempts, self.attempts[1] + blocked)
         if record.attacker and isinstance(count := measured.get("inconclusive"), int) and count > 0:
             self.inconclusive += count
@@ -138,6 +141,7 @@ class ControlTally:
                 self.highest = value
         if isinstance(memory := measured.get("memory_percent_max"), int | float):
             self.memory.add(float(memory))
+        return judged
 
     def check_rows(self) -> tuple[list[Record], int]:
         """The records listed in the report (worst status first, then file order) and how many are not."""
@@ -177,19 +181,17 @@ class RunTally:
         tally = self.controls.get(control.id)
         if tally is None:
             tally = self.controls[control.id] = ControlTally(control)
-        tally.add(record)
+        attempts, blocked = tally.add(record)
         # The same judged attempts as the Tenant Isolation Score: a record without them adds no cell.
-        if control.isolation and record.status in ("pass", "fail") and record.attacker and record.victim:
-            attempts, blocked = record.attempts
-            if attempts:
-                first = (self.order.get(control.id, len(self.order)), self.count)
-                cell = self.cells.get((record.attacker, record.victim))
-                if cell is None:
-                    self.cells[(record.attacker, record.victim)] = [attempts, blocked, first]
-                else:
-                    cell[0] += attempts
-                    cell[1] += blocked
-                    cell[2] = min(cell[2], first)
+        if attempts and control.isolation and record.attacker and record.victim:
+            first = (self.order.get(control.id, len(self.order)), self.count)
+            cell = self.cells.get((record.attacker, record.victim))
+            if cell is None:
+                self.cells[(record.attacker, record.victim)] = [attempts, blocked, first]
+            else:
+                cell[0] += attempts
+                cell[1] += blocked
+                cell[2] = min(cell[2], first)
 
     def read(self, record: Record, control: Control, file: str) -> None:
         """A record read from ``file``: also what choosing the run and checking its target look at."""
