@@ -104,11 +104,11 @@ def _targets(results: list[ControlResult]) -> list[dict[str, Any]]:
     seen: dict[str, dict[str, Any]] = {}
     shapes: set[int] = set()  # records read from one file share their target dict: each is looked at once
     for result in results:
-        for record in result.records:
-            if record.target and id(record.target) not in shapes:
-                shapes.add(id(record.target))
-                key = repr(sorted((str(k), repr(v)) for k, v in record.target.items()))
-                seen.setdefault(key, record.target)
+        for target in result.tally.targets.values():
+            if id(target) not in shapes:
+                shapes.add(id(target))
+                key = repr(sorted((str(k), repr(v)) for k, v in target.items()))
+                seen.setdefault(key, target)
     # Normalised, so that a record from any suite, whatever keys its target has, renders the same way.
     # One run has one target per facet (reports/_runs.py refuses more); facets are the app and its cluster.
     return [
@@ -125,8 +125,8 @@ def _targets(results: list[ControlResult]) -> list[dict[str, Any]]:
 
 
 def _provenance(options: ReportOptions, report_results: list[ControlResult], run: RunChoice) -> dict[str, Any]:
-    starts = {r.started_at for c in report_results for r in c.records if r.started_at}
-    ends = {r.finished_at for c in report_results for r in c.records if r.finished_at}
+    starts = [c.tally.started_at for c in report_results if c.tally.started_at]
+    ends = [c.tally.finished_at for c in report_results if c.tally.finished_at]
     return {
         "run": run.as_dict(),
         "targets": _targets(report_results),
@@ -150,16 +150,18 @@ def build_report(options: ReportOptions) -> Report:
     now = options.now or datetime.now(UTC)
     today = options.today or now.date()
     inputs = read_results(options.results_dir, catalogue)
-    run, records, load_results, problems, evidence_files = choose_run(
-        inputs.records, inputs.load_results, inputs.problems, inputs.evidence_files, options.results_dir, options.run
+    run, scored, load_results, problems, evidence_files = choose_run(
+        inputs.runs, inputs.load_results, inputs.problems, inputs.evidence_files, options.results_dir, options.run
     )
-    records += records_from_load(load_results, catalogue)
+    for derived in records_from_load(load_results, catalogue):
+        scored.add(derived, catalogue.get(derived.control_id))
     if options.docs is not None:
         if not options.docs.is_dir():
             problems.append(Problem(f"--docs {options.docs}", "no such directory; documentation not assessed"))
         else:
             threshold = catalogue.get("OPS-DOCUMENTATION-COVERAGE").measure.threshold or 100.0
-            records.append(documentation_record(options.docs, threshold))
+            documentation = documentation_record(options.docs, threshold)
+            scored.add(documentation, catalogue.get(documentation.control_id))
     waivers: list[Waiver] = []
     declarations: list[Declaration] = []
     if options.waivers is not None:
@@ -170,7 +172,7 @@ def build_report(options: ReportOptions) -> Report:
     if options.previous is not None:
         previous, previous_problems = read_previous(options.previous)
         problems += previous_problems
-    results = control_results(catalogue, records, waivers, declarations, problems)
+    results = control_results(catalogue, scored, waivers, declarations, problems)
     result_score = score(results)
     decision = verdict(results, result_score, problems)
     layers: list[str] = list(dict.fromkeys(c.layer for c in catalogue))
@@ -181,7 +183,7 @@ def build_report(options: ReportOptions) -> Report:
         score=result_score,
         metrics=metric_rows(catalogue, results, result_score, load_results),
         results=results,
-        matrix=isolation_matrix(results),
+        matrix=isolation_matrix(scored),
         problems=problems,
         waivers=waivers,
         declarations=declarations,
@@ -189,7 +191,7 @@ def build_report(options: ReportOptions) -> Report:
         evidence_files=evidence_files,
         provenance=_provenance(options, results, run),
         trend=trend(results, previous) if previous is not None else None,
-        record_count=len(records),
+        record_count=scored.count,
         layers=layers,
         run=run,
     )

@@ -22,10 +22,12 @@ import jsonschema
 import yaml
 
 from reports._model import Declaration, EvidenceFile, LoadResult, Problem, Record, Waiver
+from reports._runs import run_key
+from reports._tally import RunTally
 from tenantprobe.controls import Catalogue
 from tenantprobe.errors import ProfileError, RecordError, TenantProbeError
 from tenantprobe.profiles import read_bounded
-from tenantprobe.records import parse_record
+from tenantprobe.records import decode_record, parse_record
 
 LOAD_SCHEMA_ID = "tenantprobe.load/1"
 MAX_RECORD_BYTES = 16 * 1024 * 1024  # one JSON line; a record's evidence is cut long before this
@@ -37,7 +39,7 @@ REPORT_SCHEMA_ID = "tenantprobe.report/1"
 @dataclass
 class RunInputs:
     results_dir: Path
-    records: list[Record] = field(default_factory=list)
+    runs: dict[str, RunTally] = field(default_factory=dict)  # run id (or legacy) -> its records, folded
     problems: list[Problem] = field(default_factory=list)
     load_results: list[LoadResult] = field(default_factory=list)
     evidence_files: list[EvidenceFile] = field(default_factory=list)
@@ -67,7 +69,7 @@ def read_results(results_dir: Path, catalogue: Catalogue) -> RunInputs:
     for path in sorted(results_dir.glob("load-*.json")):
         if _inside(path, results_dir, inputs):
             _read_load(path, inputs)
-    if not inputs.records and not inputs.load_results:
+    if not inputs.runs and not inputs.load_results:
         inputs.problems.append(
             Problem(
                 str(results_dir),
@@ -96,14 +98,15 @@ def _inside(path: Path, results_dir: Path, inputs: RunInputs) -> bool:
 
 
 def _read_jsonl(path: Path, catalogue: Catalogue, inputs: RunInputs) -> None:
-    """Line by line, so memory holds one line at a time, not the file (nor three copies of it)."""
+    """Line by line into the tallies of the runs, so memory holds one record at a time, not the file."""
     digest, size, count = hashlib.sha256(), 0, 0
     targets: dict[str, dict[str, Any]] = {}  # one dict per distinct target: 100,000 records share a handful
+    name = path.name
     with path.open("rb") as handle:
         for number, data in enumerate(iter(lambda: handle.readline(MAX_RECORD_BYTES + 1), b""), start=1):
             digest.update(data)
             size += len(data)
-            where = f"{path.name}:{number}"
+            where = f"{name}:{number}"
             if len(data) > MAX_RECORD_BYTES and not data.endswith(b"\n"):
                 inputs.problems.append(
                     Problem(where, f"a record longer than {MAX_RECORD_BYTES} bytes: not read (no suite writes one)")
@@ -114,41 +117,58 @@ def _read_jsonl(path: Path, catalogue: Catalogue, inputs: RunInputs) -> None:
                     if rest.endswith(b"\n"):
                         break
                 continue
-            line = data.decode("utf-8", errors="replace")
-            if not line.strip():
+            record = decode_record(data, Record, source=where) or _explained(data, where, inputs)
+            if record is None:
                 continue
             try:
-                raw = json.loads(line)
-            except json.JSONDecodeError as exc:
+                control = catalogue.get(record.control_id)
+            except TenantProbeError as exc:
                 inputs.problems.append(
-                    Problem(
-                        where,
-                        f"not a complete JSON record ({exc.msg}, column {exc.colno}): the line is truncated or "
-                        "corrupted, typically because the suite was killed while writing. Its check is missing "
-                        "from this report; re-run the suite.",
-                    )
+                    Problem(where, f"{exc} The record is ignored (is the catalogue older than the suite?)")
                 )
                 continue
-            record = _record(raw, where, catalogue, inputs)
-            if record is not None:
-                if record.target:
-                    record.target = targets.setdefault(repr(record.target), record.target)
-                inputs.records.append(record)
-                count += 1
-    inputs.evidence_files.append(EvidenceFile(path.name, digest.hexdigest(), size, count))
+            if record.target:
+                record.target = targets.setdefault(repr(record.target), record.target)
+            run = run_key(record.run_id)
+            if run not in inputs.runs:
+                inputs.runs[run] = RunTally({c.id: position for position, c in enumerate(catalogue)})
+            inputs.runs[run].read(record, control, name)
+            count += 1
+    inputs.evidence_files.append(EvidenceFile(name, digest.hexdigest(), size, count))
 
 
-def _record(raw: Any, where: str, catalogue: Catalogue, inputs: RunInputs) -> Record | None:
+def _explained(data: bytes, where: str, inputs: RunInputs) -> Record | None:
+    """A line the fast decoder refused: the standard library says what is wrong with it, or reads what it accepts
+    (a NaN, an invalid UTF-8 byte); None for an empty line."""
+    line = data.decode("utf-8", errors="replace")
+    if not line.strip():
+        return None
     try:
-        parsed = parse_record(raw, Record, source=where)
-        catalogue.get(parsed.control_id)
+        raw = json.loads(line)
+    except json.JSONDecodeError as exc:
+        inputs.problems.append(
+            Problem(
+                where,
+                f"not a complete JSON record ({exc.msg}, column {exc.colno}): the line is truncated or "
+                "corrupted, typically because the suite was killed while writing. Its check is missing "
+                "from this report; re-run the suite.",
+            )
+        )
+        return None
+    try:
+        json.dumps(raw, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        inputs.problems.append(
+            Problem(
+                where, "holds an escaped lone surrogate (\\ud800 to \\udfff), which is not text: the record is ignored"
+            )
+        )
+        return None
+    try:
+        return parse_record(raw, Record, source=where)
     except RecordError as exc:
         inputs.problems.append(Problem(where, str(exc)))
         return None
-    except TenantProbeError as exc:
-        inputs.problems.append(Problem(where, f"{exc} The record is ignored (is the catalogue older than the suite?)"))
-        return None
-    return parsed
 
 
 def _read_load(path: Path, inputs: RunInputs) -> None:

@@ -71,12 +71,7 @@ def _isolation_score(results: list[ControlResult]) -> MetricRow:
         n, b = result.attempts
         attempts += n
         blocked += b
-    inconclusive = sum(
-        count
-        for r in isolation
-        for record in r.records
-        if record.attacker and isinstance(count := record.measured.get("inconclusive"), int) and count > 0
-    )
+    inconclusive = sum(r.tally.inconclusive for r in isolation)
     missing = [r.control.id for r in isolation if not r.assessed]
     failed = [r.control.id for r in isolation if r.failed]
     row = MetricRow("tenant_isolation_score", "", "", "", "not_assessed", controls=[r.control.id for r in isolation])
@@ -165,17 +160,12 @@ def _value_row(key: str, control_id: str, by_id: dict[str, ControlResult]) -> Me
 
 def _resources(by_id: dict[str, ControlResult], load_results: list[LoadResult]) -> MetricRow:
     row = _value_row("resource_utilization", "PERF-RESOURCE-UTILIZATION", by_id)
-    memory = [m for lr in load_results if (m := lr.metrics.get("memory_percent_max")) is not None]
-    memory += [
-        float(m)
-        for r in by_id["PERF-RESOURCE-UTILIZATION"].records
-        if isinstance(m := r.measured.get("memory_percent_max"), int | float)
-    ]
+    loads = [m for lr in load_results if (m := lr.metrics.get("memory_percent_max")) is not None]
+    worst = by_id["PERF-RESOURCE-UTILIZATION"].tally.memory.after(loads)  # the load files', then the records'
     if row.value is None:
         return row
     row.measured = f"CPU {row.value:.1f}% peak"
-    if memory:
-        worst = max(memory)
+    if worst is not None:
         row.measured += f", memory {worst:.1f}% peak"
         if worst >= MEMORY_LIMIT and row.status == "met":
             row.status = "not_met"

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tenantprobe.controls import Control
 from tenantprobe.records import ResultRecord
+
+if TYPE_CHECKING:
+    from reports._tally import ControlTally
 
 # Per-control status precedence when a control has several records: the worst one wins, and
 # "worst" is fail-closed: missing or broken evidence outranks a pass.
@@ -95,7 +98,7 @@ class ControlResult:
     control: Control
     status: str
     reason: str
-    records: list[Record]
+    tally: ControlTally  # the control's records, folded (the report keeps none of them whole)
     raw_status: str
     value: float | None = None
     waiver: Waiver | None = None
@@ -125,5 +128,4 @@ class ControlResult:
     @property
     def attempts(self) -> tuple[int, int]:
         """Judged cross-tenant attempts and how many were blocked (see :attr:`ResultRecord.attempts`)."""
-        totals = [r.attempts for r in self.records if r.status in ("pass", "fail")]
-        return sum(a for a, _ in totals), sum(b for _, b in totals)
+        return self.tally.attempts

@@ -11,11 +11,8 @@ from reports._inputs import REPORT_SCHEMA_ID
 from reports._model import ControlResult
 from tenantprobe.redact import redact_text
 
-MAX_FINDINGS = 50
-
 
 def _findings(result: ControlResult) -> list[dict[str, Any]]:
-    bad = [r for r in result.records if r.status in ("fail", "error")][:MAX_FINDINGS]
     return [
         {
             "check_id": r.check_id,
@@ -25,7 +22,7 @@ def _findings(result: ControlResult) -> list[dict[str, Any]]:
             "victim": r.victim,
             "source": r.source,
         }
-        for r in bad
+        for r in result.tally.findings
     ]
 
 
@@ -43,7 +40,7 @@ def _control(result: ControlResult) -> dict[str, Any]:
         "status": result.status,
         "raw_status": result.raw_status,
         "reason": redact_text(result.reason),
-        "records": len(result.records),
+        "records": result.tally.count,
         "counts": result.counts,
         "attempts": attempts,
         "blocked": blocked,

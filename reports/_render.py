@@ -22,11 +22,10 @@ from markupsafe import Markup
 from reports._build import Report
 from reports._charts import heatmap, latency_distribution, line_chart
 from reports._model import SEVERITIES, STATUS_ORDER, ControlResult, LoadResult, Record
+from reports._tally import is_truth_table
 from tenantprobe.redact import redact_text
 
-MAX_EVIDENCE_ITEMS = 6
 MAX_EVIDENCE_CHARS = 4000
-MAX_CHECK_ROWS = 30
 MAX_SERIES = 8
 
 # Opens every <details> before printing, so a printed report shows all evidence.
@@ -115,10 +114,6 @@ def _pretty(value: Any) -> str:
     return text
 
 
-def _is_truth_table(item: Any) -> bool:
-    return isinstance(item, dict) and set(item) == {"truth_table"} and isinstance(item["truth_table"], str)
-
-
 def _evidence_item(record: Record, item: Any) -> dict[str, Any]:
     """One evidence item as display strings: an HTTP exchange with its curl, or any other data pretty-printed."""
     request = item.get("request") if isinstance(item, dict) else None
@@ -137,28 +132,15 @@ def _evidence_item(record: Record, item: Any) -> dict[str, Any]:
             "curl": str(item.get("curl") or ""),
             "data": None,
         }
-    if _is_truth_table(item):
+    if is_truth_table(item):
         item = item["truth_table"]  # the network suite's rows x columns table: shown as laid out, not as JSON
     return {"check": record.check_id, "head": "", "request": "", "response": "", "curl": "", "data": _pretty(item)}
 
 
 def _evidence(result: ControlResult) -> list[dict[str, Any]]:
     """The evidence worth showing: that of failing and erroring records, and truth tables whatever the status
-    (the observed network matrix is the proof of a pass too), capped per control."""
-    items: list[dict[str, Any]] = []
-    for record in result.records:
-        failed = record.status in ("fail", "error")
-        for item in record.evidence:
-            if len(items) >= MAX_EVIDENCE_ITEMS:
-                return items
-            if failed or _is_truth_table(item):
-                items.append(_evidence_item(record, item))
-    return items
-
-
-def _check_rows(result: ControlResult) -> tuple[list[Record], int]:
-    ordered = sorted(result.records, key=lambda r: STATUS_ORDER.index(r.status) if r.status in STATUS_ORDER else 0)
-    return ordered[:MAX_CHECK_ROWS], max(0, len(ordered) - MAX_CHECK_ROWS)
+    (the observed network matrix is the proof of a pass too), capped per control (see reports/_tally.py)."""
+    return [_evidence_item(record, item) for record, item in result.tally.evidence]
 
 
 def _layers(report: Report) -> list[dict[str, Any]]:
@@ -180,7 +162,7 @@ def _layers(report: Report) -> list[dict[str, Any]]:
                 "title": LAYER_TITLE.get(layer, layer),
                 "counts": dict(counts),
                 "controls": [
-                    {"result": r, "evidence": _evidence(r), "checks": _check_rows(r), "attempts": r.attempts}
+                    {"result": r, "evidence": _evidence(r), "checks": r.tally.check_rows(), "attempts": r.attempts}
                     for r in results
                 ],
             }

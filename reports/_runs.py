@@ -18,7 +18,8 @@ from itertools import chain
 from pathlib import Path
 from typing import Any
 
-from reports._model import EvidenceFile, LoadResult, Problem, Record
+from reports._model import EvidenceFile, LoadResult, Problem
+from reports._tally import RunTally
 from tenantprobe.errors import ProfileError
 from tenantprobe.records import RUN_ID_ENV, target_fingerprint
 
@@ -51,27 +52,15 @@ class RunChoice:
         }
 
 
-def _key(run_id: str | None) -> str:
+def run_key(run_id: str | None) -> str:
+    """The run a record or load result belongs to: its run id, or the legacy run without one."""
     return run_id or LEGACY
 
 
-def _time(value: Any) -> datetime | None:
-    try:
-        parsed = datetime.fromisoformat(str(value))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else None
-
-
-def _newest(runs: dict[str, set[str | None]]) -> str:
+def _newest(runs: dict[str, datetime | None]) -> str:
     """The run with the latest timestamp; a run with an id always beats the legacy run."""
     with_ids = [run for run in runs if run != LEGACY] or [LEGACY]
-
-    def latest(run: str) -> tuple[datetime, str]:
-        times = [t for t in (_time(v) for v in runs[run]) if t is not None]
-        return (max(times) if times else datetime.min.replace(tzinfo=UTC), run)
-
-    return max(with_ids, key=latest)
+    return max(with_ids, key=lambda run: (runs[run] or datetime.min.replace(tzinfo=UTC), run))
 
 
 def _facet(target: dict[str, Any]) -> str:
@@ -86,17 +75,13 @@ def _describe(target: dict[str, Any], fingerprint: str) -> str:
     return f"{target.get('name') or 'unnamed'!r} ({details}{faults}; {fingerprint})"
 
 
-def _check_one_target(run_id: str, records: Iterable[Record], loads: Iterable[LoadResult]) -> dict[str, str]:
+def _check_one_target(run_id: str, records: RunTally, loads: Iterable[LoadResult]) -> dict[str, str]:
     seen: dict[str, dict[str, tuple[dict[str, Any], str]]] = defaultdict(dict)
     items = chain(
-        ((r.target, r.target_fingerprint, r.source) for r in records),
+        ((target, stamped, source) for (_, stamped), (target, source) in records.targets.items()),
         ((load.data.get("target") or {}, load.target_fingerprint, load.path) for load in loads),
     )
-    looked_at: set[tuple[int, str | None]] = set()  # records of one file share one target dict
     for target, stamped, source in items:
-        if (id(target), stamped) in looked_at:
-            continue
-        looked_at.add((id(target), stamped))
         fingerprint = stamped or target_fingerprint(target)
         if fingerprint is not None:
             seen[_facet(target)].setdefault(fingerprint, (target, source.rsplit(":", 1)[0]))
@@ -113,27 +98,28 @@ def _check_one_target(run_id: str, records: Iterable[Record], loads: Iterable[Lo
 
 
 def choose_run(
-    records: list[Record],
+    runs: dict[str, RunTally],
     loads: list[LoadResult],
     problems: list[Problem],
     evidence_files: list[EvidenceFile],
     results_dir: Path,
     wanted: str | None,
-) -> tuple[RunChoice, list[Record], list[LoadResult], list[Problem], list[EvidenceFile]]:
+) -> tuple[RunChoice, RunTally, list[LoadResult], list[Problem], list[EvidenceFile]]:
     """Keep the records, load results and problems of one run (``wanted``, else the newest)."""
-    times: dict[str, set[str | None]] = defaultdict(set)  # a set: a check's records share their start
-    files: dict[str, set[str]] = defaultdict(set)
-    for record in records:
-        key = _key(record.run_id)
-        times[key].update((record.finished_at, record.started_at))
-        files[record.source.rsplit(":", 1)[0]].add(key)
+    files: dict[str, set[str]] = defaultdict(set)  # file -> the runs it holds records or a load result of
+    for key, run in runs.items():
+        for name in run.files:
+            files[name].add(key)
+    runs = dict(runs)  # a run may have load results only
     for load in loads:
-        times[_key(load.run_id)].update((load.data.get("finished_at"), load.data.get("started_at")))
-        files[load.path].add(_key(load.run_id))
+        key = run_key(load.run_id)
+        runs.setdefault(key, RunTally()).saw(load.data.get("finished_at"), load.data.get("started_at"))
+        files[load.path].add(key)
+    times = {key: run.latest for key, run in runs.items()}
     if not times:
         if wanted:
             raise ProfileError(f"--run {wanted}: {results_dir} holds no records of any run")
-        return RunChoice(None), records, loads, problems, evidence_files
+        return RunChoice(None), RunTally(), loads, problems, evidence_files
     if wanted and wanted not in times:
         available = ", ".join(sorted(times))
         raise ProfileError(
@@ -141,13 +127,13 @@ def choose_run(
             f"(records without a run id are the run {LEGACY!r})"
         )
     chosen = wanted or _newest(times)
-    kept = [r for r in records if _key(r.run_id) == chosen]
-    kept_loads = [load for load in loads if _key(load.run_id) == chosen]
+    kept = runs[chosen]
+    kept_loads = [load for load in loads if run_key(load.run_id) == chosen]
     choice = RunChoice(chosen, named=bool(wanted))
     choice.fingerprints = _check_one_target(chosen, kept, kept_loads)
     others = sorted(run for run in times if run != chosen)
     choice.ignored_runs = others
-    choice.ignored_records = len(records) - len(kept) + len(loads) - len(kept_loads)
+    choice.ignored_records = sum(run.count for run in runs.values()) - kept.count + len(loads) - len(kept_loads)
     # A defect in a file that holds only other runs' records is theirs, not this run's.
     kept_problems = [
         p
@@ -176,8 +162,5 @@ def choose_run(
                 "with a run id. Legacy records are shown but cannot PASS",
             )
         )
-    counts: dict[str, int] = defaultdict(int)
-    for record in kept:
-        counts[record.source.rsplit(":", 1)[0]] += 1
-    files_read = [replace(e, records=counts.get(e.path, 0)) if e.records else e for e in evidence_files]
+    files_read = [replace(e, records=kept.files.get(e.path, 0)) if e.records else e for e in evidence_files]
     return choice, kept, kept_loads, kept_problems, files_read

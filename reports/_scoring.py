@@ -39,6 +39,7 @@ from reports._model import (
     Verdict,
     Waiver,
 )
+from reports._tally import ControlTally, RunTally
 from tenantprobe.controls import Catalogue, Control
 from tenantprobe.records import Status
 
@@ -98,68 +99,44 @@ def records_from_load(load_results: Iterable[LoadResult], catalogue: Catalogue) 
     return records
 
 
-def _worst_value(control: Control, records: list[Record]) -> float | None:
-    name = control.measure.name
-    values = [
-        float(r.measured[name])
-        for r in records
-        if name and isinstance(r.measured.get(name), int | float) and not isinstance(r.measured.get(name), bool)
-    ]
-    if not values:
-        return None
+def _worst_value(control: Control, tally: ControlTally) -> float | None:
     # The value that is furthest from meeting the threshold speaks for the control.
-    return max(values) if control.measure.comparator in ("<", "<=") else min(values)
+    return tally.highest if control.measure.comparator in ("<", "<=") else tally.lowest
 
 
 def _excerpt(texts: Iterable[str]) -> str:
-    unique = list(dict.fromkeys(t for t in texts if t))
+    unique = [t for t in texts if t]
     shown = "; ".join(unique[:EXCERPT])
     return shown + (f" (and {len(unique) - EXCERPT} more)" if len(unique) > EXCERPT else "")
 
 
-def _reason(raw: str, control: Control, records: list[Record]) -> str:
+def _reason(raw: str, control: Control, tally: ControlTally) -> str:
     if raw == "fail":
-        return _excerpt(r.summary or r.check_id for r in records if r.status == "fail")
+        return _excerpt(tally.fail_texts)
     if raw == "error":
-        return _excerpt(f"{r.check_id}: {r.reason}" for r in records if r.status == "error")
-    if raw == "not_assessed":
-        if not records:
-            return _hint(control)
-        return _excerpt(r.reason or "not assessed" for r in records if r.status != "pass")
-    if raw == "not_applicable":
-        return _excerpt(r.reason or "" for r in records)
+        return _excerpt(tally.error_texts)
+    if raw == "not_assessed" and not tally.count:
+        return _hint(control)
+    if raw in ("not_assessed", "not_applicable"):
+        # Neither has a failing or erroring record; a not-applicable one has a reason (without, it is not assessed).
+        return _excerpt(tally.other_texts)
     return ""
 
 
 def control_result(
     control: Control,
-    records: list[Record],
+    tally: ControlTally,
     waiver: Waiver | None,
     declaration: Declaration | None,
     problems: list[Problem],
 ) -> ControlResult:
-    counts: dict[str, int] = defaultdict(int)
-    effective: list[str] = []
-    for record in records:
-        status: str = record.status
-        if status == "not_applicable" and not record.reason:
-            problems.append(
-                Problem(record.source, f"{control.id}: not_applicable without a reason counts as not assessed")
-            )
-            status = "not_assessed"
-        elif status == "waived":
-            # Waivers are the user's decision, kept in the waivers file, never a suite's.
-            problems.append(
-                Problem(record.source, f"{control.id}: a suite wrote 'waived'; waivers come only from --waivers")
-            )
-            status = "not_assessed"
-        counts[status] += 1
-        effective.append(status)
-    raw = min(effective, key=STATUS_ORDER.index) if effective else "not_assessed"
-    reason = _reason(raw, control, records)
+    problems += tally.problems
+    counts = tally.counts
+    raw = min(counts, key=STATUS_ORDER.index) if counts else "not_assessed"
+    reason = _reason(raw, control, tally)
     if raw == "not_assessed" and counts.get("pass"):
         reason = f"partly assessed ({counts['pass']} passing record(s)); not assessed: {reason}"
-    result = ControlResult(control, raw, reason, records, raw, _worst_value(control, records), None, dict(counts))
+    result = ControlResult(control, raw, reason, tally, raw, _worst_value(control, tally), None, dict(counts))
     if declaration is not None and raw in ("not_assessed", "error", "not_applicable"):
         result.status, result.reason = "not_applicable", f"declared not applicable: {declaration.reason}"
         result.declaration = declaration
@@ -190,18 +167,17 @@ def control_result(
 
 def control_results(
     catalogue: Catalogue,
-    records: list[Record],
+    run: RunTally,
     waivers: list[Waiver],
     declarations: list[Declaration],
     problems: list[Problem],
 ) -> list[ControlResult]:
-    grouped: dict[str, list[Record]] = defaultdict(list)
-    for record in records:
-        grouped[record.control_id].append(record)
     by_waiver = {w.control_id: w for w in waivers}
     by_declaration = {d.control_id: d for d in declarations}
     return [
-        control_result(c, grouped.get(c.id, []), by_waiver.get(c.id), by_declaration.get(c.id), problems)
+        control_result(
+            c, run.controls.get(c.id) or ControlTally(c), by_waiver.get(c.id), by_declaration.get(c.id), problems
+        )
         for c in catalogue
     ]
 
@@ -349,20 +325,10 @@ class Matrix:
         }
 
 
-def isolation_matrix(results: list[ControlResult]) -> Matrix:
-    cells: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
-    for result in results:
-        if not result.control.isolation:
-            continue
-        for record in result.records:
-            attempts, blocked = record.attempts
-            # The same judged attempts as the Tenant Isolation Score: a record without them adds no cell.
-            if record.attacker and record.victim and record.status in ("pass", "fail") and attempts:
-                cell = cells[(record.attacker, record.victim)]
-                cell[0] += attempts
-                cell[1] += blocked
-    tenants = sorted({t for pair in cells for t in pair})
-    return Matrix(tenants, {pair: (n, b) for pair, (n, b) in cells.items()})
+def isolation_matrix(run: RunTally) -> Matrix:
+    ordered = sorted(run.cells.items(), key=lambda item: item[1][2])
+    tenants = sorted({t for pair in run.cells for t in pair})
+    return Matrix(tenants, {pair: (n, b) for pair, (n, b, _) in ordered})
 
 
 # ---------------------------------------------------------------------- trend

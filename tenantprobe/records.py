@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import secrets
 import threading
@@ -28,9 +29,10 @@ from enum import StrEnum
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, TypeGuard, TypeVar, overload
+from typing import Annotated, Any, Literal, TypeGuard, TypeVar, overload
 
 import jsonschema
+import msgspec
 
 from tenantprobe.errors import InternalError, RecordError
 from tenantprobe.redact import redact_text, redact_value
@@ -252,6 +254,81 @@ def parse_record(raw: Any, record_type: type[ResultRecord] = ResultRecord, **ext
     if pair is not None:
         values["pair"] = {k: str(v) for k, v in pair.items() if v}
     return record_type(**values, **extra)
+
+
+NonEmpty = Annotated[str, msgspec.Meta(min_length=1)]
+
+
+class _Line(msgspec.Struct):
+    """result_record.schema.json as a msgspec type: decoding a line also checks it against the schema.
+
+    The schema's constraints on ``measured`` and ``pair`` (counts, tenant names) are checked after
+    decoding (those objects hold other keys too); tests/core/test_records.py keeps this type and the
+    schema in step.
+    """
+
+    control_id: NonEmpty
+    check_id: NonEmpty
+    status: Literal["pass", "fail", "error", "not_assessed", "not_applicable", "waived"]
+    summary: str | None = None
+    severity: str | None = None
+    reason: str | None = None
+    run_id: NonEmpty | None = None
+    target_fingerprint: str | None = None
+    target: dict[str, Any] | None = None
+    measured: dict[str, Any] | None = None
+    evidence: list[Any] | None = None
+    pair: dict[str, Any] | None = None
+    started_at: str | None = None
+    finished_at: str | None = None
+
+
+COUNTS = ("attempts", "blocked", "inconclusive", "responses_scanned")  # the integers of ``measured``
+_LINE = msgspec.json.Decoder(_Line)
+_STATUS = {str(status): status for status in Status}
+
+
+def decode_record(line: bytes, record_type: type[R], **extra: Any) -> R | None:
+    """The record one JSON line holds, decoded and checked in one pass of C code, or None.
+
+    None means "not certainly a valid record": the caller then uses ``json.loads`` and
+    :func:`parse_record`, which either explain the defect or accept what this decoder is stricter
+    about (``NaN``, bytes that are not UTF-8, an escaped lone surrogate, an integer written ``1.0``).
+    A record this returns is the one :func:`parse_record` would return: reading 100,000 records
+    through the standard library takes seconds.
+    """
+    try:
+        wire = _LINE.decode(line)
+    except (msgspec.MsgspecError, ValueError):
+        return None
+    measured, pair = wire.measured or {}, wire.pair
+    for key in COUNTS:
+        value = measured.get(key, 0)
+        if type(value) is not int or value < 0:  # a bool is not a count either
+            return None
+    if measured.get("blocked", 0) > measured.get("attempts", math.inf):
+        return None
+    if pair is not None:
+        for key in ("attacker", "victim"):
+            if not isinstance(pair.get(key), str | None):
+                return None
+    return record_type(
+        control_id=wire.control_id,
+        check_id=wire.check_id,
+        status=_STATUS[wire.status],
+        summary="" if wire.summary is None else wire.summary,
+        severity="" if wire.severity is None else wire.severity,
+        reason=wire.reason,
+        measured=measured,
+        evidence=[] if wire.evidence is None else wire.evidence,
+        pair=None if pair is None else {k: str(v) for k, v in pair.items() if v},
+        target={} if wire.target is None else wire.target,
+        run_id=wire.run_id,
+        target_fingerprint=wire.target_fingerprint,
+        started_at=wire.started_at,
+        finished_at=wire.finished_at,
+        **extra,
+    )
 
 
 def _error_order(error: jsonschema.ValidationError) -> tuple[int, list[str]]:

@@ -4,12 +4,25 @@ from __future__ import annotations
 
 import json
 import re
+import typing
 from pathlib import Path
 
+import msgspec
 import pytest
 
+from tenantprobe import records
 from tenantprobe.errors import RecordError
-from tenantprobe.records import RUN_ID_ENV, ResultRecord, ResultWriter, Status, parse_record, target_fingerprint
+from tenantprobe.records import (
+    RECORD_FIELDS,
+    RUN_ID_ENV,
+    ResultRecord,
+    ResultWriter,
+    Status,
+    decode_record,
+    parse_record,
+    record_schema,
+    target_fingerprint,
+)
 
 APP = {"name": "reference", "base_url": "http://127.0.0.1:41234", "title": "PAKE", "version": "1.0.0", "faults": []}
 
@@ -107,3 +120,89 @@ def test_scan_and_control_level_records_count_no_attempts() -> None:
     )
     control_level = ResultRecord("API-LIST-FILTER", "c", Status.PASS, pair={"attacker": "a", "victim": "b"})
     assert scan.attempts == old_scan.attempts == control_level.attempts == (0, 0)
+
+
+FULL = {
+    "control_id": "API-LIST-FILTER",
+    "check_id": "suites/isolation/test_api.py::test_list[t1-t2]",
+    "status": "fail",
+    "summary": "t1 → t2: 3 foreign rows",
+    "severity": "critical",
+    "reason": None,
+    "measured": {"attempts": 4, "blocked": 3, "inconclusive": 0, "p95_ms": 12.5},
+    "evidence": [{"request": {"url": "http://x/1"}, "response": {"status": 200}}, 123456789012345678901234567890],
+    "pair": {"attacker": "t1", "victim": "t2", "note": 3},
+    "target": APP,
+    "run_id": "ci-1",
+    "target_fingerprint": "sha256:0011",
+    "started_at": "2026-12-01T10:00:00+00:00",
+    "finished_at": None,
+    "unknown_key": [1, 2],
+}
+# Lines the fast decoder must refuse or read exactly as json.loads and parse_record do.
+LINES = [
+    json.dumps(FULL),
+    json.dumps({"control_id": "A", "check_id": "c", "status": "pass"}),
+    json.dumps({**FULL, "summary": None, "severity": None, "measured": None, "evidence": None, "target": None}),
+    json.dumps({**FULL, "pair": {"attacker": None, "victim": ""}}) + "\r\n",
+    json.dumps({**FULL, "summary": "café 😀"}, ensure_ascii=False),
+    json.dumps({**FULL, "summary": "\ud83d\ude00 and a lone \ud800"}),
+    '{"control_id": "A", "check_id": "c", "status": "pass", "status": "fail"}',
+    '{"control_id": "A", "check_id": "c", "status": "pass", "measured": {"attempts": NaN}}',
+    '{"control_id": "A", "check_id": "c", "status": "pass", "evidence": [1e400]}',
+    '\ufeff{"control_id": "A", "check_id": "c", "status": "pass"}',
+    "[1, 2]",
+    '{"control_id": "A", "check_id": "c", "status": "pass"',
+    '{"control_id": "A", "check_id": "c", "status": "pass"} {}',
+]
+CHANGES: tuple[dict[str, object], ...] = (
+    {"status": "passed"},
+    {"status": None},
+    {"control_id": ""},
+    {"check_id": 7},
+    {"run_id": ""},
+    {"run_id": None},
+    {"summary": 3},
+    {"target": []},
+    {"evidence": {}},
+    {"measured": {"attempts": -1, "blocked": 0}},
+    {"measured": {"attempts": True, "blocked": 1}},
+    {"measured": {"attempts": 2.0, "blocked": 1}},
+    {"measured": {"attempts": None}},
+    {"measured": {"responses_scanned": "9"}},
+    {"measured": {"attempts": 2, "blocked": 3}},
+    {"measured": {"blocked": 3}},
+    {"measured": []},
+    {"pair": {"attacker": 3, "victim": "t2"}},
+    {"pair": "t1"},
+    {"started_at": 0},
+)
+LINES += [json.dumps({**FULL, **change}) for change in CHANGES]
+LINES.append(json.dumps({key: value for key, value in FULL.items() if key != "check_id"}))
+
+
+@pytest.mark.parametrize("line", LINES)
+def test_the_fast_decoder_reads_a_line_as_the_schema_check_does_or_leaves_it_to_it(line: str) -> None:
+    data = line.encode("utf-8", errors="surrogatepass")
+    fast = decode_record(data, ResultRecord)
+    try:
+        slow: ResultRecord | None = parse_record(json.loads(data.decode("utf-8", errors="replace")))
+    except (ValueError, RecordError):
+        slow = None
+    if fast is not None:
+        assert fast == slow
+    if slow is not None and "NaN" not in line and "1e400" not in line and "\\ud800" not in line:
+        assert fast == slow, "a valid line is read by the fast decoder, not only by the slow path"
+
+
+def test_the_fast_decoder_has_the_fields_and_constraints_of_the_schema() -> None:
+    schema = record_schema()
+    fields = msgspec.structs.fields(records._Line)
+    assert {f.name for f in fields} == set(schema["properties"]) == RECORD_FIELDS
+    assert {f.name for f in fields if f.required} == set(schema["required"])
+    status = next(f for f in fields if f.name == "status")
+    assert set(typing.get_args(status.type)) == set(schema["properties"]["status"]["enum"]) == set(Status)
+    assert set(records.COUNTS) == set(schema["properties"]["measured"]["properties"])
+    assert set(schema["properties"]["pair"]["properties"]) == {"attacker", "victim"}
+    non_empty = {key for key, sub in schema["properties"].items() if sub.get("minLength")}
+    assert non_empty == {f.name for f in fields if "min_length=1" in repr(f.type)}

@@ -166,4 +166,4 @@ def test_documentation_coverage_counts_the_ten_deliverables(tmp_path: Path) -> N
     assert row.value == 40.0
     assert row.status == "not_met"
     result = next(r for r in report.results if r.control.id == "OPS-DOCUMENTATION-COVERAGE")
-    assert "Monitoring Guide" in result.records[0].summary
+    assert "Monitoring Guide" in result.tally.findings[0].summary

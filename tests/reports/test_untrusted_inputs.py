@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from reports import Verdict
+from reports import Verdict, write_report
 from reports import _inputs as inputs
 from tenantprobe.errors import ProfileError
 from tests.reports.conftest import passing_everything, report_for, write_records
@@ -51,3 +51,15 @@ def test_waivers_file_over_the_cap_is_a_clear_error(tmp_path: Path, monkeypatch:
     waivers.write_text("waivers: []\n" + "#\n" * 2048)
     with pytest.raises(ProfileError, match=r"waivers\.yaml: larger than 1024 bytes"):
         report_for(tmp_path / "results", waivers=waivers)
+
+
+def test_record_with_a_lone_surrogate_is_a_problem_not_a_crash_of_the_writer(tmp_path: Path) -> None:
+    records = passing_everything()
+    records[0] = {**records[0], "status": "fail", "summary": "half an emoji: \ud83d"}
+    write_records(tmp_path / "results", records)
+    report = report_for(tmp_path / "results")
+    found = [f"{p.source}: {p.message}" for p in report.problems]
+    assert any(m.startswith("suite-1.jsonl:1: holds an escaped lone surrogate") for m in found), found
+    assert report.record_count == len(records) - 1
+    write_report(report, tmp_path / "report")  # text a browser cannot show would make the writer raise
+    assert "half an emoji" not in (tmp_path / "report" / "report.html").read_text()
