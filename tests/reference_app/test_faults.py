@@ -21,7 +21,7 @@ REQUIRED = {
     "metrics_tenant_from_header", "jwt_signature_cache", "etag_precheck_unscoped", "member_email_unique_global",
     "me_exposes_service_token",
     "merge_sources_unscoped", "duplicate_unscoped", "append_unscoped",
-    "comment_feed_filter_unscoped",
+    "comment_feed_filter_unscoped", "cursor_names_tenant", "recent_notes_keyed_by_user",
 }  # fmt: skip
 LAYER_PREFIX = {"data": ("DATA-",), "api": ("API-", "AUTH-"), "application": ("APP-",), "operations": ("OPS-",)}
 
