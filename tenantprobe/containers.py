@@ -2,9 +2,10 @@
 
 Glue between the profile and :mod:`tenantprobe.launch`: finds the Docker API (:mod:`tenantprobe.engine`),
 builds ``launch.build`` and the ``builtin:`` images (:mod:`tenantprobe.images`) when their content
-changed, starts the containers, and fills the profile in from them: ``base_url``, ``auth.key_file``
-when the launch minted the signing key (``{key_file}``), ``database.dsn`` from ``launch.postgres``
-when the profile names none, and placeholders in ``internal_services`` URLs.
+changed, starts the containers (or a compose file's services), and fills the profile in from them:
+``base_url``, ``auth.key_file`` when the launch minted the signing key (``{key_file}``), ``database.dsn``
+from ``launch.postgres`` or ``launch.compose.dsn`` when the profile names none, and placeholders in
+``internal_services`` URLs.
 """
 
 from __future__ import annotations
@@ -93,7 +94,8 @@ class ContainerTarget:
         try:
             self._client = client = docker.from_env()
             build_image(client, self.settings, self.profile.source)
-            self.launch = Launch(self.settings, source, lambda name: builtin_image(client, name))
+            base_dir = self.profile.source.parent if self.profile.source is not None else None
+            self.launch = Launch(self.settings, source, lambda name: builtin_image(client, name), base_dir)
             self.launch.start()
         except BaseException:
             self.stop()

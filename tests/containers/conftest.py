@@ -2,7 +2,8 @@
 
 The engine is installed when missing (Debian's ``docker.io``, as root), as the embedded PostgreSQL is
 set up for the other tests: no test here skips for want of an engine. Images are built from this
-machine's files and kept in the engine's data root between sessions (``tenantprobe.images``).
+machine's files and kept in the engine's data root between sessions (``tenantprobe.images``); Compose v2
+is the docker CLI's, or a plugin built from the Go module proxy (``compose_ready``).
 After each test, nothing the test launched may be left: no container, no network, no bridge.
 """
 
@@ -14,6 +15,7 @@ from collections.abc import Iterator
 import docker
 import pytest
 
+from tenantprobe.compose import compose_command
 from tenantprobe.engine import Engine
 from tenantprobe.launch import leftovers
 
@@ -40,3 +42,10 @@ def client(engine: Engine) -> Iterator[docker.DockerClient]:
             assert "docker0" not in {name for _, name in socket.if_nameindex()}
     finally:
         connected.close()
+
+
+@pytest.fixture(scope="session")
+def compose_ready(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Compose v2 for ``launch.compose``: the docker CLI's own, else the plugin that ``build_compose.sh``
+    builds once into the cache (minutes on a cold Go cache), as the Kubernetes tests build their binaries."""
+    compose_command(tmp_path_factory.mktemp("compose"), build=True)
