@@ -20,7 +20,7 @@ import docker.errors
 
 from tenantprobe.engine import Engine
 from tenantprobe.errors import ProfileError, ProvisioningError
-from tenantprobe.images import ImageFiles, ensure_image, postgres_files, python_files
+from tenantprobe.images import LABEL, ImageFiles, ensure_image, postgres_files, prune_images, python_files
 from tenantprobe.launch import BUILTIN_PREFIX, Launch
 from tenantprobe.profiles import DatabaseSettings, LaunchSettings, PostgresSpec, TargetProfile
 from tenantprobe.redact import redact_text
@@ -67,6 +67,7 @@ def build_image(client: docker.DockerClient, settings: LaunchSettings, source: P
             path=str(context),
             dockerfile=str(containerfile.relative_to(context)),
             tag=settings.image,
+            labels={LABEL: settings.image},
             buildargs=args,
             pull=False,
             rm=True,
@@ -75,6 +76,8 @@ def build_image(client: docker.DockerClient, settings: LaunchSettings, source: P
     except docker.errors.BuildError as exc:
         log = "".join(str(step.get("stream") or step.get("error") or "") for step in exc.build_log)
         raise ProvisioningError(f"{source}: launch.build: building {settings.image} failed:\n{log[-3000:]}") from None
+    # A rebuild moves the tag: the build it replaced, left untagged, is removed.
+    prune_images(client, settings.image, settings.image)
 
 
 class ContainerTarget:
