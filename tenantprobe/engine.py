@@ -2,7 +2,8 @@
 
 The user's engine wins: ``DOCKER_HOST`` (Docker, rootless Docker, Podman's socket) or the default
 socket. Without one, a private ``dockerd`` is started as root with its own data root (kept between
-runs, so built images are cached) and its own socket, and stopped at the end. It never touches the
+runs, so built images are cached) and its own socket, and stopped at the end, or when the harness dies
+(``PR_SET_PDEATHSIG``: start it from a thread that lives as long as the engine). It never touches the
 host's network: no iptables rules, no bridge, no NAT; containers use the host's network namespace.
 Installing Debian's ``docker.io`` is allowed only where the caller says so (the project's own test
 set-up), never behind a user's back.
@@ -25,6 +26,7 @@ import docker
 import docker.errors
 
 from tenantprobe.errors import ProvisioningError
+from tenantprobe.pgserver import die_with_parent
 
 DEFAULT_SOCKET = "/var/run/docker.sock"
 DATA_ROOT_ENV = "TENANTPROBE_DOCKER_ROOT"
@@ -160,6 +162,7 @@ class Engine:
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=die_with_parent,  # a harness killed with SIGKILL takes its dockerd (and containerd) along
         )
         log.close()
         deadline = time.monotonic() + timeout
