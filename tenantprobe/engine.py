@@ -85,6 +85,16 @@ def _install_engine() -> None:
             )
 
 
+def _unmount_under(directory: Path) -> None:
+    """Unmount what dockerd left mounted in its exec root (its network namespace file, ``netns/default``),
+    which would otherwise keep the directory from being removed and stay in the mount table."""
+    prefix = f"{directory}/"
+    with open("/proc/self/mounts") as table:
+        points = [line.split()[1] for line in table if line.split()[1].startswith(prefix)]
+    for point in sorted(points, reverse=True):  # the deepest first
+        subprocess.run(["umount", point], capture_output=True, check=False)
+
+
 class Engine:
     """The Docker API of a run; ``host`` is its URL once started.
 
@@ -209,6 +219,7 @@ class Engine:
             else:
                 os.environ["DOCKER_HOST"] = self._previous_host
         if self._run_dir is not None:
+            _unmount_under(self._run_dir)
             shutil.rmtree(self._run_dir, ignore_errors=True)
             self._run_dir = None
         if self._lock is not None:

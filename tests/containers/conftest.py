@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 
 import docker
 import pytest
@@ -26,6 +27,10 @@ DEFAULT_NETWORKS = {"host", "none", "bridge"}
 def engine() -> Iterator[Engine]:
     with Engine(install=True) as started:
         yield started
+        run_dir = str(Path(started.host.removeprefix("unix://")).parent) if started.private else None
+    if run_dir is not None:
+        assert run_dir not in Path("/proc/self/mounts").read_text(), "the private engine left a mount behind"
+        assert not Path(run_dir).exists(), "the private engine's run directory outlived it"
 
 
 @pytest.fixture
