@@ -266,7 +266,9 @@ def prune_images(client: docker.DockerClient, name: str, current: str, keep: int
     """
     current_id = client.images.get(current).id
     others = [image for image in client.api.images(filters={"label": f"{LABEL}={name}"}) if image["Id"] != current_id]
-    tagged = sorted((image for image in others if _tags(image)), key=lambda image: int(image["Created"]), reverse=True)
+    tagged = sorted(
+        (image for image in others if _tags(image)), key=lambda image: _created(client, image), reverse=True
+    )
     stale = [image for image in others if not _tags(image)] + tagged[max(keep - 1, 0) :]
     removed = []
     for image in stale:
@@ -276,6 +278,14 @@ def prune_images(client: docker.DockerClient, name: str, current: str, keep: int
             continue  # the next prune tries again
         removed.append(image["Id"])
     return removed
+
+
+def _created(client: docker.DockerClient, image: dict[str, Any]) -> tuple[str, str]:
+    # The listing's whole seconds tie for builds made one after another; the inspected time has nanoseconds,
+    # with its trailing zeros dropped (so padded here to compare as text).
+    created: str = client.api.inspect_image(image["Id"])["Created"]
+    date, _, fraction = created.rstrip("Z").partition(".")
+    return date, fraction.ljust(9, "0")
 
 
 def _tags(image: dict[str, Any]) -> list[str]:

@@ -18,7 +18,7 @@ import pytest
 
 from tenantprobe.compose import compose_command
 from tenantprobe.engine import Engine
-from tenantprobe.launch import leftovers
+from tenantprobe.launch import leftovers, remove_stale
 
 DEFAULT_NETWORKS = {"host", "none", "bridge"}
 
@@ -26,6 +26,10 @@ DEFAULT_NETWORKS = {"host", "none", "bridge"}
 @pytest.fixture(scope="session")
 def engine() -> Iterator[Engine]:
     with Engine(install=True) as started:
+        # Containers of an earlier session that was killed are not this session's leftovers.
+        connected = docker.DockerClient(base_url=started.host)
+        remove_stale(connected)
+        connected.close()
         yield started
         run_dir = str(Path(started.host.removeprefix("unix://")).parent) if started.private else None
     if run_dir is not None:

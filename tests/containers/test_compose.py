@@ -7,6 +7,12 @@ ready fails with its log; nothing the runs started is left (the ``client`` fixtu
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -17,6 +23,7 @@ import pytest
 import yaml
 
 from tenantprobe.errors import ProfileError, TargetError
+from tenantprobe.launch import leftovers
 from tenantprobe.profiles import LaunchSettings, load_profile
 from tenantprobe.target import Target
 from tests.containers.test_launch import NEVER_READY
@@ -120,3 +127,28 @@ def test_a_compose_service_the_file_lacks_is_named_with_the_ones_it_has(
     profile = load_profile(compose_profile(tmp_path, services, "api", env={"PYTHON_IMAGE": "builtin:python"}))
     with pytest.raises(ProfileError, match=r"launch\.compose\.service: 'api' is not a service of .*; its services: "):
         Target.open(profile)
+
+
+def test_an_interrupted_compose_launch_takes_its_services_down(
+    compose_ready: None, client: docker.DockerClient, tmp_path: Path
+) -> None:
+    services = {"web": python_service(NEVER_READY), "sidecar": python_service("import time; time.sleep(600)")}
+    profile = compose_profile(tmp_path, services, "web", env={"PYTHON_IMAGE": "builtin:python"})
+    script = textwrap.dedent(
+        f"""
+        from dataclasses import replace
+        from pathlib import Path
+        from tenantprobe.profiles import load_profile
+        from tenantprobe.target import Target
+        profile = load_profile(Path({str(profile)!r}))
+        Target.open(replace(profile, launch=replace(profile.launch, ready="/", timeout_seconds=300)))
+        """
+    )
+    process = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, env=os.environ.copy())
+    deadline = time.monotonic() + 120
+    while len(leftovers(client)) < len(services) and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert len(leftovers(client)) == len(services), "the launch never started its services"
+    process.send_signal(signal.SIGINT)  # Ctrl-C while the harness waits for readiness
+    assert process.wait(timeout=120) != 0
+    # The client fixture checks that no container or network of the project is left.
