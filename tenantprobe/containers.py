@@ -2,9 +2,10 @@
 
 Glue between the profile and :mod:`tenantprobe.launch`: finds the Docker API (:mod:`tenantprobe.engine`),
 builds ``launch.build`` and the ``builtin:`` images (:mod:`tenantprobe.images`) when their content
-changed, starts the containers, and fills the profile in from them: ``base_url``, ``auth.key_file``
-when the launch minted the signing key (``{key_file}``), ``database.dsn`` from ``launch.postgres``
-when the profile names none, and placeholders in ``internal_services`` URLs.
+changed, starts the containers (or a compose file's services), and fills the profile in from them:
+``base_url``, ``auth.key_file`` when the launch minted the signing key (``{key_file}``), ``database.dsn``
+from ``launch.postgres`` or ``launch.compose.dsn`` when the profile names none, and placeholders in
+``internal_services`` URLs.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import docker.errors
 
 from tenantprobe.engine import Engine
 from tenantprobe.errors import ProfileError, ProvisioningError
-from tenantprobe.images import ImageFiles, ensure_image, postgres_files, python_files
+from tenantprobe.images import LABEL, ImageFiles, ensure_image, postgres_files, prune_images, python_files
 from tenantprobe.launch import BUILTIN_PREFIX, Launch
 from tenantprobe.profiles import DatabaseSettings, LaunchSettings, PostgresSpec, TargetProfile
 from tenantprobe.redact import redact_text
@@ -66,6 +67,7 @@ def build_image(client: docker.DockerClient, settings: LaunchSettings, source: P
             path=str(context),
             dockerfile=str(containerfile.relative_to(context)),
             tag=settings.image,
+            labels={LABEL: settings.image},
             buildargs=args,
             pull=False,
             rm=True,
@@ -74,6 +76,8 @@ def build_image(client: docker.DockerClient, settings: LaunchSettings, source: P
     except docker.errors.BuildError as exc:
         log = "".join(str(step.get("stream") or step.get("error") or "") for step in exc.build_log)
         raise ProvisioningError(f"{source}: launch.build: building {settings.image} failed:\n{log[-3000:]}") from None
+    # A rebuild moves the tag: the build it replaced, left untagged, is removed.
+    prune_images(client, settings.image, settings.image)
 
 
 class ContainerTarget:
@@ -93,7 +97,8 @@ class ContainerTarget:
         try:
             self._client = client = docker.from_env()
             build_image(client, self.settings, self.profile.source)
-            self.launch = Launch(self.settings, source, lambda name: builtin_image(client, name))
+            base_dir = self.profile.source.parent if self.profile.source is not None else None
+            self.launch = Launch(self.settings, source, lambda name: builtin_image(client, name), base_dir)
             self.launch.start()
         except BaseException:
             self.stop()

@@ -2,7 +2,8 @@
 
 The user's engine wins: ``DOCKER_HOST`` (Docker, rootless Docker, Podman's socket) or the default
 socket. Without one, a private ``dockerd`` is started as root with its own data root (kept between
-runs, so built images are cached) and its own socket, and stopped at the end. It never touches the
+runs, so built images are cached) and its own socket, and stopped at the end, or when the harness dies
+(``PR_SET_PDEATHSIG``: start it from a thread that lives as long as the engine). It never touches the
 host's network: no iptables rules, no bridge, no NAT; containers use the host's network namespace.
 Installing Debian's ``docker.io`` is allowed only where the caller says so (the project's own test
 set-up), never behind a user's back.
@@ -25,6 +26,7 @@ import docker
 import docker.errors
 
 from tenantprobe.errors import ProvisioningError
+from tenantprobe.pgserver import die_with_parent
 
 DEFAULT_SOCKET = "/var/run/docker.sock"
 DATA_ROOT_ENV = "TENANTPROBE_DOCKER_ROOT"
@@ -81,6 +83,16 @@ def _install_engine() -> None:
             raise ProvisioningError(
                 f"installing '{PACKAGE}' with apt-get failed:\n{result.stderr.decode(errors='replace')[-2000:]}"
             )
+
+
+def _unmount_under(directory: Path) -> None:
+    """Unmount what dockerd left mounted in its exec root (its network namespace file, ``netns/default``),
+    which would otherwise keep the directory from being removed and stay in the mount table."""
+    prefix = f"{directory}/"
+    with open("/proc/self/mounts") as table:
+        points = [line.split()[1] for line in table if line.split()[1].startswith(prefix)]
+    for point in sorted(points, reverse=True):  # the deepest first
+        subprocess.run(["umount", point], capture_output=True, check=False)
 
 
 class Engine:
@@ -160,6 +172,7 @@ class Engine:
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=die_with_parent,  # a harness killed with SIGKILL takes its dockerd (and containerd) along
         )
         log.close()
         deadline = time.monotonic() + timeout
@@ -206,6 +219,7 @@ class Engine:
             else:
                 os.environ["DOCKER_HOST"] = self._previous_host
         if self._run_dir is not None:
+            _unmount_under(self._run_dir)
             shutil.rmtree(self._run_dir, ignore_errors=True)
             self._run_dir = None
         if self._lock is not None:

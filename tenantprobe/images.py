@@ -6,6 +6,8 @@ distributions a program needs, each with the shared libraries ``ldd`` says it lo
 tagged with a fingerprint of its files (path, size, modification time) and its Containerfile, so
 it is built once and reused until one of them changes (the host libraries they load are not part of
 the fingerprint: they follow from the files, and an upgrade of the host's libc is not worth a check).
+Each build carries the label ``io.tenantprobe.image``; older builds of the same image are removed after
+a new one (:func:`prune_images`), so the engine's data root does not grow with every change.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import docker
 import docker.errors
@@ -31,6 +34,7 @@ from tenantprobe.errors import ProvisioningError
 from tenantprobe.pgserver import find_bin_dir
 
 LABEL = "io.tenantprobe.image"
+KEEP = 2  # builds of one image kept in the engine: the current one and the one before it
 FORMAT = 4  # part of every fingerprint: a change to how images are assembled rebuilds them
 PG_PORT_ENV = "PGPORT"
 # Container users need names: initdb asks who it runs as. PostgreSQL refuses to run as root.
@@ -250,4 +254,39 @@ def ensure_image(client: docker.DockerClient, files: ImageFiles, timeout: float 
                 log = "".join(str(step.get("stream") or step.get("error") or "") for step in exc.build_log)
                 message = f"building the {complete.name} image failed: {exc.msg}\n{log[-3000:]}"
                 raise ProvisioningError(message) from None
+    prune_images(client, files.name, tag)
     return tag
+
+
+def prune_images(client: docker.DockerClient, name: str, current: str, keep: int = KEEP) -> list[str]:
+    """Remove older builds of the image labelled ``name``: untagged ones, and tagged ones past the newest ``keep``
+    (``current`` counts, and always stays). Returns the removed image ids.
+
+    An image a container still uses, or that has a tag of someone else's too, is left where it is.
+    """
+    current_id = client.images.get(current).id
+    others = [image for image in client.api.images(filters={"label": f"{LABEL}={name}"}) if image["Id"] != current_id]
+    tagged = sorted(
+        (image for image in others if _tags(image)), key=lambda image: _created(client, image), reverse=True
+    )
+    stale = [image for image in others if not _tags(image)] + tagged[max(keep - 1, 0) :]
+    removed = []
+    for image in stale:
+        try:
+            client.api.remove_image(image["Id"])  # without force: refused while used or tagged twice
+        except docker.errors.APIError:
+            continue  # the next prune tries again
+        removed.append(image["Id"])
+    return removed
+
+
+def _created(client: docker.DockerClient, image: dict[str, Any]) -> tuple[str, str]:
+    # The listing's whole seconds tie for builds made one after another; the inspected time has nanoseconds,
+    # with its trailing zeros dropped (so padded here to compare as text).
+    created: str = client.api.inspect_image(image["Id"])["Created"]
+    date, _, fraction = created.rstrip("Z").partition(".")
+    return date, fraction.ljust(9, "0")
+
+
+def _tags(image: dict[str, Any]) -> list[str]:
+    return [tag for tag in image.get("RepoTags") or [] if tag != "<none>:<none>"]

@@ -11,11 +11,13 @@ removed by the next (:func:`remove_stale`).
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import os
 import re
 import secrets
 import shutil
+import subprocess
 import tempfile
 import time
 from collections.abc import Callable
@@ -27,9 +29,10 @@ import docker
 import docker.errors
 import httpx
 
+from tenantprobe.compose import compose_command
 from tenantprobe.errors import ProfileError, TargetError
 from tenantprobe.pgserver import free_port
-from tenantprobe.profiles import LaunchSettings, PostgresSpec, ServiceSpec
+from tenantprobe.profiles import ComposeSpec, LaunchSettings, PostgresSpec, ServiceSpec
 from tenantprobe.redact import redact_text
 
 LABEL_RUN = "io.tenantprobe.run"
@@ -71,6 +74,32 @@ def _tail(text: str, lines: int = LOG_LINES) -> str:
     return "\n".join(text.rstrip().splitlines()[-lines:])
 
 
+def failure_message(source: str, subject: str, what: str, log: str) -> str:
+    """What a launch failure says: which container, what went wrong, its last log lines, what to check."""
+    logs = redact_text(_tail(log)) or "(the container printed nothing)"
+    return (
+        f"{source}: launch: {subject} {what}; its last log lines:\n{logs}\n"
+        f"Check launch.ready, launch.port and launch.timeout_seconds, or run the image by hand."
+    )
+
+
+def wait_http(
+    url: str, deadline: float, timeout: float, exited: Callable[[], bool], failure: Callable[[str], str]
+) -> None:
+    """Poll ``url`` until it answers below 500; a container that ``exited`` or the deadline fails at once."""
+    while True:
+        if exited():
+            raise TargetError(failure(f"exited before {url} answered"))
+        try:
+            if httpx.get(url, timeout=2).status_code < 500:
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            raise TargetError(failure(f"was not ready within {timeout:.0f} s ({url})"))
+        time.sleep(0.2)
+
+
 class Launch:
     """The containers of one launched target.
 
@@ -83,10 +112,15 @@ class Launch:
     """
 
     def __init__(
-        self, settings: LaunchSettings, source: str, resolve_image: Callable[[str], str] | None = None
+        self,
+        settings: LaunchSettings,
+        source: str,
+        resolve_image: Callable[[str], str] | None = None,
+        base_dir: Path | None = None,
     ) -> None:
         self.settings = settings
         self.source = source
+        self.base_dir = base_dir or Path.cwd()  # where launch.compose.file is relative to
         self.run = secrets.token_hex(6)
         self.base_url = ""
         self.database_dsn: str | None = None
@@ -96,12 +130,14 @@ class Launch:
         self._containers: list[Any] = []
         self._ports: dict[str, int] = {}
         self._images: dict[str, str] = {}
+        self._compose: ComposeLaunch | None = None
         self._workdir = Path(tempfile.mkdtemp(prefix="tenantprobe-launch-"))
         self.key_file = self._workdir / "signing-key.pem"
 
     # ------------------------------------------------------------------ placeholders
     def render(self, text: str, where: str) -> str:
-        """Fill ``{port}``, ``{port:NAME}``, ``{postgres.dsn}``, ``{setup.KEY}``, ``{key_file}``, ``{env:NAME}``."""
+        """Fill ``{port}``, ``{port:NAME}``, ``{postgres.dsn}``, ``{setup.KEY}``, ``{key_file}``, ``{env:NAME}`` and
+        ``{secret:NAME}`` (a random password, the same throughout the run)."""
 
         def one(match: re.Match[str]) -> str:
             kind, name = match.group(1), match.group(2)
@@ -111,6 +147,8 @@ class Launch:
                 if name not in os.environ:
                     raise ProfileError(f"{self.source}: {where}: {match.group(0)} but {name} is not set")
                 return os.environ[name]
+            if kind == "secret" and name:
+                return self.values.setdefault(f"secret.{name}", secrets.token_urlsafe(18))
             if kind == "key_file":
                 self._write_key()
                 return str(self.key_file)
@@ -119,7 +157,7 @@ class Launch:
                 known = ", ".join(sorted(self.values)) or "none yet"
                 raise ProfileError(
                     f"{self.source}: {where}: unknown placeholder {match.group(0)}; known here: {known}, "
-                    "{port}, {port:NAME}, {key_file}, {env:NAME}"
+                    "{port}, {port:NAME}, {key_file}, {env:NAME}, {secret:NAME}"
                 )
             return self.values[key]
 
@@ -181,6 +219,10 @@ class Launch:
 
     def _start_all(self, dependencies_only: bool) -> None:
         settings = self.settings
+        if settings.compose is not None:
+            self._compose = ComposeLaunch(self, settings.compose)
+            self._compose.start(time.monotonic() + settings.timeout_seconds)
+            return
         # Images first (a builtin one may be built now): the readiness timeout is the containers' alone.
         if settings.postgres is not None:
             self._image(settings.postgres.image, "launch.postgres.image")
@@ -231,29 +273,18 @@ class Launch:
             self._wait_http(container, spec.name, url, deadline)
 
     def _wait_http(self, container: Any, name: str, url: str, deadline: float) -> None:
-        while True:
+        def exited() -> bool:
             container.reload()
-            if container.status in ("exited", "dead"):
-                raise TargetError(self._failure(container, name, f"exited before {url} answered"))
-            try:
-                if httpx.get(url, timeout=2).status_code < 500:
-                    return
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise TargetError(
-                    self._failure(
-                        container, name, f"was not ready within {self.settings.timeout_seconds:.0f} s ({url})"
-                    )
-                )
-            time.sleep(0.2)
+            return container.status in ("exited", "dead")
+
+        wait_http(
+            url, deadline, self.settings.timeout_seconds, exited, lambda what: self._failure(container, name, what)
+        )
 
     def _failure(self, container: Any, name: str, what: str) -> str:
         stdout, stderr = container.get_logs()
-        logs = redact_text(_tail((stdout + stderr).decode(errors="replace"))) or "(the container printed nothing)"
-        return (
-            f"{self.source}: launch: the {name} container ({container.image}) {what}; its last log lines:\n{logs}\n"
-            f"Check launch.ready, launch.port and launch.timeout_seconds, or run the image by hand."
+        return failure_message(
+            self.source, f"the {name} container ({container.image})", what, (stdout + stderr).decode(errors="replace")
         )
 
     def _start_postgres(self, spec: PostgresSpec, deadline: float) -> None:
@@ -301,7 +332,7 @@ class Launch:
 
     def logs(self) -> dict[str, str]:
         """Each container's log, by service name (written next to result records at the end)."""
-        found = {}
+        found = self._compose.logs() if self._compose is not None else {}
         for container in self._containers:
             try:
                 stdout, stderr = container.get_logs()
@@ -312,6 +343,9 @@ class Launch:
 
     def stop(self) -> None:
         """Remove every container of this launch (also from atexit, after a crash or Ctrl-C)."""
+        if self._compose is not None:
+            self._compose.stop()
+            self._compose = None
         for container in reversed(self._containers):
             try:
                 container.stop()
@@ -333,3 +367,131 @@ class Launch:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+
+class ComposeLaunch:
+    """``launch.compose``: the compose file's services for one run, through testcontainers' ``DockerCompose``.
+
+    The file's ``${VAR}``s come from ``launch.compose.env`` (an env file of this run); an override file of
+    this run names the project ``tenantprobe-RUN`` and labels every service like :class:`Launch`'s
+    containers, so :func:`leftovers` and :func:`remove_stale` see them too. ``down --volumes`` removes them.
+    """
+
+    def __init__(self, launch: Launch, spec: ComposeSpec) -> None:
+        self.launch = launch
+        self.spec = spec
+        self.file = (launch.base_dir / spec.file).resolve()
+        self.services: list[str] = []
+        self._compose: Any = None
+
+    def _where(self, key: str) -> str:
+        return f"launch.compose.{key}"
+
+    def _env_file(self) -> Path:
+        lines = []
+        for key, raw in self.spec.env.items():
+            if raw.startswith(BUILTIN_PREFIX):
+                value = self.launch._image(raw, self._where(f"env.{key}"))
+            else:
+                value = self.launch.render(raw, self._where(f"env.{key}"))
+            if "'" in value or "\n" in value:
+                raise ProfileError(
+                    f"{self.launch.source}: {self._where(f'env.{key}')}: a value with a quote or a line break cannot "
+                    "go through the compose env file; pass it another way (a file, or env: in the compose file)"
+                )
+            lines.append(f"{key}='{value}'")  # single quotes: compose takes the value as it is
+        path = self.launch._workdir / "compose.env"
+        path.touch(mode=0o600)
+        path.write_text("\n".join(lines) + "\n")
+        return path
+
+    def start(self, deadline: float) -> None:
+        from testcontainers.compose import DockerCompose
+
+        source = self.launch.source
+        if not self.file.is_file():
+            raise ProfileError(f"{source}: {self._where('file')}: no such file {self.file}")
+        env_files = [str(path) for path in (self.file.parent / ".env",) if path.is_file()]
+        env_files.append(str(self._env_file()))
+        command = compose_command(self.launch._workdir)
+        files = [str(self.file)]
+        self.services = self._run(command, files, env_files, "config", "--services").split()
+        if self.spec.service not in self.services:
+            raise ProfileError(
+                f"{source}: {self._where('service')}: {self.spec.service!r} is not a service of {self.file}; "
+                f"its services: {', '.join(self.services) or 'none'}"
+            )
+        files.append(str(self._override()))
+        self._compose = compose = DockerCompose(
+            context=self.file.parent,
+            compose_file_name=files,
+            env_file=env_files,
+            wait=False,
+            docker_command_path=command,
+        )
+        try:
+            compose.start()
+        except subprocess.CalledProcessError as exc:
+            raise TargetError(
+                f"{source}: launch.compose: docker compose up failed for {self.file}:\n"
+                f"{redact_text(_tail(exc.stderr.decode(errors='replace')))}"
+            ) from None
+        settings = self.launch.settings
+        self.launch.base_url = f"http://127.0.0.1:{self.launch._port('target')}"
+        url = self.launch.render(settings.ready, "launch.ready")
+        if url.startswith("/"):
+            url = self.launch.base_url + url
+        wait_http(url, deadline, settings.timeout_seconds, self._exited, self._failure)
+        if self.spec.dsn:
+            self.launch.database_dsn = self.launch.render(self.spec.dsn, self._where("dsn"))
+
+    def _run(self, command: str, files: list[str], env_files: list[str], *args: str) -> str:
+        argv = [command, "compose", *(f for path in files for f in ("-f", path))]
+        argv += [f for path in env_files for f in ("--env-file", path)]
+        result = subprocess.run([*argv, *args], capture_output=True, text=True, check=False, timeout=120)
+        if result.returncode != 0:
+            raise ProfileError(
+                f"{self.launch.source}: launch.compose.file: docker compose cannot read {self.file}:\n"
+                f"{redact_text(_tail(result.stderr))}"
+            )
+        return result.stdout
+
+    def _override(self) -> Path:
+        labels = {LABEL_RUN: self.launch.run, LABEL_OWNER: str(os.getpid())}
+        override = {
+            "name": f"tenantprobe-{self.launch.run}",
+            "services": {name: {"labels": labels} for name in self.services},
+        }
+        path = self.launch._workdir / "compose.override.json"  # JSON is YAML: compose reads it
+        path.write_text(json.dumps(override))
+        return path
+
+    def _exited(self) -> bool:
+        container = self._compose.get_container(self.spec.service, include_all=True)
+        return container.State in ("exited", "dead")
+
+    def _failure(self, what: str) -> str:
+        stdout, stderr = self._compose.get_logs(self.spec.service)
+        return failure_message(
+            self.launch.source, f"the {self.spec.service} service of {self.file.name}", what, stdout + stderr
+        )
+
+    def logs(self) -> dict[str, str]:
+        """Each service's log (``docker compose logs SERVICE``), by service name."""
+        found = {}
+        for service in self.services if self._compose is not None else []:
+            try:
+                stdout, stderr = self._compose.get_logs(service)
+            except (subprocess.CalledProcessError, OSError):
+                continue
+            found[service] = stdout + stderr
+        return found
+
+    def stop(self) -> None:
+        """``docker compose down --volumes``: the containers, networks and volumes of this run go."""
+        if self._compose is None:
+            return
+        # An engine that is gone leaves nothing to stop; remove_stale clears its containers next time.
+        with contextlib.suppress(subprocess.CalledProcessError, OSError):
+            self._compose.stop(down=True)
+        self._compose = None

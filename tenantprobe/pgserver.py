@@ -101,8 +101,9 @@ def find_bin_dir(needs_other_user: bool) -> Path:
     )
 
 
-def _die_with_parent() -> None:
-    # If the harness is killed, the postmaster must not outlive it as an orphan.
+def die_with_parent() -> None:
+    """In a child between fork and exec: SIGTERM when the harness dies (SIGKILL included), so that a server it
+    started does not outlive it as an orphan. Linux only; the signal follows the thread that started the child."""
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
@@ -200,7 +201,7 @@ class PostgresServer:
                 stderr=subprocess.STDOUT,
                 cwd=self._root,
                 start_new_session=True,
-                preexec_fn=_die_with_parent,
+                preexec_fn=die_with_parent,
                 user=uid,
                 group=gid,
             )

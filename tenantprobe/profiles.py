@@ -163,10 +163,24 @@ class BuildSpec:
 
 
 @dataclass(frozen=True)
-class LaunchSettings:
-    """``launch:`` as a mapping: the target's image and how to start it and know it is ready."""
+class ComposeSpec:
+    """A compose file (relative to the profile) and the service to probe.
 
-    image: str
+    ``env`` fills the file's ``${VAR}``s: values take the launch placeholders (``{port}``, ``{secret:NAME}``,
+    ...) or are ``builtin:NAME`` images; ``dsn`` (placeholders too) is the superuser DSN of its database.
+    """
+
+    file: str
+    service: str
+    env: dict[str, str] = field(default_factory=dict)
+    dsn: str | None = None
+
+
+@dataclass(frozen=True)
+class LaunchSettings:
+    """``launch:`` as a mapping: the target's image (or compose file) and how to start it and know it is ready."""
+
+    image: str = ""
     command: tuple[str, ...] = ()
     env: dict[str, str] = field(default_factory=dict)
     port: int | None = None
@@ -176,6 +190,7 @@ class LaunchSettings:
     setup: ServiceSpec | None = None
     services: tuple[ServiceSpec, ...] = ()
     build: BuildSpec | None = None
+    compose: ComposeSpec | None = None
 
     @classmethod
     def parse(cls, raw: dict[str, Any]) -> LaunchSettings:
@@ -183,7 +198,7 @@ class LaunchSettings:
             return ServiceSpec(**{"name": name, **item, "command": tuple(item.get("command", ()))})
 
         return cls(
-            image=raw["image"],
+            image=raw.get("image", ""),
             command=tuple(raw.get("command", ())),
             env=dict(raw.get("env", {})),
             port=raw.get("port"),
@@ -193,6 +208,7 @@ class LaunchSettings:
             setup=service("setup", raw["setup"]) if "setup" in raw else None,
             services=tuple(service(item["name"], item) for item in raw.get("services", ())),
             build=BuildSpec(**raw["build"]) if "build" in raw else None,
+            compose=ComposeSpec(**raw["compose"]) if "compose" in raw else None,
         )
 
 
@@ -286,6 +302,30 @@ def _explain(error: jsonschema.ValidationError, source: str) -> str:
     return f"{where}: {error.message}"
 
 
+_IMAGE_ONLY = ("command", "env", "postgres", "setup", "services")
+
+
+def _check_launch(launch: dict[str, Any], source: str) -> None:
+    """``launch`` starts an image or a compose file's services; with compose, ``image`` is what ``build`` makes."""
+    if "image" not in launch and "compose" not in launch:
+        raise ProfileError(f"{source}: launch: give image (a container image to start) or compose (file: and service:)")
+    if "compose" not in launch:
+        return
+    if "image" in launch and "build" not in launch:
+        raise ProfileError(
+            f"{source}: launch.image: not with launch.compose, unless launch.build makes it (the compose file names "
+            "its images); remove launch.image, or add launch.build"
+        )
+    if "build" in launch and "image" not in launch:
+        raise ProfileError(f"{source}: launch.build: needs launch.image, the tag it builds (the compose file names it)")
+    extra = [key for key in _IMAGE_ONLY if key in launch]
+    if extra:
+        raise ProfileError(
+            f"{source}: launch.{extra[0]}: not with launch.compose (the compose file says how its services start); "
+            "move it into the compose file, or pass values to it through launch.compose.env"
+        )
+
+
 def _check_semantics(raw: dict[str, Any], source: str) -> None:
     """Rules JSON Schema cannot say well: which keys each kind needs."""
     auth, provisioning = raw["auth"], raw["provisioning"]
@@ -321,6 +361,8 @@ def _check_semantics(raw: dict[str, Any], source: str) -> None:
     if not raw.get("base_url") and not raw.get("launch"):
         raise ProfileError(f"{source}: base_url: give the target's URL (or launch: reference-app, or launch.image)")
     _check_tenant_route(raw, source)
+    if isinstance(raw.get("launch"), dict):
+        _check_launch(raw["launch"], source)
     roles = raw.get("roles", DEFAULT_ROLES)
     for index, expectation in enumerate(raw.get("expectations", [])):
         if expectation["min_role"] not in roles:

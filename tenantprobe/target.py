@@ -483,7 +483,8 @@ class Target:
         if self.stack is not None:
             return str(self.profile.launch)
         if self.launched is not None:
-            return f"image:{self.launched.settings.image}"
+            compose = self.launched.settings.compose
+            return f"compose:{compose.file}:{compose.service}" if compose else f"image:{self.launched.settings.image}"
         return None
 
     def close(self) -> None:

@@ -2,7 +2,8 @@
 
 The engine is installed when missing (Debian's ``docker.io``, as root), as the embedded PostgreSQL is
 set up for the other tests: no test here skips for want of an engine. Images are built from this
-machine's files and kept in the engine's data root between sessions (``tenantprobe.images``).
+machine's files and kept in the engine's data root between sessions (``tenantprobe.images``); Compose v2
+is the docker CLI's, or a plugin built from the Go module proxy (``compose_ready``).
 After each test, nothing the test launched may be left: no container, no network, no bridge.
 """
 
@@ -10,12 +11,14 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 
 import docker
 import pytest
 
+from tenantprobe.compose import compose_command
 from tenantprobe.engine import Engine
-from tenantprobe.launch import leftovers
+from tenantprobe.launch import leftovers, remove_stale
 
 DEFAULT_NETWORKS = {"host", "none", "bridge"}
 
@@ -23,7 +26,15 @@ DEFAULT_NETWORKS = {"host", "none", "bridge"}
 @pytest.fixture(scope="session")
 def engine() -> Iterator[Engine]:
     with Engine(install=True) as started:
+        # Containers of an earlier session that was killed are not this session's leftovers.
+        connected = docker.DockerClient(base_url=started.host)
+        remove_stale(connected)
+        connected.close()
         yield started
+        run_dir = str(Path(started.host.removeprefix("unix://")).parent) if started.private else None
+    if run_dir is not None:
+        assert run_dir not in Path("/proc/self/mounts").read_text(), "the private engine left a mount behind"
+        assert not Path(run_dir).exists(), "the private engine's run directory outlived it"
 
 
 @pytest.fixture
@@ -40,3 +51,10 @@ def client(engine: Engine) -> Iterator[docker.DockerClient]:
             assert "docker0" not in {name for _, name in socket.if_nameindex()}
     finally:
         connected.close()
+
+
+@pytest.fixture(scope="session")
+def compose_ready(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Compose v2 for ``launch.compose``: the docker CLI's own, else the plugin that ``build_compose.sh``
+    builds once into the cache (minutes on a cold Go cache), as the Kubernetes tests build their binaries."""
+    compose_command(tmp_path_factory.mktemp("compose"), build=True)

@@ -7,6 +7,7 @@ target's own doing and its log says so.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -123,3 +124,54 @@ def test_a_private_engine_whose_data_root_is_in_use_starts_on_a_scratch_one(
             assert (reachable(first.host), reachable(second.host)) == (True, True)
             scratch = second.data_root
     assert not scratch.exists(), "the scratch data root is removed with its engine"
+
+
+ENGINE_CHILD = """
+import sys, time
+from pathlib import Path
+from tenantprobe import engine
+engine.DEFAULT_SOCKET = sys.argv[1]
+print(engine.Engine(data_root=Path(sys.argv[2])).start().host, flush=True)
+time.sleep(600)
+"""
+
+
+def processes_mentioning(text: str) -> list[int]:
+    """Pids whose command line names ``text`` (a private engine's run directory: dockerd and its containerd)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and text in (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode():
+                found.append(int(entry.name))
+        except OSError:
+            continue  # gone meanwhile
+    return found
+
+
+def test_a_private_engine_goes_when_the_process_that_started_it_is_killed(tmp_path: Path) -> None:
+    """SIGKILL gives the harness no chance to stop its dockerd: the kernel's parent-death signal does."""
+    env = {key: value for key, value in os.environ.items() if key != "DOCKER_HOST"}
+    child = subprocess.Popen(
+        [sys.executable, "-c", ENGINE_CHILD, str(tmp_path / "no-engine.sock"), str(tmp_path / "docker")],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert child.stdout is not None
+    host = child.stdout.readline().strip()
+    run_dir = str(Path(host.removeprefix("unix://")).parent)
+    try:
+        started = processes_mentioning(run_dir)
+        assert len(started) >= 2, f"expected dockerd and its containerd, found {started}"
+        child.kill()
+        child.wait()
+        deadline = time.monotonic() + 60
+        while processes_mentioning(run_dir) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert processes_mentioning(run_dir) == [], "dockerd or containerd outlived the killed harness"
+    finally:
+        child.kill()
+        child.stdout.close()
+        for pid in processes_mentioning(run_dir):
+            os.kill(pid, signal.SIGKILL)
+        shutil.rmtree(run_dir, ignore_errors=True)

@@ -94,10 +94,33 @@ def test_container_reference_profile_loads_its_launch() -> None:
     assert profile.launch.build.args == {"RUNTIME": "builtin:python"}
 
 
+def test_compose_reference_profile_loads_its_launch() -> None:
+    profile = load_profile(ROOT / "targets" / "reference-compose.yaml")
+    assert isinstance(profile.launch, LaunchSettings)
+    assert profile.launch.compose is not None
+    assert (profile.launch.compose.file, profile.launch.compose.service) == ("reference-app.compose.yaml", "api")
+    assert profile.launch.build is not None
+    assert profile.launch.image == "tenantprobe/reference-app:local"
+
+
 @pytest.mark.parametrize(
     ("launch", "message"),
     [
-        ({"command": ["app"]}, "launch: 'image' is a required property; add it to the profile"),
+        ({"command": ["app"]}, "launch: give image (a container image to start) or compose (file: and service:)"),
+        ({"compose": {"file": "c.yaml"}}, "launch.compose: 'service' is a required property; add it to the profile"),
+        ({"compose": {"file": "c.yaml", "service": "api", "port": 80}}, "launch.compose: unknown key 'port'"),
+        (
+            {"compose": {"file": "c.yaml", "service": "api"}, "command": ["app"]},
+            "launch.command: not with launch.compose (the compose file says how its services start)",
+        ),
+        (
+            {"compose": {"file": "c.yaml", "service": "api"}, "image": "app:1"},
+            "launch.image: not with launch.compose, unless launch.build makes it",
+        ),
+        (
+            {"compose": {"file": "c.yaml", "service": "api"}, "build": {"containerfile": "Containerfile"}},
+            "launch.build: needs launch.image, the tag it builds",
+        ),
         ({"image": "app:1", "timeout": 5}, "launch: unknown key 'timeout' (did you mean 'timeout_seconds'?)"),
         ({"image": "app:1", "port": "8000"}, "launch.port: expected integer, got str '8000'"),
         ("reference_app", "launch: 'reference_app' is not one of reference-app. Did you mean 'reference-app'?"),
