@@ -127,6 +127,8 @@ def group_api(admin_dsn: str, role_passwords: dict[str, str], migrated_template:
         "duplicate_unscoped",
         "append_unscoped",
         "comment_feed_filter_unscoped",
+        "cursor_names_tenant",
+        "recent_notes_keyed_by_user",
     )
     with running(fresh(admin_dsn, role_passwords, migrated_template), faults) as app:
         yield app
@@ -295,6 +297,32 @@ def test_comment_feed_filter_unscoped_lists_a_foreign_notes_comments(
     assert feed.status_code == 200
     assert ("victim's remark" in feed.text) == (app_name == "faulty")
     assert app.http.get("/v1/comments", headers=attacker.headers()).json() == []
+
+
+@pytest.mark.parametrize("app_name", ["faulty", "secure"])
+def test_cursor_names_tenant_serves_the_page_after_a_foreign_cursor(group_api: App, secure: App, app_name: str) -> None:
+    app = group_api if app_name == "faulty" else secure
+    attacker, victim = pair(app)
+    hidden = [app.note(victim, f"victim's {n}")["title"] for n in range(2)]
+    app.note(attacker)
+    cursor = app.http.get("/v1/notes", params={"limit": 1}, headers=victim.headers()).json()["next_cursor"]
+    page = app.http.get("/v1/notes", params={"cursor": cursor}, headers=attacker.headers())
+    assert page.status_code == 200
+    assert (hidden[0] in page.text) == (app_name == "faulty")
+
+
+@pytest.mark.parametrize("app_name", ["faulty", "secure"])
+def test_recent_notes_keyed_by_user_shares_a_list_between_namesakes(group_api: App, secure: App, app_name: str) -> None:
+    app = group_api if app_name == "faulty" else secure
+    attacker, victim = pair(app)
+    opened = app.note(victim, f"victim's {uuid.uuid4().hex}")
+    alice = f"alice-{uuid.uuid4().hex[:8]}"  # one user name in both tenants' identity providers
+    as_victim = {"Authorization": f"Bearer {victim.token(subject=alice)}"}
+    as_attacker = {"Authorization": f"Bearer {attacker.token(subject=alice)}"}
+    assert app.http.get(f"/v1/notes/{opened['id']}", headers=as_victim).status_code == 200
+    recent = app.http.get("/v1/me/recent-notes", headers=as_attacker)
+    assert recent.status_code == 200
+    assert (opened["title"] in recent.text) == (app_name == "faulty")
 
 
 @pytest.mark.parametrize("app_name", ["faulty", "secure"])
