@@ -73,6 +73,23 @@ class Report:
     layers: list[str] = field(default_factory=list)
     run: RunChoice = field(default_factory=lambda: RunChoice(None))
 
+    def findings_by_attack(self) -> list[dict[str, Any]]:
+        """Failed records grouped by where the bug lives (the checks' attack classes), in the catalogue's order.
+
+        A fix usually closes a class (scope every lookup by the body's ids, key every cache by tenant), so
+        this is the list an engineer works through; records of checks that name no class come last."""
+        order = [*self.catalogue.attack_classes, ""]
+        rows: dict[str, dict[str, Any]] = {}
+        for result in self.results:
+            if result.status != "fail":
+                continue  # a waived failure is not a finding to fix
+            for attack, (count, first) in result.tally.fails_by_attack.items():
+                title = self.catalogue.attack_classes.get(attack, "Checks with no attack class")
+                row = rows.setdefault(attack, {"class": attack or None, "title": title, "findings": 0, "first": first})
+                row["findings"] += count
+                row.setdefault("controls", []).append(result.control.id)
+        return [rows[a] for a in sorted(rows, key=lambda a: order.index(a) if a in order else len(order))]
+
 
 def _git_sha() -> str:
     """The commit of the tenantprobe checkout that made the report, '+dirty' with local changes."""

@@ -64,6 +64,7 @@ def report_json(report: Report) -> dict[str, Any]:
         "metrics": [row.as_dict() for row in report.metrics],
         "controls": [_control(result) for result in report.results],
         "matrix": report.matrix.as_dict(),
+        "findings_by_attack": [{**row, "first": redact_text(row["first"])} for row in report.findings_by_attack()],
         "problems": [asdict(p) for p in report.problems],
         "waivers": [asdict(w) for w in report.waivers],
         "not_applicable": [asdict(d) for d in report.declarations],

@@ -270,6 +270,7 @@ def render_html(report: Report) -> str:
         "verdict": str(report.decision.verdict),
         "verdict_text": VERDICT_TEXT[str(report.decision.verdict)],
         "layers": _layers(report),
+        "attack_classes": report.findings_by_attack(),
         "heatmap": heatmap(matrix) if matrix.tenants else None,
         "leaking": leaking[:20],
         "leaking_total": len(leaking),

@@ -79,6 +79,7 @@ class ControlTally:
     rows: dict[int, list[Record]] = field(default_factory=lambda: defaultdict(list))  # status rank -> first records
     findings: list[Record] = field(default_factory=list)
     evidence: list[tuple[Record, Any]] = field(default_factory=list)
+    fails_by_attack: dict[str, tuple[int, str]] = field(default_factory=dict)  # class -> (fail records, first text)
 
     def add(self, record: Record) -> tuple[int, int]:
         """Fold one record in (records must come in file order: the first ones are the ones shown); returns its
@@ -101,6 +102,8 @@ class ControlTally:
         failed = status in ("fail", "error")
         if status == "fail":
             self.fail_texts.setdefault(record.summary or record.check_id)
+            count, first = self.fails_by_attack.get(record.attack or "", (0, record.summary or record.check_id))
+            self.fails_by_attack[record.attack or ""] = (count + 1, first)
         elif status == "error":
             self.error_texts.setdefault(f"{record.check_id}: {record.reason}")
         elif status != "pass":

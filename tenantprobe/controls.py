@@ -72,6 +72,7 @@ class Catalogue:
     version: str
     controls: dict[str, Control]
     phase_metrics: dict[str, dict[str, str]] = field(default_factory=dict)
+    attack_classes: dict[str, str] = field(default_factory=dict)  # id -> title, in the report's order
 
     def get(self, control_id: str) -> Control:
         """The control with this id; an unknown id is an error naming the closest ids."""
@@ -98,4 +99,9 @@ def load_catalogue() -> Catalogue:
     controls = {entry["id"]: _control(entry) for entry in raw["controls"]}
     if len(controls) != len(raw["controls"]):
         raise InternalError("duplicate control id in catalogue.yaml")
-    return Catalogue(version=str(raw["version"]), controls=controls, phase_metrics=raw["phase_metrics"])
+    return Catalogue(
+        version=str(raw["version"]),
+        controls=controls,
+        phase_metrics=raw["phase_metrics"],
+        attack_classes=raw["attack_classes"],
+    )

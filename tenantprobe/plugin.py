@@ -27,6 +27,7 @@ from tenantprobe.errors import TenantProbeError
 GROUP = "tenantprobe"
 FUZZ_PROFILES = ("ci", "deep")
 MARKER = "controls"
+ATTACK_MARKER = "attack"
 DEFAULT_PROFILE = Path("targets/reference.yaml")
 
 _target_key = pytest.StashKey[Any]()
@@ -203,6 +204,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
     _resolve_settings(config)
     config.addinivalue_line("markers", f"{MARKER}(*ids): the catalogue controls a check measures")
+    config.addinivalue_line(
+        "markers", f"{ATTACK_MARKER}(name): the check's attack class (attack_classes in catalogue.yaml)"
+    )
     gaps = GapReport(
         lambda: config.stash.get(_writer_key, None),
         MARKER,
@@ -243,6 +247,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 raise pytest.UsageError(f"{item.nodeid}: {exc}") from None
             # `--junitxml` writes user properties per test case: CI shows which control a test proves.
             item.user_properties.append(("control_id", control_id))
+        attack = _attack_of(item)
+        if attack is not None and attack not in catalogue.attack_classes:
+            raise pytest.UsageError(
+                f"{item.nodeid}: unknown attack class {attack!r}; one of {', '.join(catalogue.attack_classes)}"
+            )
     wanted = {control_id.strip() for control_id in config.getoption(OPTION_CONTROLS).split(",") if control_id.strip()}
     if wanted:
         _keep_checks_of(wanted, config, items)
@@ -330,6 +339,32 @@ def _new_probe(check_id: str, target: Any, writer: Any, controls: tuple[str, ...
 
 def _declared_controls(item: pytest.Item) -> tuple[str, ...]:
     return tuple(dict.fromkeys(c for marker in item.iter_markers(MARKER) for c in marker.args))
+
+
+def _attack_of(item: pytest.Item) -> str | None:
+    marker = item.get_closest_marker(ATTACK_MARKER)
+    return str(marker.args[0]) if marker is not None and marker.args else None
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
+    """Once the check's fixtures exist (seeding is no attack), its records carry its attack class."""
+    try:
+        return (yield)
+    finally:
+        writer = item.config.stash.get(_writer_key, None)
+        if writer is not None:
+            writer.attack = _attack_of(item)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item) -> Iterator[None]:
+    try:
+        return (yield)
+    finally:
+        writer = item.config.stash.get(_writer_key, None)
+        if writer is not None:
+            writer.attack = None
 
 
 @pytest.fixture

@@ -96,6 +96,7 @@ class ResultRecord:
     control_id: str
     check_id: str
     status: Status
+    attack: str | None = None  # the check's attack class (catalogue attack_classes), stamped by the writer
     summary: str = ""
     severity: str = ""
     reason: str | None = None
@@ -270,6 +271,7 @@ class _Line(msgspec.Struct):
     control_id: NonEmpty
     check_id: NonEmpty
     status: Literal["pass", "fail", "error", "not_assessed", "not_applicable", "waived"]
+    attack: str | None = None
     summary: str | None = None
     severity: str | None = None
     reason: str | None = None
@@ -316,6 +318,7 @@ def decode_record(line: bytes, record_type: type[R], **extra: Any) -> R | None:
         control_id=wire.control_id,
         check_id=wire.check_id,
         status=_STATUS[wire.status],
+        attack=wire.attack,
         summary="" if wire.summary is None else wire.summary,
         severity="" if wire.severity is None else wire.severity,
         reason=wire.reason,
@@ -350,6 +353,7 @@ class ResultWriter:
         self.path = results_dir / f"{suite}-{os.getpid()}.jsonl"
         self.run_id = run_id or current_run_id()
         self.target = target or {}
+        self.attack: str | None = None  # the running check's attack class, given to each record it writes
         self._lock = threading.Lock()
         self.count = 0
         self.outcomes: dict[str, dict[str, str]] = {}  # control -> status -> first reason, for the session summary
@@ -367,7 +371,7 @@ class ResultWriter:
         """A writer to the same file and run for another facet of the target (the cluster it runs on)."""
         other = ResultWriter.__new__(ResultWriter)
         other.path, other.run_id, other.target = self.path, self.run_id, identity
-        other._lock, other.count = self._lock, 0
+        other._lock, other.count, other.attack = self._lock, 0, self.attack
         other.outcomes = self.outcomes  # one session summary for every facet
         return other
 
@@ -382,6 +386,7 @@ class ResultWriter:
             record.target = self.target
         record.run_id = record.run_id or self.run_id
         record.target_fingerprint = record.target_fingerprint or target_fingerprint(record.target)
+        record.attack = record.attack or self.attack
         line = record.to_json()
         with self._lock, self.path.open("a", encoding="utf-8") as out:
             out.write(line + "\n")

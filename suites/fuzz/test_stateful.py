@@ -13,6 +13,7 @@ from tenantprobe.probe import Probe
 from tenantprobe.target import SeededTenant
 
 
+@pytest.mark.attack("fuzzing")
 @pytest.mark.controls(*(c for c in CONTROLS if c != MASS_ASSIGNMENT))
 def test_linked_sequences_replayed_by_another_tenant_leak_nothing(
     fuzzer: Fuzzer, api_schema: Any, fuzz_tenants: list[SeededTenant], fuzz_seed: int | None, probe: Probe

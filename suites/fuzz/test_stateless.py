@@ -13,6 +13,7 @@ from tenantprobe.probe import Probe
 from tenantprobe.target import SeededTenant
 
 
+@pytest.mark.attack("fuzzing")
 @pytest.mark.controls(*CONTROLS)
 def test_every_operation_as_every_role_survives_fuzzing(
     fuzzer: Fuzzer, api_schema: Any, fuzz_tenants: list[SeededTenant], fuzz_seed: int | None, probe: Probe

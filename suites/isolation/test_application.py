@@ -48,6 +48,7 @@ def run_job(target: Target, probe: Probe, job: JobSettings, actor: Actor) -> tup
     return None, None
 
 
+@pytest.mark.attack("services")
 @pytest.mark.controls("APP-JOB-CONTEXT")
 def test_jobs_run_in_their_tenants_context_only(target: Target, tenants: list[SeededTenant], probe: Probe) -> None:
     if not target.profile.jobs:
@@ -99,6 +100,7 @@ def internal_token(target: Target, service: InternalService, tenant: SeededTenan
     return target.tokens.sign({**claims, **{name: now + offset for name, offset in offsets.items()}})
 
 
+@pytest.mark.attack("services")
 @pytest.mark.controls("APP-SERVICE-PROPAGATION")
 def test_internal_services_require_the_callers_tenant_context(
     target: Target, tenants: list[SeededTenant], probe: Probe
@@ -142,6 +144,7 @@ def test_internal_services_require_the_callers_tenant_context(
     probe.finish()
 
 
+@pytest.mark.attack("services")
 @pytest.mark.controls("APP-ANALYTICS-AGGREGATE-ONLY")
 def test_analytics_return_aggregates_only(target: Target, tenants: list[SeededTenant], probe: Probe) -> None:
     analytics = target.profile.analytics

@@ -41,6 +41,7 @@ def fresh_bindings(target: Target, tenant: SeededTenant, op: Operation, probe: P
     return None if isinstance(obj, str) else obj.bindings
 
 
+@pytest.mark.attack("authorization")
 @pytest.mark.controls("API-AUTHZ-ROLE")
 def test_each_role_can_do_exactly_what_the_expectation_matrix_allows(
     target: Target, tenants: list[SeededTenant], probe: Probe
@@ -87,6 +88,7 @@ def test_each_role_can_do_exactly_what_the_expectation_matrix_allows(
     probe.finish()
 
 
+@pytest.mark.attack("authorization")
 @pytest.mark.controls("API-PLATFORM-ONLY")
 def test_platform_operations_refuse_tenant_principals(
     target: Target, tenants: list[SeededTenant], probe: Probe

@@ -13,6 +13,7 @@ CONCURRENT_TENANTS = 20
 REQUESTS_PER_TENANT = 50
 
 
+@pytest.mark.attack("concurrency")
 @pytest.mark.controls("API-CONCURRENCY-ISOLATION")
 def test_interleaved_tenants_see_only_their_own_data(target: Target, tenants: list[SeededTenant], probe: Probe) -> None:
     crowd = list(tenants)

@@ -41,6 +41,7 @@ def sentinel_operation(target: Target, tenant: SeededTenant, probe: Probe) -> tu
 NO_SENTINEL = "no secured read of the tenant's own data answers 2xx to its valid token: refusals cannot be judged"
 
 
+@pytest.mark.attack("tenant-selector")
 @pytest.mark.controls("API-TENANT-CONTEXT-TAMPER")
 def test_tenant_hints_in_headers_and_queries_do_not_switch_tenant(
     target: Target, pairs: list[tuple[Any, Any]], probe: Probe
@@ -73,6 +74,7 @@ def test_tenant_hints_in_headers_and_queries_do_not_switch_tenant(
     probe.finish()
 
 
+@pytest.mark.attack("tenant-selector")
 @pytest.mark.controls("API-MASS-ASSIGNMENT", "API-TENANT-CONTEXT-TAMPER")
 def test_writes_naming_another_tenant_land_in_the_callers_tenant(
     target: Target, pairs: list[tuple[Any, Any]], probe: Probe
@@ -254,6 +256,7 @@ def _role_claim(target: Target) -> str:
     return "role"
 
 
+@pytest.mark.attack("token-trust")
 @pytest.mark.controls("AUTH-JWT-VALIDATION")
 def test_forged_and_misdirected_tokens_are_refused(target: Target, tenants: list[SeededTenant], probe: Probe) -> None:
     tenant, victim = tenants[0], (tenants[1] if len(tenants) > 1 else None)
@@ -300,6 +303,7 @@ def test_forged_and_misdirected_tokens_are_refused(target: Target, tenants: list
     probe.finish()
 
 
+@pytest.mark.attack("token-trust")
 @pytest.mark.controls("AUTH-TENANT-STATUS")
 def test_tokens_of_unknown_and_suspended_tenants_are_refused(
     target: Target, tenants: list[SeededTenant], probe: Probe

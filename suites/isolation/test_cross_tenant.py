@@ -69,6 +69,7 @@ def victim_unreadable(probe: Probe, baseline: Exchange, controls: tuple[str, ...
     return True
 
 
+@pytest.mark.attack("path-ids")
 @pytest.mark.controls("API-CROSS-TENANT-READ", "API-EXISTENCE-ORACLE")
 def test_foreign_reads_look_like_missing(target: Target, pairs: list[tuple[Any, Any]], probe: Probe) -> None:
     reads = [op for op in tenant_operations(target) if op.method == "GET"]
@@ -158,6 +159,7 @@ def fresh_objects(
     return obj, own
 
 
+@pytest.mark.attack("path-ids")
 @pytest.mark.controls("API-CROSS-TENANT-WRITE", "API-EXISTENCE-ORACLE")
 def test_foreign_writes_change_nothing(target: Target, pairs: list[tuple[Any, Any]], probe: Probe) -> None:
     writes = [op for op in tenant_operations(target) if op.method in ("PUT", "PATCH", "DELETE") and op.addresses_item]
@@ -239,6 +241,7 @@ def judge_nested_write(
     )
 
 
+@pytest.mark.attack("path-ids")
 @pytest.mark.controls("API-NESTED-PARENT")
 def test_nested_resources_check_the_parent(target: Target, pairs: list[tuple[Any, Any]], probe: Probe) -> None:
     nested = [op for op in tenant_operations(target) if len(op.path_params) >= 2 and op.method == "GET"]
@@ -315,6 +318,7 @@ def distinctive_ids(tenant: SeededTenant) -> list[str]:
     return [obj.id for obj in tenant.objects if len(obj.id) >= 8]
 
 
+@pytest.mark.attack("lists")
 @pytest.mark.controls("API-LIST-FILTER")
 def test_collections_show_only_own_objects(target: Target, pairs: list[tuple[Any, Any]], probe: Probe) -> None:
     reads = collection_reads(target) + [
@@ -346,6 +350,7 @@ def test_collections_show_only_own_objects(target: Target, pairs: list[tuple[Any
     probe.finish()
 
 
+@pytest.mark.attack("lists")
 @pytest.mark.controls("API-COUNT-LEAK")
 def test_collections_do_not_reflect_other_tenants_writes(
     target: Target, pairs: list[tuple[Any, Any]], probe: Probe
@@ -382,6 +387,7 @@ def test_collections_do_not_reflect_other_tenants_writes(
     probe.finish()
 
 
+@pytest.mark.attack("user-state")
 @pytest.mark.controls("APP-CACHE-TENANT-KEY")
 def test_same_request_never_served_from_another_tenants_cache(
     target: Target, pairs: list[tuple[Any, Any]], probe: Probe

@@ -230,6 +230,7 @@ def _write(
     )
 
 
+@pytest.mark.attack("data-layer")
 @pytest.mark.controls("DATA-RLS-FORCED", "DATA-RLS-POLICY-COVERAGE")
 def test_row_level_security_is_forced_with_tenant_policies(
     target: Target, app_conn: psycopg.Connection[Any], tenant_tables: list[str], probe: Probe
@@ -270,6 +271,7 @@ def test_row_level_security_is_forced_with_tenant_policies(
     probe.finish()
 
 
+@pytest.mark.attack("data-layer")
 @pytest.mark.controls("DATA-APP-ROLE-PRIVILEGES")
 def test_application_role_cannot_bypass_rls(
     target: Target,
@@ -308,6 +310,7 @@ def test_application_role_cannot_bypass_rls(
     assert not failed, f"[DATA-APP-ROLE-PRIVILEGES] {'; '.join(failed)} {how}"
 
 
+@pytest.mark.attack("data-layer")
 @pytest.mark.controls("DATA-COMPOSITE-KEYS")
 def test_keys_and_constraints_include_the_tenant(
     target: Target, app_conn: psycopg.Connection[Any], tenant_tables: list[str], probe: Probe
@@ -356,6 +359,7 @@ def test_keys_and_constraints_include_the_tenant(
     probe.finish()
 
 
+@pytest.mark.attack("data-layer")
 @pytest.mark.controls("DATA-SECURITY-DEFINER")
 def test_no_function_or_view_bypasses_rls(
     app_conn: psycopg.Connection[Any], tenant_tables: list[str], probe: Probe
@@ -387,6 +391,7 @@ def test_no_function_or_view_bypasses_rls(
     probe.finish()
 
 
+@pytest.mark.attack("data-layer")
 @pytest.mark.controls("DATA-TENANT-INDEX")
 def test_tenant_leading_indexes_serve_lookups(
     target: Target, app_conn: psycopg.Connection[Any], tenant_tables: list[str], probe: Probe
@@ -424,6 +429,7 @@ def test_tenant_leading_indexes_serve_lookups(
     probe.finish()
 
 
+@pytest.mark.attack("data-layer")
 @pytest.mark.controls("DATA-SERVER-VERSION")
 def test_server_has_the_rls_cve_fixes(app_conn: psycopg.Connection[Any], probe: Probe) -> None:
     version = app_conn.info.server_version
@@ -457,6 +463,7 @@ class _Rollback(Exception):
     pass
 
 
+@pytest.mark.attack("data-layer")
 @pytest.mark.controls("DATA-RLS-PROBE")
 def test_rls_holds_for_the_application_role(
     target: Target,
@@ -585,6 +592,7 @@ def _copy_row_into(conn: psycopg.Connection[Any], table: str, column: str) -> sq
     )
 
 
+@pytest.mark.attack("data-layer")
 @pytest.mark.controls("DATA-POOL-BLEED")
 def test_tenant_context_does_not_outlive_its_request(
     request: pytest.FixtureRequest,
@@ -704,6 +712,7 @@ def _placement(
     return misplaced, placed
 
 
+@pytest.mark.attack("data-layer")
 @pytest.mark.controls("DATA-DEPROVISION-COMPLETE")
 def test_deprovisioning_leaves_no_row(
     target: Target, app_conn: psycopg.Connection[Any], tenant_tables: list[str], probe: Probe

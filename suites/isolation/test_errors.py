@@ -13,6 +13,7 @@ from tenantprobe.probe import Exchange, Probe
 from tenantprobe.target import SeededTenant, Target
 
 
+@pytest.mark.attack("data-exposure")
 @pytest.mark.controls("API-ERROR-HYGIENE")
 def test_provoked_errors_reveal_nothing_internal(target: Target, tenants: list[SeededTenant], probe: Probe) -> None:
     tenant, other = tenants[0], tenants[1]

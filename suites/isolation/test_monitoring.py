@@ -70,6 +70,7 @@ def exercise(target: Target, probe: Probe, actor: Actor, tenant: SeededTenant, o
     return probe.request(actor, operation.method, path, json_body=body)
 
 
+@pytest.mark.attack("monitoring")
 @pytest.mark.controls(CONTROL)
 def test_every_tenant_operation_is_counted_under_its_tenant(
     request: pytest.FixtureRequest,

@@ -108,6 +108,7 @@ def judge_write(
     )
 
 
+@pytest.mark.attack("references")
 @pytest.mark.controls("API-CROSS-TENANT-WRITE")
 def test_foreign_references_outside_the_path_are_refused(
     target: Target, pairs: list[tuple[Any, Any]], probe: Probe
@@ -168,6 +169,7 @@ def action_operations(target: Target) -> list[Operation]:
     ]
 
 
+@pytest.mark.attack("actions")
 @pytest.mark.controls("API-CROSS-TENANT-WRITE")
 def test_actions_on_foreign_objects_change_nothing(target: Target, pairs: list[tuple[Any, Any]], probe: Probe) -> None:
     """Each action runs on a fresh object of the attacker's, then of the victim's; then the victim re-reads."""
@@ -230,6 +232,7 @@ def hostile_values(
     return []
 
 
+@pytest.mark.attack("lists")
 @pytest.mark.controls("API-LIST-FILTER")
 def test_derived_reads_with_every_filter_show_only_own_objects(
     target: Target, pairs: list[tuple[Any, Any]], probe: Probe

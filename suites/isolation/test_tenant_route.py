@@ -32,6 +32,7 @@ def reads(target: Target, tenant: SeededTenant) -> dict[str, str]:
     return found
 
 
+@pytest.mark.attack("tenant-selector")
 @pytest.mark.controls("API-TENANT-CONTEXT-TAMPER")
 def test_another_tenants_prefix_or_host_does_not_switch_tenant(
     target: Target, pairs: list[tuple[Any, Any]], probe: Probe

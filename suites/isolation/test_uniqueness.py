@@ -73,6 +73,7 @@ def judge_uniqueness(
         )
 
 
+@pytest.mark.attack("existence")
 @pytest.mark.controls(CONTROL)
 def test_values_of_other_tenants_are_not_taken(target: Target, pairs: list[tuple[Any, Any]], probe: Probe) -> None:
     creators = [c for c in target.api.creators() if not target.is_platform_operation(c.item_path)]

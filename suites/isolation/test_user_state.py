@@ -31,6 +31,7 @@ def use_the_app(target: Target, probe: Probe, tenant: SeededTenant) -> None:
             probe.request(target.owner(tenant), "GET", url)
 
 
+@pytest.mark.attack("user-state")
 @pytest.mark.controls(CONTROL)
 def test_users_sharing_a_user_id_across_tenants_see_only_their_own_state(
     target: Target, pairs: list[tuple[Any, Any]], probe: Probe

@@ -119,6 +119,43 @@ def test_crashed_and_skipped_checks_still_write_records(pytester: pytest.Pyteste
     assert by_control["DATA-RLS-PROBE"]["reason"] == "no database.dsn in the profile"
 
 
+def test_records_carry_the_attack_class_of_their_check(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+        from tenantprobe.records import ResultRecord, Status
+
+        @pytest.fixture
+        def early(results_writer):
+            results_writer.write(ResultRecord("API-LIST-FILTER", "setup", Status.PASS))
+
+        @pytest.mark.attack("lists")
+        @pytest.mark.controls("API-LIST-FILTER")
+        def test_attack(early, results_writer):
+            results_writer.write(ResultRecord("API-LIST-FILTER", "check", Status.PASS))
+            raise ConnectionError("reset")
+
+        def test_plain(results_writer):
+            results_writer.write(ResultRecord("API-LIST-FILTER", "plain", Status.PASS))
+        """
+    )
+    results = pytester.path / "results"
+    pytester.runpytest("--results-dir", str(results), "-p", "no:cacheprovider")
+    assert sorted((str(r["check_id"]).split("::")[-1], r["status"], r["attack"]) for r in records(results)) == [
+        ("check", "pass", "lists"),
+        ("plain", "pass", None),
+        ("setup", "pass", None),  # fixtures (seeding) are no attack
+        ("test_attack", "error", "lists"),
+    ]
+
+
+def test_unknown_attack_class_stops_the_run_naming_the_classes(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("import pytest\n\n@pytest.mark.attack('idor')\ndef test_x():\n    pass\n")
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*unknown attack class 'idor'; one of path-ids, references*"])
+
+
 def test_report_header_names_the_target(pytester: pytest.Pytester) -> None:
     pytester.makepyfile("def test_ok():\n    pass\n")
     result = pytester.runpytest("--tenants", "4", "--faults", "list_unfiltered")

@@ -77,3 +77,26 @@ def test_network_truth_tables_are_shown_as_laid_out_even_on_a_pass(tmp_path: Pat
     paths = write_report(build_report(ReportOptions(results_dir=tmp_path / "results")), tmp_path / "out")
     html = paths["html"].read_text()
     assert "0 tenant-a/probe-web\t-\tx" in html, "rows and tabs as the suite wrote them, not JSON-escaped"
+
+
+def test_findings_are_grouped_by_attack_class_in_the_catalogues_order(tmp_path: Path) -> None:
+    records = [
+        record("API-LIST-FILTER", "fail", attack="lists", summary="cursor replayed"),
+        record("API-CROSS-TENANT-WRITE", "fail", attack="actions", summary="merge took a foreign note"),
+        record("API-CROSS-TENANT-WRITE", "fail", attack="actions", summary="append reached a foreign note"),
+        record("API-LIST-FILTER", "fail", attack="lists", summary="feed filter"),
+        record("NET-DEFAULT-DENY", "fail", summary="no policy"),
+        record("API-CROSS-TENANT-READ", "pass", attack="path-ids"),
+    ]
+    write_records(tmp_path / "results", records)
+    paths = write_report(build_report(ReportOptions(results_dir=tmp_path / "results")), tmp_path / "out")
+    grouped = json.loads(paths["json"].read_text())["findings_by_attack"]
+    assert [(row["class"], row["findings"], row["controls"], row["first"]) for row in grouped] == [
+        ("actions", 2, ["API-CROSS-TENANT-WRITE"], "merge took a foreign note"),
+        ("lists", 2, ["API-LIST-FILTER"], "cursor replayed"),
+        (None, 1, ["NET-DEFAULT-DENY"], "no policy"),
+    ]
+    jsonschema.validate(json.loads(paths["json"].read_text()), SCHEMA)
+    html = paths["html"].read_text()
+    assert "Findings by attack class" in html
+    assert html.index("Actions on objects") < html.index("Lists, filters") < html.index("no attack class")
