@@ -87,17 +87,18 @@ def wait_http(
     url: str, deadline: float, timeout: float, exited: Callable[[], bool], failure: Callable[[str], str]
 ) -> None:
     """Poll ``url`` until it answers below 500; a container that ``exited`` or the deadline fails at once."""
-    while True:
-        if exited():
-            raise TargetError(failure(f"exited before {url} answered"))
-        try:
-            if httpx.get(url, timeout=2).status_code < 500:
-                return
-        except httpx.TransportError:
-            pass
-        if time.monotonic() > deadline:
-            raise TargetError(failure(f"was not ready within {timeout:.0f} s ({url})"))
-        time.sleep(0.2)
+    with httpx.Client(timeout=2) as http:  # one client for every poll (each new one builds a TLS context)
+        while True:
+            if exited():
+                raise TargetError(failure(f"exited before {url} answered"))
+            try:
+                if http.get(url).status_code < 500:
+                    return
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise TargetError(failure(f"was not ready within {timeout:.0f} s ({url})"))
+            time.sleep(0.2)
 
 
 class Launch:
