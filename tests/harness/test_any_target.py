@@ -19,8 +19,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from tests.harness.conftest import GATES, USER_STATE, HarnessRun
@@ -99,33 +97,30 @@ def test_the_tenant_in_the_url_is_tampered_with_and_the_secure_build_holds(
     assert {"API-CROSS-TENANT-READ", "API-CROSS-TENANT-WRITE"} <= run.controls_with("pass"), run.output
 
 
-def judged(run: HarnessRun, check: str, control: str) -> list[dict[str, Any]]:
-    """The records ``check`` wrote for ``control`` in ``run``."""
-    return [r for r in run.run.records if r["check_id"].endswith(check) and r["control_id"] == control]
-
-
-def test_the_secure_helpdesk_holds_against_the_victims_cursor(harness_runs: dict[str, HarnessRun]) -> None:
-    """The victim's ``next_cursor`` replayed by the attacker is judged on the secure build (the same list with the
-    attacker's own cursor is the positive control), so its clean run is a judgement, not an untried parameter."""
-    records = judged(
-        harness_runs["helpdesk:secure"],
-        "test_references.py::test_derived_reads_with_every_filter_show_only_own_objects",
-        "API-LIST-FILTER",
-    )
-    replayed = [r for r in records if "?cursor=<" in r["summary"]]
-    assert len(replayed) == 2, records  # each tenant in turn the attacker
-    assert {r["status"] for r in replayed} == {"pass"}, replayed
-
-
-def test_a_namesake_in_the_secure_helpdesk_sees_only_its_own_recent_tickets(
-    harness_runs: dict[str, HarnessRun],
+@pytest.mark.parametrize(
+    ("scenario", "check", "control"),
+    [
+        (
+            "helpdesk:secure",
+            "test_references.py::test_derived_reads_with_every_filter_show_only_own_objects",
+            "API-LIST-FILTER",
+        ),
+        (
+            "helpdesk:jwt",
+            "test_user_state.py::test_users_sharing_a_user_id_across_tenants_see_only_their_own_state",
+            USER_STATE,
+        ),
+    ],
+)
+def test_the_secure_helpdesk_is_judged_by_the_check_its_bug_mode_fails(
+    scenario: str, check: str, control: str, harness_runs: dict[str, HarnessRun]
 ) -> None:
-    """With minted tokens the harness makes an agent of one company with the other's email; the secure build
-    keeps recently viewed tickets per (company, agent), so the check passes on a read it made, never as n/a."""
-    records = judged(
-        harness_runs["helpdesk:jwt"],
-        "test_user_state.py::test_users_sharing_a_user_id_across_tenants_see_only_their_own_state",
-        USER_STATE,
-    )
+    """The victim's ``next_cursor`` replayed (``limit`` and ``cursor`` tried, one attempt each), and the namesake's
+    parameterless reads (the ticket list and recently viewed tickets): every pair judged pass on reads the harness
+    made, so a clean run is a judgement, not an untried parameter or a not-applicable check."""
+    records = [
+        r for r in harness_runs[scenario].run.records if r["check_id"].endswith(check) and r["control_id"] == control
+    ]
+    assert {(r["pair"]["attacker"], r["pair"]["victim"]) for r in records} == {("acme", "globex"), ("globex", "acme")}
     assert {r["status"] for r in records} == {"pass"}, records
-    assert any("GET /api/me/recent" in r["summary"] for r in records), records
+    assert all(r["measured"]["attempts"] == 2 for r in records), records
