@@ -28,6 +28,7 @@ from tests.targets.serve import serving
 SUITE = "suites/isolation"
 FOOLING = ("refuse_tokens", "rate_limited", "reject_bodies", "server_error_writes", "redirects")
 GATES = {"API-CROSS-TENANT-READ", "API-CROSS-TENANT-WRITE", "API-LIST-FILTER", "API-TENANT-CONTEXT-TAMPER"}
+USER_STATE = "APP-USER-STATE-SCOPE"
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,22 @@ SCENARIOS: dict[str, Scenario] = {
         f"helpdesk:{mode}": Scenario(partial(app_of, helpdesk.Helpdesk, mode), helpdesk.profile(""))
         for mode in ("secure", "integer_ids", "no_id", "update_leak", *FOOLING)
     },
+    # Bugs of the attack classes added last, in the helpdesk's idiom, each against the checks of its control.
+    "helpdesk:cursor_trusts_company": Scenario(
+        partial(app_of, helpdesk.Helpdesk, "cursor_trusts_company"),
+        helpdesk.profile(""),
+        ("--controls", "API-LIST-FILTER"),
+    ),
+    "helpdesk:jwt": Scenario(
+        partial(app_of, helpdesk.Helpdesk, "jwt"),
+        helpdesk.profile("", "jwt"),
+        ("--controls", ",".join(sorted({*GATES, USER_STATE}))),
+    ),
+    "helpdesk:recent_by_user": Scenario(
+        partial(app_of, helpdesk.Helpdesk, "recent_by_user"),
+        helpdesk.profile("", "recent_by_user"),
+        ("--controls", USER_STATE),
+    ),
     "helpdesk:gap": Scenario(partial(app_of, helpdesk.Helpdesk, "secure"), NOTHING_TO_ATTACK),
     "helpdesk:gap-accepted": Scenario(
         partial(app_of, helpdesk.Helpdesk, "secure"), NOTHING_TO_ATTACK, ("--accept-not-assessed",)
@@ -140,7 +157,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(scope="session")
 def harness_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, HarnessRun]:
     root = tmp_path_factory.mktemp("harness")
-    with ThreadPoolExecutor(max_workers=2) as pool:
+    with pytest.MonkeyPatch.context() as patch, ThreadPoolExecutor(max_workers=2) as pool:
+        patch.setenv(helpdesk.JWT_SECRET_ENV, helpdesk.JWT_SECRET)  # the single sign-on profile's auth.key_env
         futures = {
             name: pool.submit(attack, scenario, root / name.replace(":", "-")) for name, scenario in SCENARIOS.items()
         }

@@ -1,5 +1,9 @@
 """Targets written by another team, described by a profile alone: each seeded bug is found, the secure build passes.
 
+- ``tests/targets/helpdesk.py`` (here for its bugs of the attack classes added last): a ticket list
+  paged by an opaque cursor that, in ``cursor_trusts_company``, names the company of later pages;
+  behind single sign-on (HS256 JWTs the harness mints), recently viewed tickets that
+  ``recent_by_user`` keeps per ``sub`` alone;
 - ``tests/targets/notebook.py``: Flask + SQLite, the user is the tenant (``/users/{username}/...``),
   integer ids under a wrapper, register then an OAuth2 password grant (form-encoded) that issues
   opaque tokens or, in its ``jwt`` modes, JWTs that one mode reads without checking the signature;
@@ -17,13 +21,15 @@ from __future__ import annotations
 
 import pytest
 
-from tests.harness.conftest import GATES, HarnessRun
+from tests.harness.conftest import GATES, USER_STATE, HarnessRun
 
 # Whichever test comes first pays for every scenario of the session fixture (18 suite runs, two at a time).
 pytestmark = pytest.mark.timeout(1800)
 
 
-@pytest.mark.parametrize("name", ["notebook:secure", "notebook:jwt", "teamspace:secure", "orgboard:secure"])
+@pytest.mark.parametrize(
+    "name", ["notebook:secure", "notebook:jwt", "teamspace:secure", "orgboard:secure", "helpdesk:jwt"]
+)
 def test_secure_build_passes_with_every_cross_tenant_control_judged(
     name: str, harness_runs: dict[str, HarnessRun]
 ) -> None:
@@ -47,6 +53,8 @@ def test_secure_build_passes_with_every_cross_tenant_control_judged(
         ("orgboard:tasks_not_filtered", "API-LIST-FILTER"),
         ("shelf:prefix:trusts_url", "API-TENANT-CONTEXT-TAMPER"),
         ("shelf:host:trusts_url", "API-TENANT-CONTEXT-TAMPER"),
+        ("helpdesk:cursor_trusts_company", "API-LIST-FILTER"),
+        ("helpdesk:recent_by_user", USER_STATE),
     ],
 )
 def test_seeded_bug_is_found_and_named(scenario: str, control: str, harness_runs: dict[str, HarnessRun]) -> None:
@@ -87,3 +95,32 @@ def test_the_tenant_in_the_url_is_tampered_with_and_the_secure_build_holds(
     assert {r["status"] for r in judged} == {"pass"}, run.output
     assert all(r["measured"]["blocked"] > 0 for r in judged)
     assert {"API-CROSS-TENANT-READ", "API-CROSS-TENANT-WRITE"} <= run.controls_with("pass"), run.output
+
+
+@pytest.mark.parametrize(
+    ("scenario", "check", "control"),
+    [
+        (
+            "helpdesk:secure",
+            "test_references.py::test_derived_reads_with_every_filter_show_only_own_objects",
+            "API-LIST-FILTER",
+        ),
+        (
+            "helpdesk:jwt",
+            "test_user_state.py::test_users_sharing_a_user_id_across_tenants_see_only_their_own_state",
+            USER_STATE,
+        ),
+    ],
+)
+def test_the_secure_helpdesk_is_judged_by_the_check_its_bug_mode_fails(
+    scenario: str, check: str, control: str, harness_runs: dict[str, HarnessRun]
+) -> None:
+    """The victim's ``next_cursor`` replayed (``limit`` and ``cursor`` tried, one attempt each), and the namesake's
+    parameterless reads (the ticket list and recently viewed tickets): every pair judged pass on reads the harness
+    made, so a clean run is a judgement, not an untried parameter or a not-applicable check."""
+    records = [
+        r for r in harness_runs[scenario].run.records if r["check_id"].endswith(check) and r["control_id"] == control
+    ]
+    assert {(r["pair"]["attacker"], r["pair"]["victim"]) for r in records} == {("acme", "globex"), ("globex", "acme")}
+    assert {r["status"] for r in records} == {"pass"}, records
+    assert all(r["measured"]["attempts"] == 2 for r in records), records

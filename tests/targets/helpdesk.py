@@ -1,11 +1,20 @@
 """A helpdesk API in Flask + SQLite: tenants are companies, tickets belong to one, static API tokens.
 
 Written the way a small team writes a Flask app (sqlite3, a hand-written OpenAPI document, a
-bearer-token lookup table), not the way the reference app is. ``Helpdesk(mode)`` serves the
-secure app, one seeded isolation bug, or one of the behaviours that fool a careless harness:
+bearer-token lookup table), not the way the reference app is. The ticket list is paged with
+``?limit=`` and an opaque ``?cursor=`` (base64 JSON naming the company and the last ticket) that
+a page hands back as ``next_cursor``. ``Helpdesk(mode)`` serves the secure app, one seeded
+isolation bug, or one of the behaviours that fool a careless harness:
 
-- ``secure``: every query is scoped by the token's company;
+- ``secure``: every query is scoped by the token's company; a cursor of another company is refused;
 - ``update_leak``: ``PUT /api/tickets/<id>`` updates by id alone, behind a ``minLength`` rule;
+- ``cursor_trusts_company``: a later page lists the company the cursor names ("the cursor carries
+  the query it continues"), so another company's cursor pages through its tickets;
+- ``jwt``: single sign-on: HS256 JWTs (``sub`` the agent's email, ``company`` its company)
+  verified with a shared secret, and ``GET /api/me/recent``, the tickets the agent viewed last,
+  kept per (company, agent);
+- ``recent_by_user``: the same, but recently viewed tickets are kept per ``sub`` alone ("emails are
+  unique"), so an agent of another company with the same email sees them;
 - ``refuse_tokens``: every token is refused (401), as after a key rotation;
 - ``rate_limited``: everything answers 429 with a long ``Retry-After``, as behind a WAF;
 - ``reject_bodies``: every body is refused with 422;
@@ -32,6 +41,8 @@ And two crashes that only another tenant's ticket provokes, which are findings:
 
 from __future__ import annotations
 
+import base64
+import json
 import secrets
 import socket
 import sqlite3
@@ -39,6 +50,7 @@ import struct
 import time
 from typing import Any
 
+import jwt
 from flask import Flask, Response, jsonify, redirect, request
 
 from tests.targets import example_profile
@@ -47,6 +59,9 @@ from tests.targets.store import SqliteStore
 MODES = (
     "secure",
     "update_leak",
+    "cursor_trusts_company",
+    "jwt",
+    "recent_by_user",
     "refuse_tokens",
     "rate_limited",
     "reject_bodies",
@@ -67,6 +82,11 @@ MISBEHAVING = ("giant_bodies", "garbage", "empty_ok", "slow_drip", "reset", "off
 GIANT_BODY_BYTES = 3 * 1024 * 1024
 DRIP_SECONDS = 0.25  # between two bytes of a dripped body
 TOKENS = {"acme-owner-token": "acme", "globex-owner-token": "globex"}
+JWT_MODES = ("jwt", "recent_by_user")
+JWT_SECRET_ENV = "HELPDESK_JWT_SECRET"  # the profile's auth.key_env: the harness signs with the same secret
+JWT_SECRET = "helpdesk-sso-shared-secret-for-tests-only"
+PAGE_MAX = 100
+RECENT_MAX = 10
 TITLE_MIN = 40  # longer than a canary: a generator that ignores minLength gets 422 everywhere
 
 OPENAPI: dict[str, Any] = {
@@ -89,7 +109,23 @@ OPENAPI: dict[str, Any] = {
     },
     "paths": {
         "/api/tickets": {
-            "get": {"operationId": "listTickets", "responses": {"200": {"description": "tickets"}}},
+            "get": {
+                "operationId": "listTickets",
+                "parameters": [
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "schema": {"type": "integer", "minimum": 1, "maximum": PAGE_MAX, "default": 50},
+                    },
+                    {
+                        "name": "cursor",
+                        "in": "query",
+                        "schema": {"type": "string"},
+                        "description": "a previous page's next_cursor",
+                    },
+                ],
+                "responses": {"200": {"description": "a page of tickets and the next page's cursor"}},
+            },
             "post": {
                 "operationId": "openTicket",
                 "requestBody": {
@@ -114,6 +150,12 @@ OPENAPI: dict[str, Any] = {
         },
     },
 }
+# Added with single sign-on: before it, a static token was a company, not an agent.
+RECENT_PATHS: dict[str, Any] = {
+    "/api/me/recent": {
+        "get": {"operationId": "recentTickets", "responses": {"200": {"description": "tickets viewed last"}}}
+    }
+}
 
 
 class Helpdesk:
@@ -127,7 +169,8 @@ class Helpdesk:
         self.hits: list[str] = []
         self._store = SqliteStore(
             "create table tickets (pk integer primary key, public_id text unique, company text not null,"
-            " title text not null, body text, priority text)"
+            " title text not null, body text, priority text);"
+            "create table views (company text not null, agent text not null, ticket_pk integer not null)"
         )
         self._query = self._store.query
         self.app = self._build()
@@ -152,14 +195,26 @@ class Helpdesk:
             if self.mode == "rate_limited":
                 return Response('{"error": "slow down"}', 429, {"Retry-After": "3600"}, mimetype="application/json")
             token = request.headers.get("Authorization", "").removeprefix("Bearer ")
-            if self.mode == "refuse_tokens" or token not in TOKENS:
+            caller = agent_of(token)
+            if self.mode == "refuse_tokens" or caller is None:
                 return jsonify(error="invalid token"), 401
             if request.method in ("POST", "PUT", "DELETE") and self.mode == "server_error_writes":
                 return jsonify(error="database is read-only"), 500
             if request.method in ("POST", "PUT") and self.mode == "reject_bodies":
                 return jsonify(error="unsupported body"), 422
-            request.environ["helpdesk.company"] = TOKENS[token]
+            request.environ["helpdesk.company"], request.environ["helpdesk.agent"] = caller
             return misbehave() if request.method == "GET" else None
+
+        def agent_of(token: str) -> tuple[str, str] | None:
+            """(company, agent) of a valid token: a static token is its company's only agent."""
+            if self.mode not in JWT_MODES:
+                return (TOKENS[token], "owner") if token in TOKENS else None
+            try:
+                claims = jwt.decode(token, JWT_SECRET, algorithms=["HS256"], options={"require": ["exp", "sub"]})
+            except jwt.PyJWTError:
+                return None
+            company = claims.get("company")
+            return (str(company), str(claims["sub"])) if company in TOKENS.values() else None
 
         def misbehave() -> Any:
             """The wire-level misbehaviour of the mode, for an authenticated API read (None: behave)."""
@@ -195,6 +250,8 @@ class Helpdesk:
 
         @app.get("/openapi.json")
         def openapi() -> Any:
+            if self.mode in JWT_MODES:
+                return jsonify({**OPENAPI, "paths": {**OPENAPI["paths"], **RECENT_PATHS}})
             return jsonify(OPENAPI)
 
         @app.get("/login")
@@ -213,10 +270,52 @@ class Helpdesk:
                 return f"title must be at least {TITLE_MIN} characters"
             return payload
 
+        def agent() -> str:
+            return str(request.environ["helpdesk.agent"])
+
+        def position(cursor: str) -> tuple[str, int] | None:
+            """(company, last ticket) a cursor names, None if it is not one of ours."""
+            try:
+                decoded = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+                return str(decoded["company"]), int(decoded["after"])
+            except (ValueError, KeyError, TypeError):
+                return None
+
         @app.get("/api/tickets")
         def list_tickets() -> Any:
-            rows = self._query("select * from tickets where company = ? order by pk", company())
-            return jsonify(tickets=[self._public(row) for row in rows])
+            limit = request.args.get("limit", 50, type=int)
+            if not 1 <= limit <= PAGE_MAX:
+                return jsonify(error=f"limit must be between 1 and {PAGE_MAX}"), 422
+            listed, after = company(), 0
+            if cursor := request.args.get("cursor"):
+                continued = position(cursor)
+                if continued is None:
+                    return jsonify(error="invalid cursor"), 400
+                if continued[0] != company() and self.mode != "cursor_trusts_company":
+                    return jsonify(error="this cursor belongs to another query"), 400
+                listed, after = continued
+            sql = "select * from tickets where company = ? and pk > ? order by pk limit ?"
+            rows = self._query(sql, listed, after, limit + 1)
+            page = rows[:limit]
+            next_cursor = None
+            if len(rows) > limit:
+                continued_at = json.dumps({"company": listed, "after": page[-1]["pk"]}).encode()
+                next_cursor = base64.urlsafe_b64encode(continued_at).decode()
+            return jsonify(tickets=[self._public(row) for row in page], next_cursor=next_cursor)
+
+        def recent_tickets() -> Any:
+            mine = "v.agent = ?" if self.mode == "recent_by_user" else "v.company = ? and v.agent = ?"
+            args = (agent(),) if self.mode == "recent_by_user" else (company(), agent())
+            rows = self._query(
+                f"select t.* from views v join tickets t on t.pk = v.ticket_pk where {mine}"
+                " group by t.pk order by max(v.rowid) desc limit ?",
+                *args,
+                RECENT_MAX,
+            )
+            return jsonify(recent=[self._public(row) for row in rows])
+
+        if self.mode in JWT_MODES:
+            app.add_url_rule("/api/me/recent", view_func=recent_tickets, methods=["GET"])
 
         @app.post("/api/tickets")
         def open_ticket() -> Any:
@@ -251,6 +350,10 @@ class Helpdesk:
             if row is None and self.mode in ("crash_foreign", "reset_foreign") and find(ticket_id, scoped=False):
                 # Another company's ticket trips code that assumed the caller's: a crash only a foreign id provokes.
                 return reset_connection() if self.mode == "reset_foreign" else (jsonify(error="internal error"), 500)
+            if row is not None:
+                self._query(
+                    "insert into views (company, agent, ticket_pk) values (?, ?, ?)", company(), agent(), row["pk"]
+                )
             return (jsonify(self._public(row)), 200) if row else (jsonify(error="no such ticket"), 404)
 
         @app.put("/api/tickets/<ticket_id>")
@@ -276,6 +379,7 @@ class Helpdesk:
         return app
 
 
-def profile(base_url: str) -> dict[str, Any]:
-    """The profile a user writes for this app: ``targets/examples/helpdesk.yaml``."""
-    return example_profile("helpdesk", base_url)
+def profile(base_url: str, mode: str = "secure") -> dict[str, Any]:
+    """The profile a user writes for this app in ``mode``: ``targets/examples/helpdesk.yaml``, or
+    ``helpdesk-jwt.yaml`` for single sign-on, whose secret the harness reads from ``JWT_SECRET_ENV``."""
+    return example_profile("helpdesk-jwt" if mode in JWT_MODES else "helpdesk", base_url)
