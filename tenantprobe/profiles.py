@@ -62,6 +62,16 @@ class AuthSettings:
 
 
 @dataclass(frozen=True)
+class NewUser:
+    """Steps that make a user in no tenant (``{slug}`` and ``{password}`` are fresh each time), the id they
+    capture, and the reference kind it fills (``user_id``: a body field ``user_id`` when adding a member)."""
+
+    steps: tuple[Step, ...]
+    id: str
+    kind: str = "user_id"
+
+
+@dataclass(frozen=True)
 class ProvisioningSettings:
     kind: str
     path: str | None = None
@@ -75,6 +85,7 @@ class ProvisioningSettings:
     role_steps: dict[str, tuple[Step, ...]] = field(default_factory=dict)
     variables: dict[str, str] = field(default_factory=dict)
     tenant_id: str = "{slug}"
+    new_user: NewUser | None = None
 
 
 @dataclass(frozen=True)
@@ -368,6 +379,9 @@ def _provisioning(raw: dict[str, Any]) -> ProvisioningSettings:
             "tenants": tuple(raw.get("tenants", ())),
             "steps": _steps(raw.get("steps", [])),
             "role_steps": {role: _steps(steps) for role, steps in raw.get("role_steps", {}).items()},
+            "new_user": NewUser(**{**raw["new_user"], "steps": _steps(raw["new_user"]["steps"])})
+            if "new_user" in raw
+            else None,
         }
     )
 

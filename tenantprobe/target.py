@@ -36,7 +36,15 @@ from tenantprobe.profiles import (
     read_bounded,
 )
 from tenantprobe.redact import redact_text
-from tenantprobe.references import Request, creation_order, own_request, references, without_unbound
+from tenantprobe.references import (
+    Reference,
+    Request,
+    creation_order,
+    lowest_roles,
+    own_request,
+    references,
+    without_unbound,
+)
 from tenantprobe.stack import ReferenceStack
 from tenantprobe.steps import fill, run_steps
 from tenantprobe.wire import Scope, UnusableAnswer, call
@@ -426,7 +434,12 @@ class Target:
         return seeded
 
     def create_body(self, seeded: SeededTenant, operation: Operation, canary: str) -> Any:
-        """A valid body for ``operation`` carrying ``canary``, with the tenant's own values for the tenant's fields."""
+        """A valid body for ``operation`` carrying ``canary``, with the tenant's own values for the tenant's fields.
+
+        A create that names a user (``POST /members {"user_id"}``) gets a new one when the profile says how to
+        make one (``provisioning.new_user``); a field named for a role gets the profile's lowest role, so the
+        body asks for no privilege and a refusal is about who sent it.
+        """
         body = valid_body(operation.body_schema, canary)
         if isinstance(body, dict):
             # A schema that (wrongly) accepts a tenant id gets the tenant's own: seeding is not an attack.
@@ -434,9 +447,36 @@ class Target:
             bind_fields(body, {name: seeded.bindings[name] for name in self.profile.bindings})
             # Fields that reference other objects (``{"project_id": ...}``) name the tenant's own, not a canary.
             refs = references(self.api, operation)
-            body = own_request(Request({}, {}, body), refs, seeded.bindings).body
-            body = without_unbound(body, operation.body_schema, refs, seeded.bindings)
+            new_user = self._new_user_for(operation, body, refs)
+            body.update({name: value for name, value in new_user.items() if name in body})
+            values = {**seeded.bindings, **new_user}
+            body = own_request(Request({}, {}, body), refs, values).body
+            body = without_unbound(body, operation.body_schema, refs, values)
+            body = lowest_roles(body, canary, self.profile.roles[-1])
         return body
+
+    def _new_user_for(self, operation: Operation, body: dict[str, Any], refs: list[Reference]) -> dict[str, str]:
+        """``{kind: id}`` of a new user when ``operation`` creates something and its body names a user."""
+        new_user = self.profile.provisioning.new_user
+        if new_user is None or operation.method != "POST" or operation.addresses_item:
+            return {}
+        if new_user.kind not in body and not any(ref.kind == new_user.kind for ref in refs):
+            return {}
+        return {new_user.kind: self.new_user()}
+
+    def new_user(self) -> str:
+        """A user in no tenant, made by the profile's ``provisioning.new_user`` steps; its id."""
+        new_user = self.profile.provisioning.new_user
+        assert new_user is not None
+        slug = f"tp-user-{uuid.uuid4().hex[:10]}"
+        variables = {**self.variables, "slug": slug, "password": secrets.token_urlsafe(12) + "Aa1!"}
+        limit = self.profile.max_body_bytes
+        with httpx.Client(base_url=self.base_url, timeout=STEP_TIMEOUT_SECONDS) as http:
+            try:
+                variables = run_steps(http, new_user.steps, variables, "provisioning.new_user.steps", self.scope, limit)
+            except httpx.HTTPError as exc:
+                raise ProvisioningError(f"provisioning.new_user.steps failed: {exc!r}") from None
+        return str(fill(new_user.id, variables, "provisioning.new_user.id"))
 
     def create(self, seeded: SeededTenant, creator: Creator, actor: Actor, probe: Probe) -> SeededObject | str:
         """One object through ``creator`` under the tenant's existing parents, or why it could not be made."""
