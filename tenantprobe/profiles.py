@@ -329,6 +329,13 @@ def _check_semantics(raw: dict[str, Any], source: str) -> None:
         raise ProfileError(f"{source}: provisioning.path: kind 'admin_endpoint' needs the provisioning path")
     if provisioning["kind"] == "fixed" and len(provisioning.get("tenants", [])) < 2:
         raise ProfileError(f"{source}: provisioning.tenants: kind 'fixed' needs at least two tenants to compare")
+    if provisioning["kind"] == "fixed":
+        for index, tenant in enumerate(provisioning["tenants"]):
+            if set(tenant) != {"id", "slug"}:
+                raise ProfileError(
+                    f"{source}: provisioning.tenants.{index}: kind 'fixed' takes exactly id and slug per tenant "
+                    f"(got {', '.join(sorted(tenant)) or 'nothing'})"
+                )
     if not raw.get("base_url") and not raw.get("launch"):
         raise ProfileError(f"{source}: base_url: give the target's URL (or launch: reference-app, or launch.image)")
     _check_tenant_route(raw, source)

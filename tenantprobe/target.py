@@ -105,6 +105,7 @@ class Target:
         self._api: ApiModel | None = None
         self._coverage: Coverage | None = None
         self._token_cache: dict[tuple[str | None, str], tuple[str, float]] = {}
+        self._listed_used = 0  # kind steps: how many of provisioning.tenants have been provisioned
 
     def internal_url(self, service: InternalService) -> str | None:
         """Where an internal service the profile names listens (``{internal_url}``: the launched stack's)."""
@@ -370,7 +371,19 @@ class Target:
     def _provision_by_steps(self, slug: str) -> TenantRef:
         """The profile's identity steps for a new tenant, then its other roles' steps, in one variable space."""
         settings = self.profile.provisioning
-        variables = {**self.variables, "slug": slug, "password": secrets.token_urlsafe(12) + "Aa1!"}
+        own: dict[str, str] = {}
+        if settings.tenants:  # values each tenant has before the run (a team, a DAG): one entry per tenant
+            if self._listed_used >= len(settings.tenants):
+                raise ProvisioningError(
+                    f"provisioning.tenants lists {len(settings.tenants)} tenant(s) and the run needs more; "
+                    f"run with --tenants {len(settings.tenants)} or list more tenants"
+                )
+            own = {
+                name: str(fill(value, self.variables, f"provisioning.tenants.{self._listed_used}.{name}"))
+                for name, value in settings.tenants[self._listed_used].items()
+            }
+            self._listed_used += 1
+        variables = {**self.variables, **own, "slug": slug, "password": secrets.token_urlsafe(12) + "Aa1!"}
         limit = self.profile.max_body_bytes
         with httpx.Client(base_url=self.base_url, timeout=STEP_TIMEOUT_SECONDS) as http:
             variables = run_steps(http, settings.steps, variables, "provisioning.steps", self.scope, limit)
