@@ -75,6 +75,22 @@ class SeededTenant:
         return self.ref.slug
 
 
+def _document(text: str) -> Any:
+    """A served OpenAPI document, JSON or YAML (Airflow serves ``openapi.yaml``), read with safe YAML, never code."""
+    import json
+
+    import yaml
+
+    try:
+        return json.loads(text)
+    except ValueError:
+        pass
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ValueError(f"neither JSON nor YAML: {str(exc).splitlines()[0]}") from None
+
+
 class Target:
     def __init__(
         self, profile: TargetProfile, stack: ReferenceStack | None = None, launched: ContainerTarget | None = None
@@ -190,7 +206,7 @@ class Target:
         try:
             response = call(self.scope, "GET", url, max_bytes=MAX_DOCUMENT_BYTES, timeout=15)
             response.raise_for_status()
-            document = response.json()
+            document = _document(response.text)
         except (httpx.HTTPError, ValueError, UnusableAnswer) as exc:
             raise TargetError(f"cannot load the OpenAPI document from {url}: {exc}") from None
         if not isinstance(document, dict):

@@ -3,7 +3,7 @@
 Users register at ``POST /auth/register`` (a bearer token and their id back), create a workspace
 (they own it) and add other users as ``member`` or ``owner`` by their id. Members write the
 workspace's projects and issues; only owners change the workspace and manage its members.
-Issues may name a project of the workspace. Modes:
+Issues may name a project of the workspace. The OpenAPI document is served as YAML. Modes:
 
 - ``secure``: every rule above holds, and an issue's project must be one of its workspace's;
 - ``member_edits_workspace``: any member renames the workspace ("the settings page is owners-only");
@@ -19,6 +19,7 @@ import threading
 import uuid
 from typing import Any
 
+import yaml
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -138,7 +139,7 @@ class Crew:
         self._lock = threading.Lock()
         self.app = Starlette(
             routes=[
-                Route("/openapi.json", lambda _: JSONResponse(OPENAPI)),
+                Route("/openapi.yaml", lambda _: Response(yaml.safe_dump(OPENAPI), media_type="application/yaml")),
                 Route("/auth/register", self.register, methods=["POST"]),
                 Route("/workspaces", self.workspaces, methods=["GET", "POST"]),
                 Route("/workspaces/{workspace_id}", self.workspace, methods=["GET", "PATCH"]),
