@@ -4,12 +4,14 @@
 (``~/.cache/tenantprobe/corpus``: reused while the pins are unchanged, the first run downloads
 them from PyPI), starts each on loopback with an empty database and runs the isolation suite
 with ``benchmarks/corpus/profiles/praisonai.yaml``, which names no vulnerable endpoint. To stay
-short it runs only the checks of the controls the advisories need and the gate controls, with
-two tenants (one attacker-victim pair each way).
+short it runs only the checks of the controls the advisories need, with two tenants (one
+attacker-victim pair each way): about 2 minutes on the shared 2-core VM, where adding the gate
+controls' checks more than doubled it (``benchmarks/README.md``, real-world corpus).
 
-On 0.1.4 one finding is expected and was verified by hand as a real weakness separate from the
-advisories: an issue may name another workspace's project (``project_id``) or issue
-(``parent_issue_id``), and that project's stats then count it.
+The one finding the full suite makes on 0.1.4 was verified by hand as a real weakness separate
+from the advisories, and is the only one tolerated here should the selection grow: an issue may
+name another workspace's project (``project_id``) or issue (``parent_issue_id``), and that
+project's stats then count it.
 """
 
 from __future__ import annotations
@@ -24,7 +26,6 @@ import pytest
 
 ROOT = Path(__file__).parents[2]
 ADVISORY_CONTROLS = ("API-NESTED-PARENT", "API-AUTHZ-ROLE")
-GATES = ("API-CROSS-TENANT-READ", "API-CROSS-TENANT-WRITE", "API-LIST-FILTER", "API-TENANT-CONTEXT-TAMPER")
 RELEASES = {"vulnerable": "0.1.1", "fixed": "0.1.4"}
 WS = "/api/v1/workspaces/{workspace_id}"
 
@@ -37,7 +38,7 @@ def records(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[dict[str
     workdir = tmp_path_factory.mktemp("corpus")
     command = [
         sys.executable, "benchmarks/corpus/run.py", "--app", "praisonai", "--release", "both",
-        "--workdir", str(workdir), "--pytest-args", "--tenants", "2", "--controls", ",".join(ADVISORY_CONTROLS + GATES),
+        "--workdir", str(workdir), "--pytest-args", "--tenants", "2", "--controls", ",".join(ADVISORY_CONTROLS),
     ]  # fmt: skip
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=1700, check=False)
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-3000:]
