@@ -211,6 +211,19 @@ def _requires_credentials(security: Any) -> bool:
     return isinstance(security, list) and bool(security) and all(security)
 
 
+def under_server_path(document: dict[str, Any]) -> dict[str, Any]:
+    """``document`` with its paths under the path of its first server when that is a relative URL without
+    variables (``servers: [{url: /api/v1}]`` and ``/dags``: ``/api/v1/dags``, where Airflow serves it); the
+    server's host is never used, requests go to ``base_url``."""
+    servers = document.get("servers") or [{}]
+    url = servers[0].get("url", "") if isinstance(servers[0], dict) else ""
+    prefix = url.rstrip("/") if isinstance(url, str) and url.startswith("/") and "{" not in url else ""
+    paths = document.get("paths")
+    if not prefix or not isinstance(paths, dict) or all(path.startswith(prefix + "/") for path in paths):
+        return document
+    return {**document, "paths": {prefix + path: item for path, item in paths.items()}}
+
+
 def parse_openapi(
     document: dict[str, Any],
     skip: tuple[str, ...] = (),

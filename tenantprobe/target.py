@@ -25,7 +25,7 @@ from tenantprobe.coverage import Coverage
 from tenantprobe.credentials import TenantRef, TokenSource, expires_at, render
 from tenantprobe.errors import ProfileError, ProvisioningError, TargetError, TenantProbeError
 from tenantprobe.objects import bind_fields, created_id, find_in_collection, reference_names
-from tenantprobe.openapi import ApiModel, Creator, Operation, parse_openapi, valid_body
+from tenantprobe.openapi import ApiModel, Creator, Operation, parse_openapi, under_server_path, valid_body
 from tenantprobe.probe import PLATFORM_ROLE, Actor, Exchange, Probe, ProbeClient
 from tenantprobe.profiles import (
     MAX_DOCUMENT_BYTES,
@@ -162,7 +162,10 @@ class Target:
         if self._api is None:
             profile = self.profile
             self._api = parse_openapi(
-                self._fetch_openapi(), profile.skip_operations, profile.public_operations, profile.allow_destructive
+                under_server_path(self._fetch_openapi()),
+                profile.skip_operations,
+                profile.public_operations,
+                profile.allow_destructive,
             )
         return self._api
 

@@ -59,13 +59,13 @@ def test_secure_build_passes_with_roles_and_references_judged(crew_runs: dict[st
 
 def test_a_member_who_renames_the_workspace_is_found(crew_runs: dict[str, HarnessRun]) -> None:
     found = _failed(crew_runs["member_edits_workspace"], "API-AUTHZ-ROLE")
-    assert any("member PATCH /workspaces/{workspace_id}: expected denied, got 200" in s for s in found), found
+    assert any("member PATCH /api/workspaces/{workspace_id}: expected denied, got 200" in s for s in found), found
 
 
 def test_a_member_who_adds_members_and_changes_roles_is_found(crew_runs: dict[str, HarnessRun]) -> None:
     found = " ".join(_failed(crew_runs["members_manage_members"], "API-AUTHZ-ROLE"))
-    assert "member POST /workspaces/{workspace_id}/members: expected denied, got 201" in found, found
-    assert "member PATCH /workspaces/{workspace_id}/members/{user_id}: expected denied, got 200" in found, found
+    assert "member POST /api/workspaces/{workspace_id}/members: expected denied, got 201" in found, found
+    assert "member PATCH /api/workspaces/{workspace_id}/members/{user_id}: expected denied, got 200" in found, found
 
 
 def test_a_foreign_reference_accepted_is_a_write_and_reading_it_back_is_no_leak(

@@ -3,7 +3,8 @@
 Users register at ``POST /auth/register`` (a bearer token and their id back), create a workspace
 (they own it) and add other users as ``member`` or ``owner`` by their id. Members write the
 workspace's projects and issues; only owners change the workspace and manage its members.
-Issues may name a project of the workspace. The OpenAPI document is served as YAML. Modes:
+Issues may name a project of the workspace. The API lives under ``/api``, which its OpenAPI document
+(served as YAML) names as its server, as Airflow's does. Modes:
 
 - ``secure``: every rule above holds, and an issue's project must be one of its workspace's;
 - ``member_edits_workspace``: any member renames the workspace ("the settings page is owners-only");
@@ -23,7 +24,7 @@ import yaml
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
 from tests.targets import example_profile
 
@@ -53,6 +54,7 @@ CREATED = {"201": {"description": "created"}}
 OPENAPI: dict[str, Any] = {
     "openapi": "3.1.0",
     "info": {"title": "Crew", "version": "1.0"},
+    "servers": [{"url": "/api"}],
     "paths": {
         "/auth/register": {
             "post": {
@@ -137,7 +139,8 @@ class Crew:
         self._projects: dict[str, dict[str, Any]] = {}
         self._issues: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
-        self.app = Starlette(
+        api = Mount(
+            "/api",
             routes=[
                 Route("/openapi.yaml", lambda _: Response(yaml.safe_dump(OPENAPI), media_type="application/yaml")),
                 Route("/auth/register", self.register, methods=["POST"]),
@@ -150,8 +153,9 @@ class Crew:
                 Route("/workspaces/{workspace_id}/projects/{project_id}/stats", self.stats, methods=["GET"]),
                 Route("/workspaces/{workspace_id}/issues", self.issues, methods=["GET", "POST"]),
                 Route("/workspaces/{workspace_id}/issues/{issue_id}", self.issue, methods=["GET"]),
-            ]
+            ],
         )
+        self.app = Starlette(routes=[api])
 
     async def register(self, request: Request) -> Response:
         body = await request.json()
