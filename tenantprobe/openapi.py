@@ -316,6 +316,8 @@ def synthesize(schema: dict[str, Any] | None, canary: str) -> Any:
         instance = {}
         for name, prop in schema.get("properties", {}).items():
             prop = _non_null(prop)
+            if prop.get("readOnly"):  # the server's to set: a request that carries it is refused (Airflow's dag_id)
+                continue
             if name in required or prop.get("type") in ("string", "array"):
                 instance[name] = synthesize(prop, canary)
         return instance

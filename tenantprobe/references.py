@@ -103,7 +103,7 @@ def _body_references(
     if shape is None or len(prefix) >= _MAX_BODY_DEPTH:
         return found
     for name, prop in shape["properties"].items():
-        if not isinstance(prop, dict):
+        if not isinstance(prop, dict) or prop.get("readOnly"):  # set by the server, never sent
             continue
         items = _array_items(prop)
         many = items is not None and _is_scalar_id(items)

@@ -55,6 +55,8 @@ def test_secure_build_passes_with_roles_and_references_judged(crew_runs: dict[st
     role = next(r for r in run.records if r["control_id"] == "API-AUTHZ-ROLE")
     # Adding a member and changing a member's role were tried, not skipped for want of a user or an object.
     assert not any("members" in op for op in role["measured"].get("operations_not_exercised", [])), role
+    # Every request the owner may make succeeded: none carried a read-only field (an issue's workspace_id).
+    assert not role["measured"].get("inconclusive_reasons"), role
 
 
 def test_a_member_who_renames_the_workspace_is_found(crew_runs: dict[str, HarnessRun]) -> None:

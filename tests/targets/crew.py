@@ -4,7 +4,8 @@ Users register at ``POST /auth/register`` (a bearer token and their id back), cr
 (they own it) and add other users as ``member`` or ``owner`` by their id. Members write the
 workspace's projects and issues; only owners change the workspace and manage its members.
 Issues may name a project of the workspace. The API lives under ``/api``, which its OpenAPI document
-(served as YAML) names as its server, as Airflow's does. Modes:
+(served as YAML) names as its server, as Airflow's does; an issue's ``workspace_id`` is read-only (the
+path says which) and a body that carries it is refused, as Airflow refuses a DAG run's ``dag_id``. Modes:
 
 - ``secure``: every rule above holds, and an issue's project must be one of its workspace's;
 - ``member_edits_workspace``: any member renames the workspace ("the settings page is owners-only");
@@ -108,7 +109,12 @@ OPENAPI: dict[str, Any] = {
             },
             "post": {
                 "requestBody": _json(
-                    _object(["title"], title=STRING, project_id={"anyOf": [STRING, {"type": "null"}]})
+                    _object(
+                        ["title"],
+                        title=STRING,
+                        project_id={"anyOf": [STRING, {"type": "null"}]},
+                        workspace_id={"type": "string", "readOnly": True},
+                    )
                 ),
                 "responses": CREATED,
             },
@@ -308,6 +314,8 @@ class Crew:
             key = request.query_params.get("sort", "title")  # a field name; anything else keeps the order
             return JSONResponse(sorted(shown, key=lambda i: str(i.get(key, ""))))
         body = await request.json()
+        if "workspace_id" in body:  # the path says which: the schema marks it read-only, as Airflow does dag_id
+            return _error(400, "Property is read-only - 'workspace_id'")
         project_id = body.get("project_id")
         if not isinstance(body.get("title"), str):
             return _error(422, "title is required")
