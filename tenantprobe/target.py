@@ -476,12 +476,16 @@ class Target:
         if isinstance(body, dict):
             # A schema that (wrongly) accepts a tenant id gets the tenant's own: seeding is not an attack.
             body.update({key: seeded.ref.id for key in self.tenant_fields if key in body})
-            bind_fields(body, {name: seeded.bindings[name] for name in self.profile.bindings})
+            # A create's own id field (``{"dag_run_id": ...}`` when the client names the run) is the new object's:
+            # it keeps its fresh value, never an existing object's.
+            own_id = next((c.id_param for c in self.api.creators() if c.operation.key == operation.key), None)
+            bindings = {name: value for name, value in seeded.bindings.items() if name != own_id}
+            bind_fields(body, {name: bindings[name] for name in self.profile.bindings if name in bindings})
             # Fields that reference other objects (``{"project_id": ...}``) name the tenant's own, not a canary.
-            refs = references(self.api, operation)
+            refs = [ref for ref in references(self.api, operation) if ref.path != (own_id,)]
             new_user = self._new_user_for(operation, body, refs)
             body.update({name: value for name, value in new_user.items() if name in body})
-            values = {**seeded.bindings, **new_user}
+            values = {**bindings, **new_user}
             body = own_request(Request({}, {}, body), refs, values).body
             body = without_unbound(body, operation.body_schema, refs, values)
             body = lowest_roles(body, canary, self.profile.roles[-1])

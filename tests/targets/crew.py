@@ -5,7 +5,8 @@ Users register at ``POST /auth/register`` (a bearer token and their id back), cr
 workspace's projects and issues; only owners change the workspace and manage its members.
 Issues may name a project of the workspace. The API lives under ``/api``, which its OpenAPI document
 (served as YAML) names as its server, as Airflow's does; an issue's ``workspace_id`` is read-only (the
-path says which) and a body that carries it is refused, as Airflow refuses a DAG run's ``dag_id``. Modes:
+path says which) and a body that carries it is refused, as Airflow refuses a DAG run's ``dag_id``; a
+new workspace's id may be chosen by the client (``workspace_id``), as an Airflow DAG run's is. Modes:
 
 - ``secure``: every rule above holds, and an issue's project must be one of its workspace's;
 - ``member_edits_workspace``: any member renames the workspace ("the settings page is owners-only");
@@ -65,7 +66,7 @@ OPENAPI: dict[str, Any] = {
         },
         "/workspaces": {
             "get": {"responses": OK},
-            "post": {"requestBody": _json(_object(["name"], name=STRING)), "responses": CREATED},
+            "post": {"requestBody": _json(_object(["name"], name=STRING, workspace_id=STRING)), "responses": CREATED},
         },
         "/workspaces/{workspace_id}": {
             "parameters": [WS],
@@ -209,8 +210,10 @@ class Crew:
         body = await request.json()
         if not isinstance(body.get("name"), str):
             return _error(422, "name is required")
-        workspace = {"id": str(uuid.uuid4()), "name": body["name"], "description": None}
+        workspace = {"id": str(body.get("workspace_id") or uuid.uuid4()), "name": body["name"], "description": None}
         with self._lock:
+            if workspace["id"] in self._workspaces:
+                return _error(409, f"workspace {workspace['id']!r} already exists")
             self._workspaces[workspace["id"]] = workspace
             self._members[workspace["id"]] = {user: "owner"}
         return JSONResponse(workspace, status_code=201)
