@@ -124,6 +124,10 @@ OPENAPI: dict[str, Any] = {
             "parameters": [WS, _id("issue_id")],
             "get": {"responses": OK},
         },
+        "/workspaces/{workspace_id}/issues/{issue_id}/watchers": {
+            "parameters": [WS, _id("issue_id")],
+            "get": {"responses": OK},
+        },
     },
 }
 
@@ -160,6 +164,7 @@ class Crew:
                 Route("/workspaces/{workspace_id}/projects/{project_id}/stats", self.stats, methods=["GET"]),
                 Route("/workspaces/{workspace_id}/issues", self.issues, methods=["GET", "POST"]),
                 Route("/workspaces/{workspace_id}/issues/{issue_id}", self.issue, methods=["GET"]),
+                Route("/workspaces/{workspace_id}/issues/{issue_id}/watchers", self.watchers, methods=["GET"]),
             ],
         )
         self.app = Starlette(routes=[api])
@@ -340,6 +345,16 @@ class Crew:
         if issue is None or issue["workspace_id"] != allowed[1]:
             return _error(404, "no such issue")
         return JSONResponse(issue)
+
+    async def watchers(self, request: Request) -> Response:
+        """The workspace's members watching the issue: filtered by both ids, so another workspace's issue here
+        lists nobody (an empty list, not a 404), as Airflow lists a DAG run's task instances."""
+        allowed = self._member(request)
+        if isinstance(allowed, Response):
+            return allowed
+        issue = self._issues.get(request.path_params["issue_id"])
+        watching = issue is not None and issue["workspace_id"] == allowed[1]
+        return JSONResponse({"watchers": [allowed[0]] if watching else [], "total": int(watching)})
 
 
 def profile(base_url: str) -> dict[str, Any]:
