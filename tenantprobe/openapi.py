@@ -336,6 +336,24 @@ def synthesize(schema: dict[str, Any] | None, canary: str) -> Any:
     return canary
 
 
+def _as_request(schema: Any) -> Any:
+    """``schema`` as a request sees it: a read-only property is never required there (drf-spectacular lists
+    ``id`` as required and read-only), so a body without it is valid."""
+    if isinstance(schema, list):
+        return [_as_request(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    view = {key: _as_request(value) for key, value in schema.items()}
+    properties = schema.get("properties")
+    if isinstance(properties, dict) and isinstance(schema.get("required"), list):
+        view["required"] = [
+            name
+            for name in schema["required"]
+            if not (isinstance(properties.get(name), dict) and properties[name].get("readOnly"))
+        ]
+    return view
+
+
 def valid_body(schema: dict[str, Any] | None, canary: str) -> Any:
     """A body ``schema`` accepts that carries ``canary`` where it can.
 
@@ -345,6 +363,7 @@ def valid_body(schema: dict[str, Any] | None, canary: str) -> Any:
     The positive controls of the checks then prove the target accepts it too.
     """
     candidate = synthesize(schema, canary)
+    schema = _as_request(schema)
     if not schema or jsonschema.Draft202012Validator(schema).is_valid(candidate):
         return candidate
     generated = copy.deepcopy(_generated_instance(json.dumps(schema, sort_keys=True)))

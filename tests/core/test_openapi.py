@@ -133,3 +133,13 @@ def test_paths_go_under_a_relative_server_path_and_nowhere_else() -> None:
     assert under_server_path(under_server_path(document)) == under_server_path(document)  # already under it
     for servers in ([{"url": "https://api.example.com/v1"}], [{"url": "/t/{tenant}"}], [{"url": "/"}], []):
         assert under_server_path({"servers": servers, "paths": {"/dags": {}}})["paths"] == {"/dags": {}}
+
+
+def test_read_only_properties_are_neither_sent_nor_required_in_a_request_body() -> None:
+    schema = {
+        "type": "object",
+        "required": ["id", "name"],
+        "properties": {"id": {"type": "string", "readOnly": True}, "name": {"type": "string", "minLength": 1}},
+    }
+    body = valid_body(schema, "tpcanary1")
+    assert body == {"name": "tpcanary1"}
