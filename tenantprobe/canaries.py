@@ -36,6 +36,9 @@ class CanaryRegistry:
     # Identifiers the harness saw a tenant create: value -> {owner slug: the URL paths it lives under}.
     ids: dict[str, dict[str, set[str]]] = field(default_factory=lambda: defaultdict(dict))
     credentials: dict[str, str] = field(default_factory=dict)  # a tenant's token or key -> its slug
+    # Other tenants' ids a tenant wrote into its own objects (a write the target accepted): reading them back
+    # tells it nothing new. The write itself is what the reference checks judge.
+    planted: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))  # viewer -> values
 
     def issue(self, slug: str) -> str:
         canary = new_canary(tenant_key(slug))
@@ -57,6 +60,10 @@ class CanaryRegistry:
         """``value`` names an object (or the tenant) of ``slug``, served under ``paths`` (``/notes/{id}``)."""
         self.ids[value].setdefault(slug, set()).update(paths)
 
+    def plant(self, values: list[str], viewer: str) -> None:
+        """``viewer`` wrote ``values`` into an object of its own: they are known to it from now on."""
+        self.planted[viewer].update(value for value in values if self.ids.get(value))
+
     def remember_credential(self, secret: str, slug: str) -> None:
         if len(secret) >= MIN_CREDENTIAL_CHARS:
             self.credentials.setdefault(secret, slug)
@@ -71,7 +78,7 @@ class CanaryRegistry:
         found = {}
         for field_path, value in references:
             owners = self.ids.get(value, {})
-            if not owners or viewer in owners:
+            if not owners or viewer in owners or (viewer is not None and value in self.planted.get(viewer, ())):
                 continue
             for owner, where in owners.items():
                 if len(value) >= DISTINCTIVE_ID_CHARS or any(_under(path, template) for template in where):

@@ -211,6 +211,19 @@ def _requires_credentials(security: Any) -> bool:
     return isinstance(security, list) and bool(security) and all(security)
 
 
+def under_server_path(document: dict[str, Any]) -> dict[str, Any]:
+    """``document`` with its paths under the path of its first server when that is a relative URL without
+    variables (``servers: [{url: /api/v1}]`` and ``/dags``: ``/api/v1/dags``, where Airflow serves it); the
+    server's host is never used, requests go to ``base_url``."""
+    servers = document.get("servers") or [{}]
+    url = servers[0].get("url", "") if isinstance(servers[0], dict) else ""
+    prefix = url.rstrip("/") if isinstance(url, str) and url.startswith("/") and "{" not in url else ""
+    paths = document.get("paths")
+    if not prefix or not isinstance(paths, dict) or all(path.startswith(prefix + "/") for path in paths):
+        return document
+    return {**document, "paths": {prefix + path: item for path, item in paths.items()}}
+
+
 def parse_openapi(
     document: dict[str, Any],
     skip: tuple[str, ...] = (),
@@ -303,6 +316,8 @@ def synthesize(schema: dict[str, Any] | None, canary: str) -> Any:
         instance = {}
         for name, prop in schema.get("properties", {}).items():
             prop = _non_null(prop)
+            if prop.get("readOnly"):  # the server's to set: a request that carries it is refused (Airflow's dag_id)
+                continue
             if name in required or prop.get("type") in ("string", "array"):
                 instance[name] = synthesize(prop, canary)
         return instance
@@ -321,6 +336,24 @@ def synthesize(schema: dict[str, Any] | None, canary: str) -> Any:
     return canary
 
 
+def _as_request(schema: Any) -> Any:
+    """``schema`` as a request sees it: a read-only property is never required there (drf-spectacular lists
+    ``id`` as required and read-only), so a body without it is valid."""
+    if isinstance(schema, list):
+        return [_as_request(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    view = {key: _as_request(value) for key, value in schema.items()}
+    properties = schema.get("properties")
+    if isinstance(properties, dict) and isinstance(schema.get("required"), list):
+        view["required"] = [
+            name
+            for name in schema["required"]
+            if not (isinstance(properties.get(name), dict) and properties[name].get("readOnly"))
+        ]
+    return view
+
+
 def valid_body(schema: dict[str, Any] | None, canary: str) -> Any:
     """A body ``schema`` accepts that carries ``canary`` where it can.
 
@@ -330,6 +363,7 @@ def valid_body(schema: dict[str, Any] | None, canary: str) -> Any:
     The positive controls of the checks then prove the target accepts it too.
     """
     candidate = synthesize(schema, canary)
+    schema = _as_request(schema)
     if not schema or jsonschema.Draft202012Validator(schema).is_valid(candidate):
         return candidate
     generated = copy.deepcopy(_generated_instance(json.dumps(schema, sort_keys=True)))

@@ -62,6 +62,16 @@ class AuthSettings:
 
 
 @dataclass(frozen=True)
+class NewUser:
+    """Steps that make a user in no tenant (``{slug}`` and ``{password}`` are fresh each time), the id they
+    capture, and the reference kind it fills (``user_id``: a body field ``user_id`` when adding a member)."""
+
+    steps: tuple[Step, ...]
+    id: str
+    kind: str = "user_id"
+
+
+@dataclass(frozen=True)
 class ProvisioningSettings:
     kind: str
     path: str | None = None
@@ -75,6 +85,7 @@ class ProvisioningSettings:
     role_steps: dict[str, tuple[Step, ...]] = field(default_factory=dict)
     variables: dict[str, str] = field(default_factory=dict)
     tenant_id: str = "{slug}"
+    new_user: NewUser | None = None
 
 
 @dataclass(frozen=True)
@@ -358,6 +369,13 @@ def _check_semantics(raw: dict[str, Any], source: str) -> None:
         raise ProfileError(f"{source}: provisioning.path: kind 'admin_endpoint' needs the provisioning path")
     if provisioning["kind"] == "fixed" and len(provisioning.get("tenants", [])) < 2:
         raise ProfileError(f"{source}: provisioning.tenants: kind 'fixed' needs at least two tenants to compare")
+    if provisioning["kind"] == "fixed":
+        for index, tenant in enumerate(provisioning["tenants"]):
+            if set(tenant) != {"id", "slug"}:
+                raise ProfileError(
+                    f"{source}: provisioning.tenants.{index}: kind 'fixed' takes exactly id and slug per tenant "
+                    f"(got {', '.join(sorted(tenant)) or 'nothing'})"
+                )
     if not raw.get("base_url") and not raw.get("launch"):
         raise ProfileError(f"{source}: base_url: give the target's URL (or launch: reference-app, or launch.image)")
     _check_tenant_route(raw, source)
@@ -410,6 +428,9 @@ def _provisioning(raw: dict[str, Any]) -> ProvisioningSettings:
             "tenants": tuple(raw.get("tenants", ())),
             "steps": _steps(raw.get("steps", [])),
             "role_steps": {role: _steps(steps) for role, steps in raw.get("role_steps", {}).items()},
+            "new_user": NewUser(**{**raw["new_user"], "steps": _steps(raw["new_user"]["steps"])})
+            if "new_user" in raw
+            else None,
         }
     )
 

@@ -103,7 +103,7 @@ def _body_references(
     if shape is None or len(prefix) >= _MAX_BODY_DEPTH:
         return found
     for name, prop in shape["properties"].items():
-        if not isinstance(prop, dict):
+        if not isinstance(prop, dict) or prop.get("readOnly"):  # set by the server, never sent
             continue
         items = _array_items(prop)
         many = items is not None and _is_scalar_id(items)
@@ -238,3 +238,20 @@ def creation_order(api: ApiModel, creators: list[Creator]) -> list[Creator]:
         made.add(creator.id_param)
         pending.remove(creator)
     return ordered
+
+
+def lowest_roles(body: Any, canary: str, role: str) -> Any:
+    """``body`` with ``canary`` replaced by ``role`` in fields named for a role (``role``, ``member_role``,
+    ``roles: [...]``): a made-up role is refused for being invalid, whoever asks, and the lowest asks for nothing."""
+    if isinstance(body, list):
+        return [lowest_roles(item, canary, role) for item in body]
+    if not isinstance(body, dict):
+        return body
+    result: dict[str, Any] = {}
+    for key, value in body.items():
+        words = _words(key)
+        if words and words[-1] in ("role", "roles") and (value == canary or value == [canary]):
+            result[key] = [role] if isinstance(value, list) else role
+        else:
+            result[key] = lowest_roles(value, canary, role)
+    return result

@@ -25,7 +25,7 @@ from tenantprobe.coverage import Coverage
 from tenantprobe.credentials import TenantRef, TokenSource, expires_at, render
 from tenantprobe.errors import ProfileError, ProvisioningError, TargetError, TenantProbeError
 from tenantprobe.objects import bind_fields, created_id, find_in_collection, reference_names
-from tenantprobe.openapi import ApiModel, Creator, Operation, parse_openapi, valid_body
+from tenantprobe.openapi import ApiModel, Creator, Operation, parse_openapi, under_server_path, valid_body
 from tenantprobe.probe import PLATFORM_ROLE, Actor, Exchange, Probe, ProbeClient
 from tenantprobe.profiles import (
     MAX_DOCUMENT_BYTES,
@@ -36,7 +36,15 @@ from tenantprobe.profiles import (
     read_bounded,
 )
 from tenantprobe.redact import redact_text
-from tenantprobe.references import Request, creation_order, own_request, references, without_unbound
+from tenantprobe.references import (
+    Reference,
+    Request,
+    creation_order,
+    lowest_roles,
+    own_request,
+    references,
+    without_unbound,
+)
 from tenantprobe.stack import ReferenceStack
 from tenantprobe.steps import fill, run_steps
 from tenantprobe.wire import Scope, UnusableAnswer, call
@@ -65,6 +73,22 @@ class SeededTenant:
     @property
     def slug(self) -> str:
         return self.ref.slug
+
+
+def _document(text: str) -> Any:
+    """A served OpenAPI document, JSON or YAML (Airflow serves ``openapi.yaml``), read with safe YAML, never code."""
+    import json
+
+    import yaml
+
+    try:
+        return json.loads(text)
+    except ValueError:
+        pass
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ValueError(f"neither JSON nor YAML: {str(exc).splitlines()[0]}") from None
 
 
 class Target:
@@ -97,6 +121,7 @@ class Target:
         self._api: ApiModel | None = None
         self._coverage: Coverage | None = None
         self._token_cache: dict[tuple[str | None, str], tuple[str, float]] = {}
+        self._listed_used = 0  # kind steps: how many of provisioning.tenants have been provisioned
 
     def internal_url(self, service: InternalService) -> str | None:
         """Where an internal service the profile names listens (``{internal_url}``: the launched stack's)."""
@@ -137,7 +162,10 @@ class Target:
         if self._api is None:
             profile = self.profile
             self._api = parse_openapi(
-                self._fetch_openapi(), profile.skip_operations, profile.public_operations, profile.allow_destructive
+                under_server_path(self._fetch_openapi()),
+                profile.skip_operations,
+                profile.public_operations,
+                profile.allow_destructive,
             )
         return self._api
 
@@ -181,7 +209,7 @@ class Target:
         try:
             response = call(self.scope, "GET", url, max_bytes=MAX_DOCUMENT_BYTES, timeout=15)
             response.raise_for_status()
-            document = response.json()
+            document = _document(response.text)
         except (httpx.HTTPError, ValueError, UnusableAnswer) as exc:
             raise TargetError(f"cannot load the OpenAPI document from {url}: {exc}") from None
         if not isinstance(document, dict):
@@ -369,7 +397,19 @@ class Target:
     def _provision_by_steps(self, slug: str) -> TenantRef:
         """The profile's identity steps for a new tenant, then its other roles' steps, in one variable space."""
         settings = self.profile.provisioning
-        variables = {**self.variables, "slug": slug, "password": secrets.token_urlsafe(12) + "Aa1!"}
+        own: dict[str, str] = {}
+        if settings.tenants:  # values each tenant has before the run (a team, a DAG): one entry per tenant
+            if self._listed_used >= len(settings.tenants):
+                raise ProvisioningError(
+                    f"provisioning.tenants lists {len(settings.tenants)} tenant(s) and the run needs more; "
+                    f"run with --tenants {len(settings.tenants)} or list more tenants"
+                )
+            own = {
+                name: str(fill(value, self.variables, f"provisioning.tenants.{self._listed_used}.{name}"))
+                for name, value in settings.tenants[self._listed_used].items()
+            }
+            self._listed_used += 1
+        variables = {**self.variables, **own, "slug": slug, "password": secrets.token_urlsafe(12) + "Aa1!"}
         limit = self.profile.max_body_bytes
         with httpx.Client(base_url=self.base_url, timeout=STEP_TIMEOUT_SECONDS) as http:
             variables = run_steps(http, settings.steps, variables, "provisioning.steps", self.scope, limit)
@@ -433,17 +473,53 @@ class Target:
         return seeded
 
     def create_body(self, seeded: SeededTenant, operation: Operation, canary: str) -> Any:
-        """A valid body for ``operation`` carrying ``canary``, with the tenant's own values for the tenant's fields."""
+        """A valid body for ``operation`` carrying ``canary``, with the tenant's own values for the tenant's fields.
+
+        A create that names a user (``POST /members {"user_id"}``) gets a new one when the profile says how to
+        make one (``provisioning.new_user``); a field named for a role gets the profile's lowest role, so the
+        body asks for no privilege and a refusal is about who sent it.
+        """
         body = valid_body(operation.body_schema, canary)
         if isinstance(body, dict):
             # A schema that (wrongly) accepts a tenant id gets the tenant's own: seeding is not an attack.
             body.update({key: seeded.ref.id for key in self.tenant_fields if key in body})
-            bind_fields(body, {name: seeded.bindings[name] for name in self.profile.bindings})
+            # A create's own id field (``{"dag_run_id": ...}`` when the client names the run) is the new object's:
+            # it keeps its fresh value, never an existing object's.
+            own_id = next((c.id_param for c in self.api.creators() if c.operation.key == operation.key), None)
+            bindings = {name: value for name, value in seeded.bindings.items() if name != own_id}
+            bind_fields(body, {name: bindings[name] for name in self.profile.bindings if name in bindings})
             # Fields that reference other objects (``{"project_id": ...}``) name the tenant's own, not a canary.
-            refs = references(self.api, operation)
-            body = own_request(Request({}, {}, body), refs, seeded.bindings).body
-            body = without_unbound(body, operation.body_schema, refs, seeded.bindings)
+            refs = [ref for ref in references(self.api, operation) if ref.path != (own_id,)]
+            new_user = self._new_user_for(operation, body, refs)
+            body.update({name: value for name, value in new_user.items() if name in body})
+            values = {**bindings, **new_user}
+            body = own_request(Request({}, {}, body), refs, values).body
+            body = without_unbound(body, operation.body_schema, refs, values)
+            body = lowest_roles(body, canary, self.profile.roles[-1])
         return body
+
+    def _new_user_for(self, operation: Operation, body: dict[str, Any], refs: list[Reference]) -> dict[str, str]:
+        """``{kind: id}`` of a new user when ``operation`` creates something and its body names a user."""
+        new_user = self.profile.provisioning.new_user
+        if new_user is None or operation.method != "POST" or operation.addresses_item:
+            return {}
+        if new_user.kind not in body and not any(ref.kind == new_user.kind for ref in refs):
+            return {}
+        return {new_user.kind: self.new_user()}
+
+    def new_user(self) -> str:
+        """A user in no tenant, made by the profile's ``provisioning.new_user`` steps; its id."""
+        new_user = self.profile.provisioning.new_user
+        assert new_user is not None
+        slug = f"tp-user-{uuid.uuid4().hex[:10]}"
+        variables = {**self.variables, "slug": slug, "password": secrets.token_urlsafe(12) + "Aa1!"}
+        limit = self.profile.max_body_bytes
+        with httpx.Client(base_url=self.base_url, timeout=STEP_TIMEOUT_SECONDS) as http:
+            try:
+                variables = run_steps(http, new_user.steps, variables, "provisioning.new_user.steps", self.scope, limit)
+            except httpx.HTTPError as exc:
+                raise ProvisioningError(f"provisioning.new_user.steps failed: {exc!r}") from None
+        return str(fill(new_user.id, variables, "provisioning.new_user.id"))
 
     def create(self, seeded: SeededTenant, creator: Creator, actor: Actor, probe: Probe) -> SeededObject | str:
         """One object through ``creator`` under the tenant's existing parents, or why it could not be made."""

@@ -31,10 +31,17 @@ def allowed(target: Target, op: Operation, role: str) -> bool:
 
 
 def fresh_bindings(target: Target, tenant: SeededTenant, op: Operation, probe: Probe) -> dict[str, str] | None:
-    """Bindings whose deepest object is new, for operations that may destroy it."""
+    """Bindings whose deepest object is new, for operations that may destroy it.
+
+    The tenant itself (a profile binding: ``/workspaces/{workspace_id}``) is never replaced by a new one: the
+    other roles belong to the tenant, not to a workspace its owner just made, so they are judged on the tenant's
+    own; deleting it is left out (it would end the run's tenant).
+    """
     if not op.mutates or not op.addresses_item:
         return tenant.bindings
     creator = next((c for c in target.api.creators() if c.item_path == op.path), None)
+    if creator is not None and creator.id_param in target.profile.bindings:
+        return None if op.method == "DELETE" else tenant.bindings
     if creator is None:
         return None
     obj = target.create(tenant, creator, target.actor(tenant.ref, target.profile.highest_role), probe)
@@ -57,7 +64,9 @@ def test_each_role_can_do_exactly_what_the_expectation_matrix_allows(
                 probe.skip_operation(op.key, "no object of the tenant to address")
                 continue
             canary = target.canaries.issue(tenant.slug)
-            body = valid_body(op.body_schema, canary) if op.body_schema else None
+            # The body a member of the tenant would send: its own objects in reference fields, a new user where
+            # it adds one; a canary there would be refused for being wrong, whoever sends it.
+            body = target.create_body(tenant, op, canary) if op.body_schema else None
             params = op.required_query(canary)
             exchange = probe.request(
                 target.actor(tenant.ref, role), op.method, op.url(bindings), json_body=body, params=params

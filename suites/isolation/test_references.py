@@ -68,11 +68,13 @@ def base_request(target: Target, op: Operation, tenant: SeededTenant) -> Request
 
 
 def foreign_marks_shown(exchange: Exchange, victim: SeededTenant, target: Target) -> list[str]:
-    """The victim's distinctive ids and canaries in what the attacker received, less what it sent itself."""
+    """The victim's distinctive ids and canaries in what the attacker received, less what it sent itself, in this
+    request or into its own objects earlier (an id the attacker wrote is known to it; the write is judged apart)."""
     sent = exchange.url + str(exchange.request_body) + " ".join(exchange.request_headers.values())
+    planted = target.canaries.planted.get(exchange.actor.tenant.slug, set()) if exchange.actor.tenant else set()
     marks = distinctive_ids(victim) + target.canaries.of(victim.slug)
     seen = "\n".join([exchange.text, *decoded_views(exchange.content, exchange.text)])
-    return [mark for mark in marks if mark in seen and mark not in sent]
+    return [mark for mark in marks if mark in seen and mark not in sent and mark not in planted]
 
 
 def judge_write(

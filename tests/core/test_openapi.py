@@ -8,7 +8,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from tenantprobe.openapi import parse_openapi, synthesize, valid_body
+from tenantprobe.openapi import parse_openapi, synthesize, under_server_path, valid_body
 
 DOC: dict[str, Any] = {
     "openapi": "3.1.0",
@@ -125,3 +125,21 @@ def test_a_tenant_variable_in_the_server_url_says_where_the_url_names_the_tenant
     if server is not None:
         document["servers"] = [{"url": server, "variables": {}}]
     assert parse_openapi(document).server_tenant_route() == route
+
+
+def test_paths_go_under_a_relative_server_path_and_nowhere_else() -> None:
+    document = {"servers": [{"url": "/api/v1/"}], "paths": {"/dags": {}, "/dags/{dag_id}": {}}}
+    assert list(under_server_path(document)["paths"]) == ["/api/v1/dags", "/api/v1/dags/{dag_id}"]
+    assert under_server_path(under_server_path(document)) == under_server_path(document)  # already under it
+    for servers in ([{"url": "https://api.example.com/v1"}], [{"url": "/t/{tenant}"}], [{"url": "/"}], []):
+        assert under_server_path({"servers": servers, "paths": {"/dags": {}}})["paths"] == {"/dags": {}}
+
+
+def test_read_only_properties_are_neither_sent_nor_required_in_a_request_body() -> None:
+    schema = {
+        "type": "object",
+        "required": ["id", "name"],
+        "properties": {"id": {"type": "string", "readOnly": True}, "name": {"type": "string", "minLength": 1}},
+    }
+    body = valid_body(schema, "tpcanary1")
+    assert body == {"name": "tpcanary1"}

@@ -95,6 +95,18 @@ def test_foreign_ids_count_in_id_fields_and_short_ones_only_under_their_paths() 
     assert registry.foreign_ids(references, "victim", "/api/tickets") == {"items.1.id": "attacker"}
 
 
+def test_ids_a_tenant_wrote_into_its_own_objects_are_not_a_leak_when_read_back() -> None:
+    registry = CanaryRegistry()
+    victims = "0b6f2c1e-5d4a-4f7e-9a1b-3c2d1e0f9a8b"
+    registry.remember_id(victims, "victim")
+    references = referenced_values({"id": "x", "project_id": victims})
+    registry.plant(["unknown-value"], "attacker")
+    assert registry.foreign_ids(references, "attacker", "/api/issues") == {"project_id": "victim"}
+    registry.plant([victims], "attacker")  # the attacker's accepted write named the victim's project
+    assert registry.foreign_ids(references, "attacker", "/api/issues") == {}
+    assert registry.foreign_ids(references, "bystander", "/api/issues") == {"project_id": "victim"}
+
+
 def test_foreign_credentials_are_named_by_owner_never_by_value() -> None:
     registry = CanaryRegistry()
     registry.remember_credential("acme-owner-token", "acme")

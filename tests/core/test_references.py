@@ -10,6 +10,7 @@ from tenantprobe.references import (
     Request,
     creation_order,
     kind_of,
+    lowest_roles,
     own_request,
     references,
     without_unbound,
@@ -141,3 +142,13 @@ def test_seeding_creates_referenced_kinds_first_and_drops_optional_references_it
     body = {"project_id": "canary", "parent_issue_id": "canary", "title": "t"}
     assert without_unbound(body, issue.body_schema, refs, {}) == {"project_id": "canary", "title": "t"}
     assert without_unbound(body, issue.body_schema, refs, {"issue_id": "i1", "project_id": "p1"}) == body
+
+
+def test_role_fields_ask_for_the_lowest_role_instead_of_a_made_up_one() -> None:
+    body = {"role": "c1", "name": "c1", "member": {"member_role": "c1", "roles": ["c1"]}, "kept_role": "admin"}
+    assert lowest_roles(body, "c1", "viewer") == {
+        "role": "viewer",
+        "name": "c1",
+        "member": {"member_role": "viewer", "roles": ["viewer"]},
+        "kept_role": "admin",  # a value the schema chose (an enum) stays
+    }
