@@ -36,8 +36,8 @@ class CanaryRegistry:
     # Identifiers the harness saw a tenant create: value -> {owner slug: the URL paths it lives under}.
     ids: dict[str, dict[str, set[str]]] = field(default_factory=lambda: defaultdict(dict))
     credentials: dict[str, str] = field(default_factory=dict)  # a tenant's token or key -> its slug
-    # Other tenants' ids a tenant wrote into its own objects (a write the target accepted): reading them back
-    # tells it nothing new. The write itself is what the reference checks judge.
+    # Other tenants' ids and canaries a tenant wrote into its own objects (a write the target accepted):
+    # reading them back tells it nothing new. The write itself is what the reference checks judge.
     planted: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))  # viewer -> values
 
     def issue(self, slug: str) -> str:
@@ -53,7 +53,9 @@ class CanaryRegistry:
         return {
             found: owner
             for found in set(_PATTERN.findall(text))
-            if (owner := self.owners.get(found)) is not None and owner != viewer
+            if (owner := self.owners.get(found)) is not None
+            and owner != viewer
+            and (viewer is None or found not in self.planted.get(viewer, ()))
         }
 
     def remember_id(self, value: str, slug: str, *paths: str) -> None:
@@ -61,8 +63,13 @@ class CanaryRegistry:
         self.ids[value].setdefault(slug, set()).update(paths)
 
     def plant(self, values: list[str], viewer: str) -> None:
-        """``viewer`` wrote ``values`` into an object of its own: they are known to it from now on."""
-        self.planted[viewer].update(value for value in values if self.ids.get(value))
+        """``viewer`` wrote ``values`` (other tenants' ids or canaries) into an object of its own: they are
+        known to it from now on (a uniqueness probe that reuses another tenant's name, a body naming its ids)."""
+        self.planted[viewer].update(value for value in values if self.ids.get(value) or value in self.owners)
+
+    def within(self, text: str) -> list[str]:
+        """Every canary in ``text``, whoever it belongs to."""
+        return [found for found in _PATTERN.findall(text) if found in self.owners]
 
     def remember_credential(self, secret: str, slug: str) -> None:
         if len(secret) >= MIN_CREDENTIAL_CHARS:

@@ -360,7 +360,8 @@ class Probe:
             )
         self._scan_references(exchange, viewer, sent)
         if viewer is not None and exchange.ok and exchange.method in ("POST", "PUT", "PATCH"):
-            self.canaries.plant([value for _, value in referenced_values(exchange.request_body)], viewer)
+            written = [value for _, value in referenced_values(exchange.request_body)]
+            self.canaries.plant(written + self.canaries.within(str(exchange.request_body)), viewer)
 
     def _scan_references(self, exchange: Exchange, viewer: str | None, sent: str) -> None:
         """Other tenants' ids and credentials, and secrets of any kind, in what the actor received."""

@@ -107,6 +107,15 @@ def test_ids_a_tenant_wrote_into_its_own_objects_are_not_a_leak_when_read_back()
     assert registry.foreign_ids(references, "bystander", "/api/issues") == {"project_id": "victim"}
 
 
+def test_a_canary_a_tenant_wrote_into_its_own_objects_is_not_a_leak_when_read_back() -> None:
+    registry = CanaryRegistry()
+    taken, other = registry.issue("victim"), registry.issue("victim")
+    text = f'[{{"name": "{taken}"}}, {{"name": "{other}"}}]'
+    registry.plant(registry.within(f'{{"name": "{taken}"}}'), "attacker")  # it reused the victim's name
+    assert registry.foreign(text, "attacker") == {other: "victim"}
+    assert registry.foreign(text, "bystander") == {taken: "victim", other: "victim"}
+
+
 def test_foreign_credentials_are_named_by_owner_never_by_value() -> None:
     registry = CanaryRegistry()
     registry.remember_credential("acme-owner-token", "acme")
