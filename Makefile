@@ -39,8 +39,9 @@ typecheck: $(STAMP)
 	$(BIN)/mypy scenarios
 	$(BIN)/mypy benchmarks
 
+# The slowest tests are listed at the end: where the test run's time goes, in every CI log.
 unit: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest --durations=25
 
 # The documentation site (docs/, mkdocs.yml): `make docs` serves it with live reload; the
 # strict build (broken links and anchors fail) is part of `make test`.
