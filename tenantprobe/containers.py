@@ -20,7 +20,15 @@ import docker.errors
 
 from tenantprobe.engine import Engine
 from tenantprobe.errors import ProfileError, ProvisioningError
-from tenantprobe.images import LABEL, ImageFiles, ensure_image, postgres_files, prune_images, python_files
+from tenantprobe.images import (
+    LABEL,
+    ImageFiles,
+    build_lock,
+    ensure_image,
+    postgres_files,
+    prune_images,
+    python_files,
+)
 from tenantprobe.launch import BUILTIN_PREFIX, Launch
 from tenantprobe.profiles import DatabaseSettings, LaunchSettings, PostgresSpec, TargetProfile
 from tenantprobe.redact import redact_text
@@ -61,23 +69,26 @@ def build_image(client: docker.DockerClient, settings: LaunchSettings, source: P
         key: builtin_image(client, value.removeprefix(BUILTIN_PREFIX)) if value.startswith(BUILTIN_PREFIX) else value
         for key, value in settings.build.args.items()
     }
-    try:
-        # The engine's build cache keys each step on the content it copies: unchanged sources cost no build.
-        client.images.build(
-            path=str(context),
-            dockerfile=str(containerfile.relative_to(context)),
-            tag=settings.image,
-            labels={LABEL: settings.image},
-            buildargs=args,
-            pull=False,
-            rm=True,
-            forcerm=True,
-        )
-    except docker.errors.BuildError as exc:
-        log = "".join(str(step.get("stream") or step.get("error") or "") for step in exc.build_log)
-        raise ProvisioningError(f"{source}: launch.build: building {settings.image} failed:\n{log[-3000:]}") from None
-    # A rebuild moves the tag: the build it replaced, left untagged, is removed.
-    prune_images(client, settings.image, settings.image)
+    with build_lock():  # the tag and the prune below must not race another run's build
+        try:
+            # The engine's build cache keys each step on the content it copies: unchanged sources cost no build.
+            client.images.build(
+                path=str(context),
+                dockerfile=str(containerfile.relative_to(context)),
+                tag=settings.image,
+                labels={LABEL: settings.image},
+                buildargs=args,
+                pull=False,
+                rm=True,
+                forcerm=True,
+            )
+        except docker.errors.BuildError as exc:
+            log = "".join(str(step.get("stream") or step.get("error") or "") for step in exc.build_log)
+            raise ProvisioningError(
+                f"{source}: launch.build: building {settings.image} failed:\n{log[-3000:]}"
+            ) from None
+        # A rebuild moves the tag: the build it replaced, left untagged, is removed.
+        prune_images(client, settings.image, settings.image)
 
 
 class ContainerTarget:

@@ -12,6 +12,7 @@ a new one (:func:`prune_images`), so the engine's data root does not grow with e
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import importlib.metadata
 import io
@@ -21,7 +22,8 @@ import sys
 import sysconfig
 import tarfile
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -222,8 +224,23 @@ def python_files(distributions: Iterable[str], sources: Iterable[Path] = (), exc
     return files
 
 
+@contextmanager
+def build_lock() -> Iterator[None]:
+    """One image build at a time on this machine. Two runs starting together (a test's secure and faulty
+    runs) would otherwise both build the same image, and one's prune would remove the build the other had
+    just named in a ``FROM``."""
+    with (Path(tempfile.gettempdir()) / "tenantprobe-image-builds.lock").open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file is closed
+        yield
+
+
 def ensure_image(client: docker.DockerClient, files: ImageFiles, timeout: float = 600.0) -> str:
     """The tag of ``files`` built as an image: reused when its fingerprint is already there, else built now."""
+    with build_lock():
+        return _ensure_image(client, files, timeout)
+
+
+def _ensure_image(client: docker.DockerClient, files: ImageFiles, timeout: float) -> str:
     tag = f"tenantprobe/{files.name}:{files.fingerprint()}"
     try:
         client.images.get(tag)
