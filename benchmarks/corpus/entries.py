@@ -133,7 +133,9 @@ AIRFLOW = Entry(
     ),
     # The tenants are teams: each DAG file grants its team's role access (access_control), so the
     # roles and the DAGs' permissions must exist before the webserver starts. The admin user is
-    # created here too: the profile's steps create the teams' users through the REST API.
+    # created here too: the profile's steps create the teams' users through the REST API. No
+    # scheduler: a run triggered through the REST API has its task instances at once (state
+    # none, made by DAG.create_dagrun), which is all the advisory needs to leak.
     setup=(
         "{venv}/bin/airflow db migrate",
         "{venv}/bin/airflow roles create team_a team_b",
