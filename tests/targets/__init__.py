@@ -6,12 +6,18 @@ isolation suite against them the way a user would, with a profile and real HTTP.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "targets" / "examples"
+
+# Flask compiles every route with ast.parse, and CPython 3.11 keeps the AST validator's recursion depth
+# per interpreter, not per thread: two apps built at once in the harness tests' worker threads fail with
+# "AST constructor recursion depth mismatch" (python/cpython#106905). So Flask targets take turns to build.
+BUILDING = threading.Lock()
 
 
 def example_profile(name: str, base_url: str) -> dict[str, Any]:

@@ -53,7 +53,7 @@ from typing import Any
 import jwt
 from flask import Flask, Response, jsonify, redirect, request
 
-from tests.targets import example_profile
+from tests.targets import BUILDING, example_profile
 from tests.targets.store import SqliteStore
 
 MODES = (
@@ -173,7 +173,8 @@ class Helpdesk:
             "create table views (company text not null, agent text not null, ticket_pk integer not null)"
         )
         self._query = self._store.query
-        self.app = self._build()
+        with BUILDING:
+            self.app = self._build()
 
     def _public(self, row: sqlite3.Row) -> dict[str, Any]:
         key = row["pk"] if self.mode == "integer_ids" else row["public_id"]

@@ -22,7 +22,7 @@ from typing import Any
 import jwt
 from flask import Flask, jsonify, request
 
-from tests.targets import example_profile
+from tests.targets import BUILDING, example_profile
 from tests.targets.store import SqliteStore
 
 MODES = ("secure", "owner_not_checked", "jwt", "jwt_claims_unverified")
@@ -97,7 +97,8 @@ class Notebook:
         )
         self._query = self._store.query
         self._signing_key = secrets.token_bytes(32)
-        self.app = self._build()
+        with BUILDING:
+            self.app = self._build()
 
     def _build(self) -> Flask:
         app = Flask("notebook")

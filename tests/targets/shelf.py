@@ -17,7 +17,7 @@ from typing import Any
 from flask import Blueprint, Flask, g, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from tests.targets import example_profile
+from tests.targets import BUILDING, example_profile
 from tests.targets.store import SqliteStore
 
 MODES = ("secure", "trusts_url")
@@ -79,15 +79,20 @@ class Shelf:
             raise ValueError(f"unknown shelf mode {mode!r} or routing {routing!r}: {MODES}, {ROUTINGS}")
         self.mode, self.routing = mode, routing
         self.db = SqliteStore(SCHEMA)
-        self.app = Flask(__name__)
-        self.app.add_url_rule("/openapi.json", view_func=lambda: jsonify(OPENAPI))
-        self.app.add_url_rule("/signup", view_func=self.signup, methods=["POST"])
-        shelf = Blueprint("shelf", __name__, url_prefix="/t/<library>" if routing == "prefix" else None)
+        with BUILDING:
+            self.app = self._build()
+
+    def _build(self) -> Flask:
+        app = Flask(__name__)
+        app.add_url_rule("/openapi.json", view_func=lambda: jsonify(OPENAPI))
+        app.add_url_rule("/signup", view_func=self.signup, methods=["POST"])
+        shelf = Blueprint("shelf", __name__, url_prefix="/t/<library>" if self.routing == "prefix" else None)
         shelf.url_value_preprocessor(lambda _, values: g.setdefault("named", (values or {}).pop("library", None)))
         shelf.before_request(self.library)
         shelf.add_url_rule("/books", view_func=self.books, methods=["GET", "POST"])
         shelf.add_url_rule("/books/<int:book_id>", view_func=self.book, methods=["GET", "PUT", "DELETE"])
-        self.app.register_blueprint(shelf)
+        app.register_blueprint(shelf)
+        return app
 
     def signup(self) -> ResponseReturnValue:
         name = f"{(request.get_json(silent=True) or {}).get('library', 'lib')}-{secrets.token_hex(3)}".lower()
