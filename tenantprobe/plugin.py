@@ -346,15 +346,19 @@ def _attack_of(item: pytest.Item) -> str | None:
     return str(marker.args[0]) if marker is not None and marker.args else None
 
 
+def _stamp_attack(item: pytest.Item, attack: str | None) -> None:
+    writer = item.config.stash.get(_writer_key, None)
+    if writer is not None:
+        writer.attack = attack
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
     """Once the check's fixtures exist (seeding is no attack), its records carry its attack class."""
     try:
         return (yield)
     finally:
-        writer = item.config.stash.get(_writer_key, None)
-        if writer is not None:
-            writer.attack = _attack_of(item)
+        _stamp_attack(item, _attack_of(item))
 
 
 @pytest.hookimpl(wrapper=True)
@@ -362,9 +366,7 @@ def pytest_runtest_teardown(item: pytest.Item) -> Iterator[None]:
     try:
         return (yield)
     finally:
-        writer = item.config.stash.get(_writer_key, None)
-        if writer is not None:
-            writer.attack = None
+        _stamp_attack(item, None)
 
 
 @pytest.fixture

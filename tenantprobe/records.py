@@ -353,7 +353,7 @@ class ResultWriter:
         self.path = results_dir / f"{suite}-{os.getpid()}.jsonl"
         self.run_id = run_id or current_run_id()
         self.target = target or {}
-        self.attack: str | None = None  # the running check's attack class, given to each record it writes
+        self._running: dict[str, str | None] = {"attack": None}  # shared with the facets of with_target
         self._lock = threading.Lock()
         self.count = 0
         self.outcomes: dict[str, dict[str, str]] = {}  # control -> status -> first reason, for the session summary
@@ -371,9 +371,18 @@ class ResultWriter:
         """A writer to the same file and run for another facet of the target (the cluster it runs on)."""
         other = ResultWriter.__new__(ResultWriter)
         other.path, other.run_id, other.target = self.path, self.run_id, identity
-        other._lock, other.count, other.attack = self._lock, 0, self.attack
+        other._lock, other.count, other._running = self._lock, 0, self._running
         other.outcomes = self.outcomes  # one session summary for every facet
         return other
+
+    @property
+    def attack(self) -> str | None:
+        """The running check's attack class, given to each record it writes (facets follow the writer)."""
+        return self._running["attack"]
+
+    @attack.setter
+    def attack(self, attack: str | None) -> None:
+        self._running["attack"] = attack
 
     def stamp(self, document: dict[str, Any]) -> dict[str, Any]:
         """``document`` (a load result) with this writer's run id and target fingerprint."""

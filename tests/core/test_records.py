@@ -65,6 +65,16 @@ def test_the_fingerprint_follows_a_target_set_later_and_a_cluster_writer_shares_
     assert lines[1]["target_fingerprint"] == target_fingerprint(APP)
 
 
+def test_a_cluster_writer_stamps_the_attack_class_of_the_check_running_now(tmp_path: Path) -> None:
+    writer = ResultWriter(tmp_path, "quota")
+    cluster = writer.with_target({"facet": "cluster", "name": "kubernetes", "server": "https://k:6443"})
+    writer.attack = "data-layer"  # set by the plugin once the check's fixtures exist, after the facet was made
+    cluster.write(ResultRecord("INFRA-RESOURCE-QUOTA", "c", Status.PASS))
+    writer.attack = None
+    cluster.write(ResultRecord("INFRA-RESOURCE-QUOTA", "d", Status.PASS))
+    assert [line["attack"] for line in _written(writer)] == ["data-layer", None]
+
+
 def test_fingerprint_is_stable_and_names_what_identifies_the_target() -> None:
     assert target_fingerprint(APP) == target_fingerprint(dict(reversed(list(APP.items()))))
     assert target_fingerprint(APP) != target_fingerprint({**APP, "version": "1.0.1"})
