@@ -161,6 +161,22 @@ class ApiModel:
         return list(found)
 
 
+def deref(document: dict[str, Any], node: Any) -> Any:
+    """``node`` itself, or what its ``$ref`` chain points at, without inlining anything below it.
+
+    Cheap where only one level is read (a response's links): inlining a whole response schema costs
+    thousands of calls.
+    """
+    for _ in range(12):  # bounded, so a cycle of refs terminates
+        if not isinstance(node, dict) or "$ref" not in node:
+            return node
+        target: Any = document
+        for part in node["$ref"].lstrip("#/").split("/"):
+            target = target[part]
+        node = target
+    return {}
+
+
 def _resolve(document: dict[str, Any], schema: Any, depth: int = 0) -> Any:
     """Inline ``$ref``s (bounded, so recursive schemas terminate)."""
     if depth > 12:

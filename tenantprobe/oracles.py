@@ -75,17 +75,25 @@ def _masked_fields(exchange: Exchange, ids: list[str]) -> dict[str, Any]:
 
 def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
     """``{"a": [{"b": 1}]}`` → ``{"a.0.b": 1}``; scalars at the root map to ``""``."""
+    out: dict[str, Any] = {}
+    _flatten_into(out, value, prefix)
+    return out
+
+
+def _flatten_into(out: dict[str, Any], value: Any, prefix: str) -> None:
+    """One output dict for the whole walk: every scan of every response flattens its body."""
     if isinstance(value, dict):
-        out: dict[str, Any] = {}
+        if not value:
+            out[prefix] = {}
         for key, item in value.items():
-            out.update(flatten(item, f"{prefix}.{key}" if prefix else str(key)))
-        return out or {prefix: {}}
-    if isinstance(value, list):
-        out = {}
+            _flatten_into(out, item, f"{prefix}.{key}" if prefix else str(key))
+    elif isinstance(value, list):
+        if not value:
+            out[prefix] = []
         for index, item in enumerate(value):
-            out.update(flatten(item, f"{prefix}.{index}" if prefix else str(index)))
-        return out or {prefix: []}
-    return {prefix: value}
+            _flatten_into(out, item, f"{prefix}.{index}" if prefix else str(index))
+    else:
+        out[prefix] = value
 
 
 def _snapshot(exchange: Exchange) -> dict[str, Any]:

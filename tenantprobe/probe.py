@@ -268,7 +268,8 @@ class ProbeClient:
 
 def _sent_token(value: str, sent: str) -> bool:
     """``value`` is a whole token of what the actor sent (``7`` in ``/tickets/7``, not in ``/tickets/17``)."""
-    return re.search(rf"(?<![0-9A-Za-z]){re.escape(value)}(?![0-9A-Za-z])", sent) is not None
+    # The substring test first: most values were never sent, and it is a hundred times cheaper than the pattern.
+    return value in sent and re.search(rf"(?<![0-9A-Za-z]){re.escape(value)}(?![0-9A-Za-z])", sent) is not None
 
 
 def _retry_after(response: httpx.Response) -> float | None:

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from tenantprobe.openapi import METHODS, ApiModel, Creator, Operation, _resolve
+from tenantprobe.openapi import METHODS, ApiModel, Creator, Operation, _resolve, deref
 
 Where = Literal["query", "header", "body"]
 _ID_WORDS = ("id", "ids", "pk", "uuid", "uuids", "key", "keys", "slug", "slugs", "ref", "refs")
@@ -127,8 +127,9 @@ def _linked_parameters(api: ApiModel, kinds: list[str]) -> dict[tuple[str, str],
                 continue
             kind = by_creator[spec["operationId"]]
             for response in spec.get("responses", {}).values():
-                for link in _resolve(api.document, response).get("links", {}).values():
-                    for parameter, expression in link.get("parameters", {}).items():
+                for link in (deref(api.document, response).get("links") or {}).values():
+                    link = deref(api.document, link)
+                    for parameter, expression in (link.get("parameters") or {}).items():
                         if expression == "$response.body#/id" and kind in kinds:
                             linked[(link.get("operationId", ""), parameter.rpartition(".")[2])] = kind
     return linked

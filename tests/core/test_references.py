@@ -96,6 +96,20 @@ def test_references_are_found_in_queries_links_and_bodies_at_any_depth() -> None
     assert references(api, batch) == [Reference("body", ("invoice_ids",), "invoice_id", many=True)]
 
 
+def test_links_are_followed_through_refs_to_components() -> None:
+    spec = document()
+    link = spec["paths"]["/projects"]["post"]["responses"]["201"].pop("links")
+    spec["paths"]["/projects"]["post"]["responses"]["201"] = {"$ref": "#/components/responses/Created"}
+    spec["components"] = {
+        "responses": {"Created": {"description": "created", "links": {"Filter": {"$ref": "#/components/links/F"}}}},
+        "links": {"F": link["Filter"]},
+    }
+    api = parse_openapi(spec)
+    reports = api.find("GET", "/reports")
+    assert reports is not None
+    assert references(api, reports) == [Reference("query", ("about",), "project_id")]
+
+
 def test_one_location_at_a_time_the_others_keep_the_tenants_own() -> None:
     refs = [
         Reference("body", ("invoice_ids",), "invoice_id", many=True),
