@@ -198,6 +198,7 @@ def test_fresh_moments_give_each_create_its_own_date_times_and_leave_the_rest() 
     body = synthesize(schema, "tpcanary1") | {"day": "2026-01-01", "window": {"start": "2026-01-01T00:00:00Z"}}
     first, second = with_fresh_moments(body, schema, 1), with_fresh_moments(body, schema, 2)
     assert first["logical_date"] == first["execution_date"] == first["window"]["start"] == "2026-01-01T00:01:00Z"
-    assert second["logical_date"] == "2026-01-01T00:02:00Z" and second["day"] == "2026-01-03"
+    assert second["logical_date"] == "2026-01-01T00:02:00Z"
+    assert second["day"] == "2026-01-03"
     assert first["note"] == second["note"] == "tpcanary1"
     assert body["logical_date"] == "2026-01-01T00:00:00Z"  # the body given is not changed
