@@ -14,6 +14,7 @@ import json
 import re
 import uuid
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -46,6 +47,7 @@ class Operation:
     query: tuple[QueryParam, ...] = ()
     body_schema: dict[str, Any] | None = None
     success_statuses: tuple[int, ...] = ()
+    reads: bool = False  # a POST that reads (a search form, a batch list): judged as a read, never as a write
 
     @property
     def key(self) -> str:
@@ -62,7 +64,7 @@ class Operation:
 
     @property
     def mutates(self) -> bool:
-        return self.method in ("POST", "PUT", "PATCH", "DELETE")
+        return self.method in ("POST", "PUT", "PATCH", "DELETE") and not self.reads
 
     def required_query(self, text: str) -> dict[str, str]:
         """Required query parameters, strings filled with ``text`` (a canary: an attacker's search terms)."""
@@ -101,6 +103,8 @@ class ApiModel:
     operations: list[Operation]
     document: dict[str, Any] = field(repr=False)
     excluded: dict[str, str] = field(default_factory=dict)  # "METHOD /path" -> why it is never called
+    # Kinds of objects the tenants have without creating them (the profile's bindings: a DAG from a file).
+    bound_kinds: tuple[str, ...] = ()
 
     def find(self, method: str, path: str) -> Operation | None:
         return next((op for op in self.operations if op.method == method and op.path == path), None)
@@ -120,11 +124,19 @@ class ApiModel:
                     break
         return sorted(found, key=lambda creator: (creator.depth, creator.operation.path))
 
+    def kinds(self) -> list[str]:
+        """Every kind a reference may name: what the API creates and what the tenants are bound to."""
+        return sorted({creator.id_param for creator in self.creators()} | set(self.bound_kinds))
+
     def with_path_params(self) -> list[Operation]:
         return [op for op in self.operations if op.path_params]
 
     def collection_reads(self) -> list[Operation]:
         return [op for op in self.operations if op.method == "GET" and not op.path_params]
+
+    def search_reads(self) -> list[Operation]:
+        """POSTs that read a collection: batch lists and search forms (``POST /runs/search``)."""
+        return [op for op in self.operations if op.reads]
 
     def server_tenant_route(self) -> tuple[str | None, str | None]:
         """``(path prefix, host)`` templates when the document's server URL names the tenant in a variable.
@@ -227,6 +239,30 @@ def _requires_credentials(security: Any) -> bool:
     return isinstance(security, list) and bool(security) and all(security)
 
 
+_READ_WORDS = {"list", "search", "query", "find", "lookup", "filter", "get", "fetch", "count", "read", "retrieve"}
+_WRITE_WORDS = {"create", "add", "new", "update", "set", "delete", "remove", "trigger", "clear", "run", "send"}
+
+
+def _words(text: str) -> list[str]:
+    return [w.lower() for w in re.split(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])", text) if w]
+
+
+def reads_by_name(method: str, path: str, spec: dict[str, Any]) -> bool:
+    """A POST named as a read: its operationId or summary starts with list/search/get/..., or its last path
+    segment is one (``POST /dags/~/dagRuns/~/taskInstances/list``, ``get_task_instances_batch``, ``POST
+    /runs/search``), and no word of them says it writes (``get_or_create``)."""
+    if method != "post":
+        return False
+    names = [
+        _words(str(spec.get("operationId", ""))),
+        _words(str(spec.get("summary", ""))),
+        _words(path.rstrip("/").rsplit("/", 1)[-1]),
+    ]
+    if any(word in _WRITE_WORDS for words in names for word in words):
+        return False
+    return any(words[:1] and words[0] in _READ_WORDS for words in names)
+
+
 def under_server_path(document: dict[str, Any]) -> dict[str, Any]:
     """``document`` with its paths under the path of its first server when that is a relative URL without
     variables (``servers: [{url: /api/v1}]`` and ``/dags``: ``/api/v1/dags``, where Airflow serves it); the
@@ -277,6 +313,7 @@ def parse_openapi(
                 ),
                 body_schema=_resolve(document, body) if body else None,
                 success_statuses=tuple(int(code) for code in responses if code.isdigit() and code.startswith("2")),
+                reads=reads_by_name(method, path, spec),
             )
             if any(operation.matches(pattern) for pattern in public):
                 operation = replace(operation, secured=False)
@@ -298,6 +335,9 @@ def _non_null(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
+_FIRST_MOMENT = datetime(2026, 1, 1, tzinfo=UTC)  # every synthesised date-time; creates move it on
+
+
 def _string(schema: dict[str, Any], canary: str) -> str:
     fmt = schema.get("format")
     if fmt == "uuid":
@@ -305,7 +345,7 @@ def _string(schema: dict[str, Any], canary: str) -> str:
     if fmt == "email":
         return f"{canary}@example.com"
     if fmt == "date-time":
-        return "2026-01-01T00:00:00Z"
+        return _FIRST_MOMENT.strftime("%Y-%m-%dT%H:%M:%SZ")
     pattern = schema.get("pattern")
     low, high = int(schema.get("minLength", 0)), schema.get("maxLength")
     for candidate in (canary, f"{canary}/{canary}", f"{canary}@example.com", canary[:8]):
@@ -317,8 +357,9 @@ def _string(schema: dict[str, Any], canary: str) -> str:
     return canary
 
 
-def synthesize(schema: dict[str, Any] | None, canary: str) -> Any:
-    """A small valid instance of ``schema`` that carries ``canary`` in every free-text string."""
+def synthesize(schema: dict[str, Any] | None, canary: str, optional: bool = True) -> Any:
+    """A small valid instance of ``schema`` that carries ``canary`` in every free-text string; without
+    ``optional``, of its required properties only (a search form's filters left out: ``{}``)."""
     if not schema:
         return {}
     schema = _non_null(schema)
@@ -334,13 +375,13 @@ def synthesize(schema: dict[str, Any] | None, canary: str) -> Any:
             prop = _non_null(prop)
             if prop.get("readOnly"):  # the server's to set: a request that carries it is refused (Airflow's dag_id)
                 continue
-            if name in required or prop.get("type") in ("string", "array"):
-                instance[name] = synthesize(prop, canary)
+            if name in required or (optional and prop.get("type") in ("string", "array")):
+                instance[name] = synthesize(prop, canary, optional)
         return instance
     if kind == "array":
         items = _non_null(schema.get("items", {}))
         if items.get("type") == "string" or schema.get("minItems", 0) > 0:
-            return [synthesize(items, canary)]
+            return [synthesize(items, canary, optional)]
         return []
     if kind == "string":
         return _string(schema, canary)
@@ -350,6 +391,26 @@ def synthesize(schema: dict[str, Any] | None, canary: str) -> Any:
     if kind == "boolean":
         return False
     return canary
+
+
+def with_fresh_moments(body: Any, schema: dict[str, Any] | None, serial: int) -> Any:
+    """``body`` with its date-time and date fields set to moment number ``serial`` (``serial`` minutes, or days,
+    after the synthesised one): objects unique per date (an Airflow run's ``logical_date``) each get their own."""
+    schema = _non_null(schema or {})
+    if isinstance(body, dict):
+        properties = schema.get("properties", {})
+        return {
+            key: with_fresh_moments(value, properties[key], serial) if isinstance(properties.get(key), dict) else value
+            for key, value in body.items()
+        }
+    if isinstance(body, list):
+        items = schema.get("items")
+        return [with_fresh_moments(item, items, serial) for item in body] if isinstance(items, dict) else body
+    if isinstance(body, str) and schema.get("format") == "date-time":
+        return (_FIRST_MOMENT + timedelta(minutes=serial)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if isinstance(body, str) and schema.get("format") == "date":
+        return (_FIRST_MOMENT + timedelta(days=serial)).date().isoformat()
+    return body
 
 
 def _as_request(schema: Any) -> Any:
@@ -370,15 +431,15 @@ def _as_request(schema: Any) -> Any:
     return view
 
 
-def valid_body(schema: dict[str, Any] | None, canary: str) -> Any:
-    """A body ``schema`` accepts that carries ``canary`` where it can.
+def valid_body(schema: dict[str, Any] | None, canary: str, optional: bool = True) -> Any:
+    """A body ``schema`` accepts that carries ``canary`` where it can (without ``optional``: the least it takes).
 
     The canary-bearing instance of :func:`synthesize` first; when the schema refuses it (a
     pattern, a format, ``oneOf``...), the simplest instance schemathesis' JSON-Schema generation
     finds, with each field taken from the canary instance where the schema still accepts it.
     The positive controls of the checks then prove the target accepts it too.
     """
-    candidate = synthesize(schema, canary)
+    candidate = synthesize(schema, canary, optional)
     schema = _as_request(schema)
     if not schema or jsonschema.Draft202012Validator(schema).is_valid(candidate):
         return candidate

@@ -4,9 +4,11 @@ A reference travels in a query parameter (``?note_id=``, repeated ``?item=``), a
 body field at any depth (``{"invoice": {"parent_id": ...}}``) or an array of them
 (``{"note_ids": [...]}``). Its *kind* is the path parameter that addresses objects of that kind
 (``note_id``), so the harness can fill it with a tenant's real id: the attacker's own for the
-positive control, the victim's for the attack. Kinds come from the OpenAPI document's links
-when it has them, else from the field's name (``related_note_id``, ``noteIds`` → ``note_id``;
-``parent_id`` → the kind the operation's own collection holds).
+positive control, the victim's for the attack. The kinds are those the API creates and those the
+profile binds the tenants to (an Airflow team's DAG comes from a file: ``dag_ids`` in a body names
+the kind ``dag_id``). A field's kind comes from the OpenAPI document's links when it has them, else
+from its name (``related_note_id``, ``noteIds`` → ``note_id``; ``parent_id`` → the kind the
+operation's own collection holds).
 """
 
 from __future__ import annotations
@@ -137,7 +139,7 @@ def _linked_parameters(api: ApiModel, kinds: list[str]) -> dict[tuple[str, str],
 
 def references(api: ApiModel, op: Operation) -> list[Reference]:
     """Every place ``op`` takes a reference outside its path, with its kind (path parameters excluded)."""
-    kinds = sorted({creator.id_param for creator in api.creators()})
+    kinds = api.kinds()
     own_kind = next((c.id_param for c in api.creators() if c.operation.path == op.path), None)
     linked = _linked_parameters(api, kinds)
     found: list[Reference] = []

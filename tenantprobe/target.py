@@ -8,6 +8,7 @@ canary-carrying objects, one of each kind the OpenAPI document lets a tenant cre
 
 from __future__ import annotations
 
+import itertools
 import secrets
 import time
 import uuid
@@ -25,7 +26,15 @@ from tenantprobe.coverage import Coverage
 from tenantprobe.credentials import TenantRef, TokenSource, expires_at, render
 from tenantprobe.errors import ProfileError, ProvisioningError, TargetError, TenantProbeError
 from tenantprobe.objects import bind_fields, created_id, find_in_collection, reference_names
-from tenantprobe.openapi import ApiModel, Creator, Operation, parse_openapi, under_server_path, valid_body
+from tenantprobe.openapi import (
+    ApiModel,
+    Creator,
+    Operation,
+    parse_openapi,
+    under_server_path,
+    valid_body,
+    with_fresh_moments,
+)
 from tenantprobe.probe import PLATFORM_ROLE, Actor, Exchange, Probe, ProbeClient
 from tenantprobe.profiles import (
     MAX_DOCUMENT_BYTES,
@@ -122,6 +131,7 @@ class Target:
         self._coverage: Coverage | None = None
         self._token_cache: dict[tuple[str | None, str], tuple[str, float]] = {}
         self._listed_used = 0  # kind steps: how many of provisioning.tenants have been provisioned
+        self._creates = itertools.count(1)  # each created object's own moment in its date-time fields
 
     def internal_url(self, service: InternalService) -> str | None:
         """Where an internal service the profile names listens (``{internal_url}``: the launched stack's)."""
@@ -161,11 +171,14 @@ class Target:
     def api(self) -> ApiModel:
         if self._api is None:
             profile = self.profile
-            self._api = parse_openapi(
-                under_server_path(self._fetch_openapi()),
-                profile.skip_operations,
-                profile.public_operations,
-                profile.allow_destructive,
+            self._api = replace(
+                parse_openapi(
+                    under_server_path(self._fetch_openapi()),
+                    profile.skip_operations,
+                    profile.public_operations,
+                    profile.allow_destructive,
+                ),
+                bound_kinds=tuple(profile.bindings),
             )
         return self._api
 
@@ -529,7 +542,9 @@ class Target:
         except KeyError as missing:
             return f"{operation.key}: no object of the tenant binds {{{missing.args[0]}}}"
         canary = self.canaries.issue(seeded.slug)
+        # Its own moment: a target that keeps one object per date (a run per logical date) answers 409 to a second.
         body = self.create_body(seeded, operation, canary)
+        body = with_fresh_moments(body, operation.body_schema, next(self._creates))
         exchange = probe.request(actor, "POST", path, json_body=body)
         self.coverage.baseline(exchange)
         if not exchange.ok:

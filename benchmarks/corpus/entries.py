@@ -119,6 +119,11 @@ AIRFLOW_ENV = {
     "AIRFLOW__API__AUTH_BACKENDS": "airflow.api.auth.backend.basic_auth",
     "AIRFLOW__WEBSERVER__SECRET_KEY": "{secret}",
     "AIRFLOW__WEBSERVER__WORKERS": "1",
+    # On a busy 2-CPU machine a worker can take minutes to boot or answer: with the defaults (120 s) the
+    # webserver's monitor shut the whole webserver down in the middle of a run ("No response from gunicorn
+    # master within 120 seconds").
+    "AIRFLOW__WEBSERVER__WEB_SERVER_MASTER_TIMEOUT": "1800",
+    "AIRFLOW__WEBSERVER__WEB_SERVER_WORKER_TIMEOUT": "1800",
 }
 
 AIRFLOW = Entry(

@@ -1,6 +1,6 @@
 """Authorization: roles inside a tenant (BFLA) and platform operations closed to tenants.
 
-The expectation matrix comes from the profile: reads need the lowest role, writes the second
+The expectation matrix comes from the profile: reads (searches by POST too) need the lowest role, writes the second
 lowest, unless an ``expectations`` entry says otherwise (``"* /v1/members*": admin``). Each
 operation runs as every role on the tenant's own objects; mutations get fresh objects so a
 permitted DELETE never removes what other checks rely on.
@@ -22,7 +22,7 @@ def minimum_role(target: Target, op: Operation) -> str:
         if op.matches(expectation.operation):
             return expectation.min_role
     roles = target.profile.roles
-    return roles[-1] if op.method == "GET" or len(roles) < 2 else roles[-2]
+    return roles[-1] if not op.mutates or len(roles) < 2 else roles[-2]
 
 
 def allowed(target: Target, op: Operation, role: str) -> bool:

@@ -333,6 +333,7 @@ def test_collections_show_only_own_objects(target: Target, pairs: list[tuple[Any
     reads = collection_reads(target) + [
         op for op in tenant_operations(target) if op.method == "GET" and not op.addresses_item
     ]
+    reads += [op for op in target.api.search_reads() if op.secured and not target.is_platform_operation(op.path)]
     for attacker, victim in pairs:
         victim_marks = distinctive_ids(victim) + [obj.canary for obj in victim.objects]
         for op in reads:
@@ -341,8 +342,14 @@ def test_collections_show_only_own_objects(target: Target, pairs: list[tuple[Any
                 probe.skip_operation(op.key, "no seeded object to address")
                 continue
             for obj in victim.objects[:3]:
+                # A search form with no filter (``{}``): what it lists unasked must be the attacker's own.
+                body = valid_body(op.body_schema, obj.canary, optional=False) if op.body_schema else None
                 exchange = probe.request(
-                    target.owner(attacker), "GET", op.url(bindings), params=op.required_query(obj.canary)
+                    target.owner(attacker),
+                    op.method,
+                    op.url(bindings),
+                    params=op.required_query(obj.canary),
+                    json_body=body,
                 )
                 pair = {"attacker": attacker.slug, "victim": victim.slug}
                 if not exchange.ok:

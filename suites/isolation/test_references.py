@@ -62,8 +62,9 @@ def send(probe: Probe, target: Target, tenant: SeededTenant, op: Operation, url:
 
 
 def base_request(target: Target, op: Operation, tenant: SeededTenant) -> Request:
+    """The required query and a body with a canary; a search form's (``op.reads``) filters left out."""
     canary = target.canaries.issue(tenant.slug)
-    body = valid_body(op.body_schema, canary) if op.body_schema else None
+    body = valid_body(op.body_schema, canary, optional=not op.reads) if op.body_schema else None
     return Request(dict(op.required_query(canary)), {}, body)
 
 
@@ -131,11 +132,11 @@ def test_foreign_references_outside_the_path_are_refused(
                 continue
             for ref in refs:
                 creator = creator_of(target, ref.kind)
-                if creator is None or ref.kind not in victim.bindings:
+                if not {ref.kind} <= set(victim.bindings) & set(attacker.bindings) or (op.mutates and creator is None):
                     probe.skip_operation(op.key, f"no object of kind {{{ref.kind}}} for {ref.label}")
                     continue
                 base = base_request(target, op, attacker)
-                if op.mutates:
+                if op.mutates and creator is not None:
                     fresh = fresh_objects(target, probe, op, creator, attacker, victim)
                     if fresh is None:
                         continue
@@ -144,7 +145,12 @@ def test_foreign_references_outside_the_path_are_refused(
                     hostile = own.with_reference(ref, obj.id)
                     judge_write(target, probe, ref.label, (url, own), (url, hostile), op, (attacker, victim), obj)
                     continue
-                own = own_request(base, refs, own_values(attacker))
+                # A search form filters by every field it is given: the reference under test alone, or its answer
+                # would be empty for want of a match on the others.
+                if op.reads:
+                    own = base.with_reference(ref, attacker.bindings[ref.kind])
+                else:
+                    own = own_request(base, refs, own_values(attacker))
                 positive = send(probe, target, attacker, op, url, own)
                 attack = send(probe, target, attacker, op, url, own.with_reference(ref, victim.bindings[ref.kind]))
                 shown = foreign_marks_shown(attack, victim, target)

@@ -8,7 +8,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from tenantprobe.openapi import parse_openapi, synthesize, under_server_path, valid_body
+from tenantprobe.openapi import parse_openapi, synthesize, under_server_path, valid_body, with_fresh_moments
 
 DOC: dict[str, Any] = {
     "openapi": "3.1.0",
@@ -143,3 +143,62 @@ def test_read_only_properties_are_neither_sent_nor_required_in_a_request_body() 
     }
     body = valid_body(schema, "tpcanary1")
     assert body == {"name": "tpcanary1"}
+
+
+def test_a_post_named_as_a_read_reads_and_one_named_as_a_write_mutates() -> None:
+    def post(path: str, **spec: str) -> dict[str, Any]:
+        return {path: {"post": {**spec, "responses": {"200": {"description": "ok"}}}}}
+
+    api = parse_openapi(
+        {
+            "paths": {
+                **post("/dags/~/dagRuns/~/taskInstances/list", operationId="get_task_instances_batch"),
+                **post("/runs/search"),
+                **post("/issues/query", summary="Query issues"),
+                **post("/dags/{dag_id}/dagRuns", operationId="post_dag_run", summary="Trigger a new DAG run."),
+                **post("/things", operationId="get_or_create_thing"),
+                **post("/things/{thing_id}/clear", operationId="clear_thing"),
+            }
+        }
+    )
+    assert [op.path for op in api.operations if op.reads] == [
+        "/dags/~/dagRuns/~/taskInstances/list",
+        "/runs/search",
+        "/issues/query",
+    ]
+    assert [op.path for op in api.search_reads()] == [op.path for op in api.operations if not op.mutates]
+
+
+def test_a_minimal_body_has_only_the_required_fields() -> None:
+    schema = {
+        "type": "object",
+        "required": ["scope"],
+        "properties": {
+            "scope": {"type": "string"},
+            "dag_ids": {"type": "array", "items": {"type": "string"}},
+            "queue": {"type": "string"},
+        },
+    }
+    assert valid_body(schema, "tpcanary1", optional=False) == {"scope": "tpcanary1"}
+    assert valid_body({"type": "object", "properties": schema["properties"]}, "tpcanary1", optional=False) == {}
+    assert set(valid_body(schema, "tpcanary1")) == {"scope", "dag_ids", "queue"}
+
+
+def test_fresh_moments_give_each_create_its_own_date_times_and_leave_the_rest() -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "logical_date": {"type": "string", "format": "date-time"},
+            "execution_date": {"type": "string", "format": "date-time", "nullable": True},
+            "day": {"type": "string", "format": "date"},
+            "window": {"type": "object", "properties": {"start": {"type": "string", "format": "date-time"}}},
+            "note": {"type": "string"},
+        },
+    }
+    body = synthesize(schema, "tpcanary1") | {"day": "2026-01-01", "window": {"start": "2026-01-01T00:00:00Z"}}
+    first, second = with_fresh_moments(body, schema, 1), with_fresh_moments(body, schema, 2)
+    assert first["logical_date"] == first["execution_date"] == first["window"]["start"] == "2026-01-01T00:01:00Z"
+    assert second["logical_date"] == "2026-01-01T00:02:00Z"
+    assert second["day"] == "2026-01-03"
+    assert first["note"] == second["note"] == "tpcanary1"
+    assert body["logical_date"] == "2026-01-01T00:00:00Z"  # the body given is not changed

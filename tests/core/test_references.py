@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from tenantprobe.openapi import parse_openapi
@@ -166,3 +167,12 @@ def test_role_fields_ask_for_the_lowest_role_instead_of_a_made_up_one() -> None:
         "member": {"member_role": "viewer", "roles": ["viewer"]},
         "kept_role": "admin",  # a value the schema chose (an enum) stays
     }
+
+
+def test_a_kind_the_tenants_are_bound_to_is_a_reference_kind_though_nothing_creates_it() -> None:
+    api = parse_openapi(document())
+    reports = api.find("GET", "/reports")
+    assert reports is not None
+    assert Reference("query", ("user_id",), "user_id") not in references(api, reports)
+    bound = replace(api, bound_kinds=("user_id",))  # the profile binds each tenant's user: users come from elsewhere
+    assert Reference("query", ("user_id",), "user_id") in references(bound, reports)
