@@ -101,3 +101,21 @@ def secure_isolation_run(tmp_path_factory: pytest.TempPathFactory) -> SuiteRun:
     """The whole isolation suite against the secure reference app, 3 tenants, run once: the detection matrix's
     secure baseline and the reports' real input."""
     return run_suite("suites/isolation", tmp_path_factory.mktemp("secure-isolation"), "--tenants", "3")
+
+
+def tenant_tables(conn: psycopg.Connection[Any]) -> list[str]:
+    """The reference app's tables that hold tenant rows (those with a ``tenant_id`` column), from the catalogue."""
+    found = conn.execute(
+        "select table_name from information_schema.columns where table_schema = 'public' and column_name = 'tenant_id'"
+    )
+    return sorted(table for (table,) in found)
+
+
+def tenant_rows(conn: psycopg.Connection[Any], tenant_id: str) -> dict[str, int]:
+    """How many rows of the tenant each table holds (its ``tenants`` row included), for the tables holding any."""
+    counts = {
+        table: one(conn, f"select count(*) from {table} where tenant_id = %s", (tenant_id,))[0]
+        for table in tenant_tables(conn)
+    }
+    counts["tenants"] = one(conn, "select count(*) from tenants where id = %s", (tenant_id,))[0]
+    return {table: count for table, count in counts.items() if count}
