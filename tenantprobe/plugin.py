@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import pytest
 
@@ -369,9 +369,32 @@ def pytest_runtest_teardown(item: pytest.Item) -> Iterator[None]:
         _stamp_attack(item, None)
 
 
+@runtime_checkable
+class _Finishable(Protocol):
+    """A check's probe (``probe``, ``kube_probe``): attempts in, records out at :meth:`finish`."""
+
+    @property
+    def unfinished(self) -> bool: ...
+
+    def finish(self) -> None: ...
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    """A check that returns has its probes finished here, as part of its outcome: a finding fails it, and a
+    declared control it judged nothing for skips it as not assessed; it never passes unfinished."""
+    __tracebackhide__ = True
+    result = yield
+    for fixture in getattr(item, "funcargs", {}).values():
+        if isinstance(fixture, _Finishable) and fixture.unfinished:
+            fixture.finish()
+    return result
+
+
 @pytest.fixture
 def probe(request: pytest.FixtureRequest, target: Any, results_writer: Any) -> Iterator[Any]:
-    """Collects this check's attempts; call ``probe.finish()`` at the end of the check."""
+    """Collects this check's attempts; the plugin finishes it when the check returns (``probe.finish()``
+    earlier writes the records at that point, as a check that asserts after them needs)."""
     from tenantprobe.outcomes import NotAssessed
 
     current = _new_probe(request.node.nodeid, target, results_writer, _declared_controls(request.node))

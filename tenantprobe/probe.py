@@ -325,6 +325,13 @@ class Probe:
     started_at: str = field(default_factory=now_iso)
     observer: Observer | None = None
     skip_observer: Callable[[str, str], None] | None = None
+    finished: bool = False  # finish() ran; the plugin finishes a check's probe when the check returns
+
+    @property
+    def unfinished(self) -> bool:
+        """Whether :meth:`finish` has work left: it never ran, or the check went on after it."""
+        left = self.attempts or self.not_assessed_reasons or self.not_applicable_reasons or self.not_exercised
+        return not self.finished or bool(left or self.recorded or self.exchanges or self.secrets_scanned)
 
     def _observe(
         self, control_id: str, attempt: Exchange | None, ok: bool | None, positives: Sequence[Exchange], why: str
@@ -611,6 +618,7 @@ class Probe:
         self.recorded.clear()
         self.exchanges = 0
         self.secrets_scanned = 0
+        self.finished = True
         if failures:
             shown = "\n  ".join(failures[:20])
             more = f"\n  ... and {len(failures) - 20} more" if len(failures) > 20 else ""

@@ -7,17 +7,19 @@ starts. Databases are cloned from a migrated template, which takes milliseconds.
 from __future__ import annotations
 
 import os
+import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import psycopg
 import pytest
 
-from reference_app import database
+from reference_app import database, faults
 from reference_app.database import DatabaseUrls
 from tenantprobe.pgserver import PostgresServer
 from tenantprobe.stack import ReferenceStack, RoleDsns
+from tests.detection.conftest import SuiteRun, run_suite
 
 TEMPLATE = "pake_template"
 
@@ -48,6 +50,32 @@ def new_database(admin_dsn: str, passwords: dict[str, str], template: str | None
     return database.create_database(admin_dsn, f"test_{uuid.uuid4().hex[:12]}", passwords, template=template)
 
 
+def role_dsns(urls: DatabaseUrls) -> RoleDsns:
+    return RoleDsns(owner=urls.owner, app=urls.app, platform=urls.platform)
+
+
+ReferenceDatabase = Callable[[tuple[str, ...]], RoleDsns | None]
+
+
+@pytest.fixture(scope="session")
+def reference_database(admin_dsn: str, role_passwords: dict[str, str], migrated_template: str) -> ReferenceDatabase:
+    """The database for a reference app started with the given seeded faults: a copy of the migrated template
+    (milliseconds, where migrating costs 1.4 s of CPU), or None for faults that set-up realises.
+
+    Those faults (a schema without row-level security, BYPASSRLS on the application role, which every
+    database of a server shares) need the app's own set-up, on a PostgreSQL of its own.
+    """
+    lock = threading.Lock()  # tests start apps from threads: one CREATE DATABASE from the template at a time
+
+    def choose(seeded: tuple[str, ...]) -> RoleDsns | None:
+        if any(faults.REGISTRY[name].at_setup for name in seeded):
+            return None
+        with lock:
+            return role_dsns(new_database(admin_dsn, role_passwords, template=migrated_template))
+
+    return choose
+
+
 @pytest.fixture(scope="module")
 def db(admin_dsn: str, role_passwords: dict[str, str], migrated_template: str) -> DatabaseUrls:
     """A fresh, fully migrated database for this test module."""
@@ -57,7 +85,7 @@ def db(admin_dsn: str, role_passwords: dict[str, str], migrated_template: str) -
 @pytest.fixture(scope="module")
 def api(db: DatabaseUrls) -> Iterator[ReferenceStack]:
     """The reference app serving this module's database over real HTTP."""
-    with ReferenceStack(dsns=RoleDsns(owner=db.owner, app=db.app, platform=db.platform)) as stack:
+    with ReferenceStack(dsns=role_dsns(db)) as stack:
         yield stack
 
 
@@ -66,3 +94,28 @@ def one(conn: psycopg.Connection[Any], query: Any, params: Any = None) -> Any:
     row = conn.execute(query, params).fetchone()
     assert row is not None, f"no row from {query!r}"
     return row
+
+
+@pytest.fixture(scope="session")
+def secure_isolation_run(tmp_path_factory: pytest.TempPathFactory) -> SuiteRun:
+    """The whole isolation suite against the secure reference app, 3 tenants, run once: the detection matrix's
+    secure baseline and the reports' real input."""
+    return run_suite("suites/isolation", tmp_path_factory.mktemp("secure-isolation"), "--tenants", "3")
+
+
+def tenant_tables(conn: psycopg.Connection[Any]) -> list[str]:
+    """The reference app's tables that hold tenant rows (those with a ``tenant_id`` column), from the catalogue."""
+    found = conn.execute(
+        "select table_name from information_schema.columns where table_schema = 'public' and column_name = 'tenant_id'"
+    )
+    return sorted(table for (table,) in found)
+
+
+def tenant_rows(conn: psycopg.Connection[Any], tenant_id: str) -> dict[str, int]:
+    """How many rows of the tenant each table holds (its ``tenants`` row included), for the tables holding any."""
+    counts = {
+        table: one(conn, f"select count(*) from {table} where tenant_id = %s", (tenant_id,))[0]
+        for table in tenant_tables(conn)
+    }
+    counts["tenants"] = one(conn, "select count(*) from tenants where id = %s", (tenant_id,))[0]
+    return {table: count for table, count in counts.items() if count}

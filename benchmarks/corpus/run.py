@@ -25,6 +25,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -148,6 +150,15 @@ def run_release(entry: Entry, which: str, args: argparse.Namespace, workdir: Pat
     return row
 
 
+def run_releases(plan: list[tuple[Entry, str]], args: argparse.Namespace, workdir: Path) -> Iterator[Row]:
+    """Each (entry, release) of ``plan``, ``args.jobs`` at a time, rows in plan order."""
+    if args.jobs == 1:  # in this thread: Ctrl-C stops the running server at once
+        yield from (run_release(entry, which, args, workdir) for entry, which in plan)
+        return
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        yield from pool.map(lambda job: run_release(job[0], job[1], args, workdir), plan)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--app", action="append", choices=sorted(ENTRIES), help="an entry (repeatable; default all)")
@@ -157,6 +168,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--uv", type=Path, default=Path(sys.executable).parent / "uv", help="the uv executable")
     parser.add_argument("--workdir", type=Path, help="data dirs, profiles, results (default: a temporary dir)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary work dir")
+    parser.add_argument(
+        "--jobs", type=int, default=1, help="releases run at once; their timings are comparable only at 1 (default)"
+    )
     parser.add_argument("--pytest-args", nargs=argparse.REMAINDER, default=[], help="passed on to pytest")
     args = parser.parse_args(argv)
     if not args.uv.exists():
@@ -166,9 +180,10 @@ def main(argv: list[str] | None = None) -> int:
     workdir.mkdir(parents=True, exist_ok=True)
     rows: list[Row] = []
     try:
-        for name in args.app or sorted(ENTRIES, key=list(ENTRIES).index):
-            for which in releases:
-                rows.append(run_release(ENTRIES[name], which, args, workdir))
+        names = args.app or sorted(ENTRIES, key=list(ENTRIES).index)
+        plan = [(ENTRIES[name], which) for name in names for which in releases]
+        for row in run_releases(plan, args, workdir):
+            rows.append(row)
     except KeyboardInterrupt:
         progress("interrupted: servers stopped; the table has the rows finished so far")
     finally:

@@ -24,4 +24,3 @@ def test_linked_sequences_replayed_by_another_tenant_leak_nothing(
             "provisioning.kind: admin_endpoint (with provisioning.path) in the target profile to assess it"
         )
     fuzz_sequences(fuzzer, api_schema, fuzz_tenants, fuzz_seed)
-    probe.finish()

@@ -20,4 +20,3 @@ def test_every_operation_as_every_role_survives_fuzzing(
 ) -> None:
     own, victim = fuzz_tenants
     fuzz_every_operation(fuzzer, api_schema, own, victim, fuzz_seed)
-    probe.finish()

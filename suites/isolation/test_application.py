@@ -90,7 +90,6 @@ def test_jobs_run_in_their_tenants_context_only(target: Target, tenants: list[Se
                         attacker=attacker.slug,
                         victim=victim.slug,
                     )
-    probe.finish()
 
 
 def internal_token(target: Target, service: InternalService, tenant: SeededTenant, **offsets: int) -> str:
@@ -141,7 +140,6 @@ def test_internal_services_require_the_callers_tenant_context(
                 leaked=exchange.ok,
                 summary=f"{service.name} accepted a call with {description}: {exchange.status}",
             )
-    probe.finish()
 
 
 @pytest.mark.attack("services")
@@ -175,4 +173,3 @@ def test_analytics_return_aggregates_only(target: Target, tenants: list[SeededTe
             f"{operation} shows groups of fewer than {analytics.min_tenants} tenants: {small}",
             [exchange],
         )
-    probe.finish()

@@ -94,7 +94,6 @@ def test_each_role_can_do_exactly_what_the_expectation_matrix_allows(
                 )
             else:
                 probe.inconclusive("API-AUTHZ-ROLE", f"{summary}: {exchange.target} answered {exchange.outcome}")
-    probe.finish()
 
 
 @pytest.mark.attack("authorization")
@@ -106,7 +105,6 @@ def test_platform_operations_refuse_tenant_principals(
     platform_ops = [op for op in target.api.operations if target.is_platform_operation(op.path)]
     if not platform_ops:
         probe.not_assessed("API-PLATFORM-ONLY", "the profile names no platform_paths")
-        probe.finish()
         return
     tenant = tenants[0]
     # Path ids point at a sacrificial tenant: if a tenant can delete or suspend it, nothing else breaks.
@@ -126,4 +124,3 @@ def test_platform_operations_refuse_tenant_principals(
                 leaked=exchange.ok,
                 summary=f"{exchange.actor.name} called platform operation {op.key}: {exchange.status}",
             )
-    probe.finish()

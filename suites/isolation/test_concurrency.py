@@ -75,4 +75,3 @@ def test_interleaved_tenants_see_only_their_own_data(target: Target, tenants: li
             not foreign,
             f"{len(foreign)} tenant pairs saw each other's canaries under concurrent load",
         )
-    probe.finish()

@@ -71,7 +71,6 @@ def test_tenant_hints_in_headers_and_queries_do_not_switch_tenant(
                     success_is_safe=True,
                     **pair,
                 )
-    probe.finish()
 
 
 @pytest.mark.attack("tenant-selector")
@@ -131,7 +130,6 @@ def test_writes_naming_another_tenant_land_in_the_callers_tenant(
                     success_is_safe=True,
                     **pair,
                 )
-    probe.finish()
 
 
 def _b64(data: bytes) -> str:
@@ -263,7 +261,6 @@ def test_forged_and_misdirected_tokens_are_refused(target: Target, tenants: list
     sentinel = sentinel_operation(target, tenant, probe)
     if sentinel is None:
         probe.not_assessed("AUTH-JWT-VALIDATION", NO_SENTINEL)
-        probe.finish()
         return
     url, positive = sentinel
     for name, (make, needs) in forged_tokens(target, tenant, victim).items():
@@ -300,7 +297,6 @@ def test_forged_and_misdirected_tokens_are_refused(target: Target, tenants: list
             leaked=exchange.ok,
             summary=f"anonymous {op.key} answered {exchange.status}",
         )
-    probe.finish()
 
 
 @pytest.mark.attack("token-trust")
@@ -312,7 +308,6 @@ def test_tokens_of_unknown_and_suspended_tenants_are_refused(
     sentinel = sentinel_operation(target, tenant, probe)
     if sentinel is None:
         probe.not_assessed("AUTH-TENANT-STATUS", NO_SENTINEL)
-        probe.finish()
         return
     url, positive = sentinel
     if target.tokens.can_forge:
@@ -331,7 +326,6 @@ def test_tokens_of_unknown_and_suspended_tenants_are_refused(
     settings = target.profile.provisioning
     if settings.kind != "admin_endpoint" or not (settings.suspend_path and settings.activate_path):
         probe.not_assessed("AUTH-TENANT-STATUS", "suspension needs provisioning.suspend_path and activate_path")
-        probe.finish()
         return
     suspended = target.seed(target.provision(), probe)
     actor = target.owner(suspended)
@@ -349,4 +343,3 @@ def test_tokens_of_unknown_and_suspended_tenants_are_refused(
         summary=f"suspension: before {before.status}, suspended {during.status}, reactivated {after.status}",
         exchanges=[before, during, after],
     )
-    probe.finish()

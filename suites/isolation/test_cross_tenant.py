@@ -101,7 +101,6 @@ def test_foreign_reads_look_like_missing(target: Target, pairs: list[tuple[Any, 
             ids = [*victim.bindings.values(), missing.url.rsplit("/", 1)[-1]]
             judge_existence(target, probe, foreign, missing, positive, ids, pair)
             judge_conditional_existence(target, probe, baseline, missing, positive, ids, pair)
-    probe.finish()
 
 
 def judge_conditional_existence(
@@ -200,7 +199,6 @@ def test_foreign_writes_change_nothing(target: Target, pairs: list[tuple[Any, An
             )
             ids = [*obj.bindings.values(), missing.url.rsplit("/", 1)[-1]]
             judge_existence(target, probe, attack, missing, positive, ids, pair)
-    probe.finish()
 
 
 def judge_nested_write(
@@ -309,7 +307,6 @@ def test_nested_resources_check_the_parent(target: Target, pairs: list[tuple[Any
                 exchanges=[attack, listing],
                 **pair,
             )
-    probe.finish()
 
 
 def shown_marks(exchange: Exchange, victim: SeededTenant) -> list[str]:
@@ -363,7 +360,6 @@ def test_collections_show_only_own_objects(target: Target, pairs: list[tuple[Any
                     [exchange],
                     **pair,
                 )
-    probe.finish()
 
 
 @pytest.mark.attack("lists")
@@ -400,7 +396,6 @@ def test_collections_do_not_reflect_other_tenants_writes(
                 expected="unchanged",
                 actual=changed,
             )
-    probe.finish()
 
 
 @pytest.mark.attack("user-state")
@@ -441,4 +436,3 @@ def test_same_request_never_served_from_another_tenants_cache(
                 [cold, warm, repeat],
                 **pair,
             )
-    probe.finish()

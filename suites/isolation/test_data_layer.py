@@ -268,7 +268,6 @@ def test_row_level_security_is_forced_with_tenant_policies(
                 f"USING {qual!r} WITH CHECK {check!r}",
             )
     app_conn.rollback()
-    probe.finish()
 
 
 @pytest.mark.attack("data-layer")
@@ -356,7 +355,6 @@ def test_keys_and_constraints_include_the_tenant(
                     f"{table}: {column} references {referenced} without ON DELETE CASCADE",
                 )
     app_conn.rollback()
-    probe.finish()
 
 
 @pytest.mark.attack("data-layer")
@@ -388,7 +386,6 @@ def test_no_function_or_view_bypasses_rls(
         probe.check("DATA-SECURITY-DEFINER", False, f"view {view} over a tenant table runs as its owner")
     probe.check("DATA-SECURITY-DEFINER", True, "catalog audited")
     app_conn.rollback()
-    probe.finish()
 
 
 @pytest.mark.attack("data-layer")
@@ -426,7 +423,6 @@ def test_tenant_leading_indexes_serve_lookups(
             "DATA-TENANT-INDEX", "Index" in text, f"a tenant lookup on {table} does not use an index", actual=text[:500]
         )
     app_conn.rollback()
-    probe.finish()
 
 
 @pytest.mark.attack("data-layer")
@@ -443,7 +439,6 @@ def test_server_has_the_rls_cve_fixes(app_conn: psycopg.Connection[Any], probe: 
         expected=f">= {major}.{fixed}",
         actual=f"{major}.{minor}",
     )
-    probe.finish()
 
 
 def _savepoint(conn: psycopg.Connection[Any], statement: sql.Composed, params: tuple[Any, ...]) -> str:
@@ -491,7 +486,6 @@ def test_rls_holds_for_the_application_role(
         pytest.skip("; ".join(unprobed))
     if unprobed or gaps:
         probe.not_assessed("DATA-RLS-PROBE", "; ".join(unprobed + gaps))
-    probe.finish()
 
 
 def _become(conn: psycopg.Connection[Any], role: str) -> str | None:
@@ -734,4 +728,3 @@ def test_deprovisioning_leaves_no_row(
             )[0]
             probe.check("DATA-DEPROVISION-COMPLETE", left == 0, f"{table} still holds {left} rows of {doomed.slug}")
     app_conn.rollback()
-    probe.finish()

@@ -50,4 +50,3 @@ def test_provoked_errors_reveal_nothing_internal(target: Target, tenants: list[S
             + (f" revealing {markers}" if markers else ""),
             [exchange],
         )
-    probe.finish()

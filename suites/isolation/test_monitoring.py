@@ -81,7 +81,6 @@ def test_every_tenant_operation_is_counted_under_its_tenant(
     metrics_path = target.profile.metrics_path
     if metrics_path is None:
         probe.not_assessed(CONTROL, "the profile names no metrics_path (the Prometheus endpoint to scrape)")
-        probe.finish()
         return
     tenant = tenants[0]
     actor = target.actor(tenant.ref, target.profile.highest_role)
@@ -89,7 +88,6 @@ def test_every_tenant_operation_is_counted_under_its_tenant(
     before = probe.request(platform, "GET", metrics_path)
     if before.status != 200:
         probe.not_assessed(CONTROL, f"GET {metrics_path} as the platform actor answered {before.status}")
-        probe.finish()
         return
     operations = [op for op in target.api.operations if op.secured and not target.is_platform_operation(op.path)]
     sent: dict[str, tuple[Operation, Exchange]] = {}

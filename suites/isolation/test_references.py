@@ -164,7 +164,6 @@ def test_foreign_references_outside_the_path_are_refused(
                     success_is_safe=True,
                     **pair,
                 )
-    probe.finish()
 
 
 def action_operations(target: Target) -> list[Operation]:
@@ -202,7 +201,6 @@ def test_actions_on_foreign_objects_change_nothing(target: Target, pairs: list[t
         # Whatever the actions made in the attacker's tenant: the canary oracle scans its own collections.
         for _, url in target.own_reads(attacker.bindings):
             probe.request(target.owner(attacker), "GET", url)
-    probe.finish()
 
 
 def hostile_values(
@@ -306,4 +304,3 @@ def test_derived_reads_with_every_filter_show_only_own_objects(
                         success_is_safe=True,
                         **pair,
                     )
-    probe.finish()

@@ -66,4 +66,3 @@ def test_another_tenants_prefix_or_host_does_not_switch_tenant(
                 success_is_safe=True,
                 **pair,
             )
-    probe.finish()

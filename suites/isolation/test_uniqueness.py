@@ -80,4 +80,3 @@ def test_values_of_other_tenants_are_not_taken(target: Target, pairs: list[tuple
     for attacker, victim in pairs:
         for creator in creators:
             judge_uniqueness(target, probe, creator, attacker, victim)
-    probe.finish()

@@ -63,4 +63,3 @@ def test_users_sharing_a_user_id_across_tenants_see_only_their_own_state(
                     attacker=attacker.slug,
                     victim=victim.slug,
                 )
-    probe.finish()

@@ -100,7 +100,6 @@ def _tenant_boundary_check(
     __tracebackhide__ = True
     if network_run.result is None:
         kube_probe.not_assessed(control, network_run.unavailable or "nothing was probed")
-        kube_probe.finish()
         return
     unassessed = 0
     for cell in network_run.result.cells.values():
@@ -122,7 +121,6 @@ def _tenant_boundary_check(
         )
     if unassessed:
         kube_probe.not_assessed(control, f"{unassessed} cell(s) not probed: a probe server failed its pre-check")
-    kube_probe.finish()
 
 
 @pytest.mark.controls(CROSS_TENANT)
@@ -166,4 +164,3 @@ def test_tenant_namespaces_deny_by_default(
                 [{"namespace": tenant.namespace, "policies": [p.key for p in policies], "direction": direction}],
                 attacker=tenant.name,
             )
-    kube_probe.finish()

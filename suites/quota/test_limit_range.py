@@ -66,7 +66,6 @@ def test_container_without_resources_gets_the_defaults(
             [response.evidence(), {"expected": expected, "actual": got}],
             attacker=tenant.name,
         )
-    kube_probe.finish()
 
 
 @pytest.mark.controls(CONTROL)
@@ -96,4 +95,3 @@ def test_container_above_the_maximum_is_refused(
             because=f"maximum {resource} usage per Container",
             attacker=tenant.name,
         )
-    kube_probe.finish()

@@ -29,7 +29,6 @@ def test_tenant_may_not_write_quotas_or_limit_ranges(kube_probe: Any, kube_tenan
                 kube_probe.expect_denied(CONTROL, tenant.admin, access, attacker=tenant.name)
         status = Access("update", "resourcequotas", namespace=tenant.namespace, subresource="status")
         kube_probe.expect_denied(CONTROL, tenant.admin, status, attacker=tenant.name)
-    kube_probe.finish()
 
 
 @pytest.mark.controls(CONTROL)
@@ -47,4 +46,3 @@ def test_tenant_loosening_or_deleting_its_quota_and_limit_range_is_refused(
                 kube_probe.expect_refused(CONTROL, response, f"tenant patches {path}", status=403, attacker=tenant.name)
                 response = tenant.admin.delete(path, dry_run=True)
                 kube_probe.expect_refused(CONTROL, response, f"tenant deletes {path}", status=403, attacker=tenant.name)
-    kube_probe.finish()

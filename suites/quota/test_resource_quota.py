@@ -59,7 +59,6 @@ def test_every_tenant_namespace_has_a_quota_on_compute_storage_and_objects(
             [{"namespace": tenant.namespace, "resourcequotas": [q.get("spec") for q in found]}],
             attacker=tenant.name,
         )
-    kube_probe.finish()
 
 
 @pytest.mark.controls(CONTROL)
@@ -81,7 +80,6 @@ def test_tenant_creating_past_its_quota_is_refused(
             [{"namespace": tenant.namespace, "resource": resource, "resourcequotas": []}],
             attacker=tenant.name,
         )
-        kube_probe.finish()
         return
     hard, used, name = min(limits, key=lambda limit: limit[0] - limit[1])
     if hard - used > MAX_FILL:
@@ -90,7 +88,6 @@ def test_tenant_creating_past_its_quota_is_refused(
             f"ResourceQuota {name} allows {hard - used} more {resource}; filling more than {MAX_FILL} object by object "
             "is not attempted. Give the tenant template a smaller count quota to measure it.",
         )
-        kube_probe.finish()
         return
     refusal = None
     created = 0
@@ -118,4 +115,3 @@ def test_tenant_creating_past_its_quota_is_refused(
             because="exceeded quota",
             attacker=tenant.name,
         )
-    kube_probe.finish()

@@ -85,7 +85,6 @@ def test_tenant_pod_with_escape_is_refused(escape: str, kube_probe: Any, kube_te
             status=403,
             attacker=tenant.name,
         )
-    kube_probe.finish()
 
 
 @pytest.mark.controls(NAMESPACE_PSA)
@@ -111,4 +110,3 @@ def test_tenant_namespaces_enforce_restricted_pod_security(
             because=PSA_REFUSAL,
             attacker=tenant.name,
         )
-    kube_probe.finish()

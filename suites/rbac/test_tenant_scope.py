@@ -107,7 +107,6 @@ def test_tenant_identities_have_no_cluster_scoped_access(
         for client in identities(kube_cluster, tenant):
             for access in CLUSTER_SCOPED:
                 kube_probe.expect_denied(CONTROL, client, access, attacker=tenant.name)
-    kube_probe.finish()
 
 
 @pytest.mark.controls(CONTROL)
@@ -121,7 +120,6 @@ def test_tenant_identities_cannot_reach_other_tenants_namespaces(
             for client in identities(kube_cluster, attacker):
                 for access in in_foreign_namespace(victim.namespace):
                     kube_probe.expect_denied(CONTROL, client, access, attacker=attacker.name, victim=victim.name)
-    kube_probe.finish()
 
 
 @pytest.mark.controls(CONTROL)
@@ -143,7 +141,6 @@ def test_tenant_admin_is_refused_in_other_tenants_namespaces(kube_probe: Any, ku
                     attacker=attacker.name,
                     victim=victim.name,
                 )
-    kube_probe.finish()
 
 
 @pytest.mark.controls(CONTROL)
@@ -151,7 +148,6 @@ def test_tenant_admin_cannot_escalate_bind_or_relabel(kube_probe: Any, kube_tena
     for tenant in kube_tenants:
         for access in escalation_in_own(tenant.namespace):
             kube_probe.expect_denied(CONTROL, tenant.admin, access, attacker=tenant.name)
-    kube_probe.finish()
 
 
 @pytest.mark.controls(CONTROL)
@@ -159,4 +155,3 @@ def test_tenant_admin_can_manage_its_own_namespace(kube_probe: Any, kube_tenants
     for tenant in kube_tenants:
         for access in needed_in_own(tenant.namespace):
             kube_probe.expect_allowed(CONTROL, tenant.admin, access, attacker=tenant.name)
-    kube_probe.finish()

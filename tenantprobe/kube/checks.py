@@ -1,8 +1,9 @@
 """Kubernetes checks as result records: the isolation probe's shape, with the apiserver's answers as evidence.
 
 A :class:`KubeProbe` belongs to one check (one pytest test). Each ``check``/``expect_*`` call
-is one attempt for one control; :meth:`KubeProbe.finish` writes one record per control and
-tenant pair and fails the test, naming the controls, if any attempt failed.
+is one attempt for one control; :meth:`KubeProbe.finish`, which the plugin calls when the check
+returns, writes one record per control and tenant pair and fails the test, naming the controls,
+if any attempt failed.
 
 Example::
 
@@ -10,7 +11,6 @@ Example::
         a, b = kube_tenants[:2]
         kube_probe.expect_denied("INFRA-RBAC-TENANT-SCOPE", a.admin, Access("list", "secrets", namespace=b.namespace),
                                  attacker=a.name, victim=b.name)
-        kube_probe.finish()
 """
 
 from __future__ import annotations
@@ -109,7 +109,8 @@ class KubeProbe:
         self.not_assessed_reasons[control_id] = reason
 
     @property
-    def pending(self) -> bool:
+    def unfinished(self) -> bool:
+        """Whether :meth:`finish` has records left to write (the plugin calls it when the check returns)."""
         return bool(self.attempts or self.not_assessed_reasons)
 
     def finish(self) -> None:

@@ -270,12 +270,12 @@ def kube_scratch_tenant(request: pytest.FixtureRequest, _kube_tenant_factory: _T
 
 @pytest.fixture
 def kube_probe(request: pytest.FixtureRequest, kube_cluster: Any, results_writer: Any) -> Iterator[Any]:
-    """Collects this check's attempts; call ``kube_probe.finish()`` at the end of the check."""
+    """Collects this check's attempts; the plugin finishes it when the check returns."""
     from tenantprobe.kube.checks import KubeProbe
 
     probe = KubeProbe(request.node.nodeid, request.config.stash[_cluster_writer_key])
     yield probe
-    if probe.pending:
+    if probe.unfinished:
         # The check stopped early: keep what it established, without masking its own error.
         with contextlib.suppress(AssertionError):
             probe.finish()

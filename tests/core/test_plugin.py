@@ -6,6 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
+
+from tests.targets import helpdesk
+from tests.targets.serve import serving
 
 pytest_plugins = ["pytester"]
 
@@ -194,3 +198,41 @@ def test_unknown_control_in_the_controls_option_is_a_usage_error(pytester: pytes
     result = pytester.runpytest("-p", "no:cacheprovider", "--controls", "API-LIST-FILTR")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--controls*API-LIST-FILTR*API-LIST-FILTER*"])
+
+
+def test_the_plugin_finishes_each_checks_probe_when_it_returns(pytester: pytest.Pytester) -> None:
+    app = helpdesk.Helpdesk("secure")
+    with serving(app.app) as base_url:
+        profile = pytester.makefile(".yaml", helpdesk=yaml.safe_dump(helpdesk.profile(base_url)))
+        results = pytester.path / "results"
+        pytester.makepyfile(
+            """
+            import pytest
+
+            @pytest.mark.controls("API-LIST-FILTER")
+            def test_finding(probe):
+                probe.check("API-LIST-FILTER", False, "a foreign note in the list")
+
+            @pytest.mark.controls("API-COUNT-LEAK")
+            def test_blocked(probe):
+                probe.check("API-COUNT-LEAK", True, "the count is the tenant's own")
+
+            @pytest.mark.controls("API-TENANT-CONTEXT-TAMPER")
+            def test_nothing_judged(probe):
+                pass
+
+            @pytest.mark.controls("API-SECRET-EXPOSURE")
+            def test_finished_by_hand(probe):
+                probe.check("API-SECRET-EXPOSURE", True, "no secret in the answer")
+                probe.finish()
+            """
+        )
+        result = pytester.runpytest("--target", str(profile), "--results-dir", str(results), "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2, failed=1, skipped=1)
+    result.stdout.fnmatch_lines(["*a foreign note in the list*"])
+    assert sorted((r["control_id"], r["status"]) for r in records(results)) == [
+        ("API-COUNT-LEAK", "pass"),
+        ("API-LIST-FILTER", "fail"),
+        ("API-SECRET-EXPOSURE", "pass"),  # once: the plugin does not finish a finished probe again
+        ("API-TENANT-CONTEXT-TAMPER", "not_assessed"),  # judged nothing: never a silent pass
+    ]

@@ -9,7 +9,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
+
+from tenantprobe.stack import ReferenceStack, RoleDsns
+
 ROOT = Path(__file__).parents[2]
+REFERENCE_PROFILE = ROOT / "targets" / "reference.yaml"
+
+# Plugins of the development environment (entry points) that no suite uses: loading them costs each
+# suite run 1.5 s of CPU (hypothesis and schemathesis import themselves whole). The fuzz suite uses both
+# as libraries, not as pytest plugins.
+UNUSED_PLUGINS = ("hypothesispytest", "schemathesis", "anyio", "locust", "platformdirs")
 
 
 @dataclass(frozen=True)
@@ -18,12 +28,14 @@ class SuiteRun:
     records: list[dict[str, Any]]
     output: str
     """Everything the run printed: the gap summary sits above pytest's short summary, which may be long."""
+    results: Path
 
     def controls_with(self, status: str) -> set[str]:
         return {record["control_id"] for record in self.records if record["status"] == status}
 
 
 def run_suite(suite: str, results_dir: Path, *options: str, timeout: float = 300) -> SuiteRun:
+    unused = [argument for name in UNUSED_PLUGINS for argument in ("-p", f"no:{name}")]
     completed = subprocess.run(
         [
             sys.executable,
@@ -33,6 +45,7 @@ def run_suite(suite: str, results_dir: Path, *options: str, timeout: float = 300
             "-q",
             "-p",
             "no:cacheprovider",
+            *unused,
             "--results-dir",
             str(results_dir),
             *options,
@@ -46,4 +59,30 @@ def run_suite(suite: str, results_dir: Path, *options: str, timeout: float = 300
     records = [
         json.loads(line) for path in sorted(results_dir.glob("*.jsonl")) for line in path.read_text().splitlines()
     ]
-    return SuiteRun(completed.returncode, records, completed.stdout + completed.stderr)
+    return SuiteRun(completed.returncode, records, completed.stdout + completed.stderr, results_dir)
+
+
+def running_app_profile(stack: ReferenceStack, folder: Path) -> Path:
+    """targets/reference.yaml as a user writes it for the reference app once it serves: no ``launch``, its
+    address, signing key, database and internal service filled in."""
+    assert stack.dsns is not None
+    profile = yaml.safe_load(REFERENCE_PROFILE.read_text())
+    del profile["launch"]
+    profile["base_url"] = stack.base_url
+    profile["auth"]["key_file"] = str(stack.key_file)
+    profile["database"]["dsn"] = stack.dsns.app
+    for service in profile["internal_services"]:
+        service["url"] = stack.internal_url
+    path = folder / "target.yaml"
+    path.write_text(yaml.safe_dump(profile))
+    return path
+
+
+def run_against_reference_app(
+    suite: str, folder: Path, seeded: tuple[str, ...], dsns: RoleDsns | None, *options: str
+) -> SuiteRun:
+    """``suite`` against the reference app started here with ``seeded`` faults, on ``dsns`` (None: its own
+    PostgreSQL, set up by the app), through the profile a user writes for a running app."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with ReferenceStack(dsns=dsns, faults=seeded, log_dir=folder / "logs") as stack:
+        return run_suite(suite, folder / "results", "--target", str(running_app_profile(stack, folder)), *options)

@@ -3,8 +3,9 @@
 The faults are those about bad input or what a response carries, which fuzzing must find on
 its own (the isolation suite's matrix covers every fault with targeted checks). A fault run
 uses the suite's stateless half, which suffices to catch each of them and halves the cost; the
-secure run is the whole suite in its ci profile. All runs start together, two at a time (each
-starts its own PostgreSQL and app), so one run's network waits overlap another's generation.
+secure run is the whole suite in its ci profile, launched as a user launches it. All runs start
+together, two at a time (each fault run on an app started with it, on a copy of a migrated
+template database), so one run's network waits overlap another's generation.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.detection.conftest import SuiteRun, run_suite
+from tests.conftest import ReferenceDatabase
+from tests.detection.conftest import SuiteRun, run_against_reference_app, run_suite
 
 SUITE = "suites/fuzz"
 STATELESS = "suites/fuzz/test_stateless.py"
@@ -33,13 +35,14 @@ EXPECTED = {
 
 
 @pytest.fixture(scope="module")
-def fuzz_runs() -> Iterator[dict[str, SuiteRun]]:
+def fuzz_runs(reference_database: ReferenceDatabase) -> Iterator[dict[str, SuiteRun]]:
     with tempfile.TemporaryDirectory() as root:
 
         def run(name: str) -> tuple[str, SuiteRun]:
             if name == SECURE:
                 return name, run_suite(SUITE, Path(root) / name)
-            return name, run_suite(STATELESS, Path(root) / name, "--faults", name)
+            dsns = reference_database((name,))
+            return name, run_against_reference_app(STATELESS, Path(root) / name, (name,), dsns)
 
         with ThreadPoolExecutor(max_workers=2) as pool:
             yield dict(pool.map(run, [SECURE, *EXPECTED]))

@@ -18,7 +18,8 @@ import pytest
 
 from reference_app import faults
 from tenantprobe.controls import load_catalogue
-from tests.detection.conftest import SuiteRun, run_suite
+from tests.conftest import ReferenceDatabase
+from tests.detection.conftest import SuiteRun, run_against_reference_app
 
 SUITE = "suites/isolation"
 
@@ -76,8 +77,8 @@ def test_expected_controls_are_the_ones_faults_md_names() -> None:
     assert named == EXPECTED
 
 
-def test_secure_reference_app_passes_every_isolation_check(tmp_path: Path) -> None:
-    run = run_suite(SUITE, tmp_path, "--tenants", "3")
+def test_secure_reference_app_passes_every_isolation_check(secure_isolation_run: SuiteRun) -> None:
+    run = secure_isolation_run
     assert run.exit_code == 0, run.output
     assert run.controls_with("fail") == set(), run.output
     assert run.controls_with("error") == set(), run.output
@@ -95,17 +96,20 @@ def controls_to_run(fault: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def fault_runs() -> Iterator[dict[str, SuiteRun]]:
-    """One suite run per fault, two at a time (each run starts its own app and database).
+def fault_runs(reference_database: ReferenceDatabase) -> Iterator[dict[str, SuiteRun]]:
+    """One suite run per fault, two at a time, each against an app started with that fault alone.
 
     A fault run selects the checks of the fault's control with ``--controls``: the secure run
     shows every check passes without faults, so the rest of the suite would only repeat that.
+    Faults are start-up settings, so each run starts its own app; its database is a copy of a
+    migrated template, except for the faults set-up realises (see ``reference_database``).
     """
     with tempfile.TemporaryDirectory() as root:
 
         def run(fault: str) -> tuple[str, SuiteRun]:
-            options = ("--tenants", "2", "--faults", fault, "--controls", controls_to_run(fault))
-            return fault, run_suite(SUITE, Path(root) / fault, *options)
+            options = ("--tenants", "2", "--controls", controls_to_run(fault))
+            dsns = reference_database((fault,))
+            return fault, run_against_reference_app(SUITE, Path(root) / fault, (fault,), dsns, *options)
 
         with ThreadPoolExecutor(max_workers=2) as pool:
             yield dict(pool.map(run, EXPECTED))

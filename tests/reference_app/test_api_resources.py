@@ -9,7 +9,7 @@ import httpx
 import psycopg
 
 from reference_app.database import DatabaseUrls
-from tests.conftest import one
+from tests.conftest import tenant_rows, tenant_tables
 from tests.reference_app.conftest import Tenant
 
 
@@ -107,16 +107,8 @@ def test_deprovisioning_removes_every_row_of_the_tenant(
     client.post("/v1/members", json={"subject": "x", "role": "viewer"}, headers=h)
     assert client.delete(f"/v1/admin/tenants/{tenant.id}", headers=platform_headers).status_code == 204
     with psycopg.connect(db.platform) as conn:
-        tables = [
-            t
-            for (t,) in conn.execute(
-                "select table_name from information_schema.columns where table_schema = 'public' "
-                "and column_name = 'tenant_id'"
-            )
-        ]
-        assert tables
-        remaining = {t: one(conn, f"select count(*) from {t} where tenant_id = %s", (tenant.id,))[0] for t in tables}
-    assert set(remaining.values()) == {0}
+        assert tenant_tables(conn)
+        assert tenant_rows(conn, tenant.id) == {}
     assert client.get("/v1/me", headers=tenant.headers()).status_code == 401
 
 

@@ -16,7 +16,7 @@ import pytest
 
 from reference_app.dal import Database, jobs
 from reference_app.database import DatabaseUrls
-from tests.conftest import one
+from tests.conftest import one, tenant_tables
 from tests.reference_app.conftest import Tenant
 
 
@@ -83,13 +83,7 @@ def test_export_covers_every_tenant_table_but_the_job_queue(db: DatabaseUrls) ->
     from reference_app.dal.bundle import EXCLUDED_TABLES, TABLES
 
     with psycopg.connect(db.platform) as conn:
-        tables = {
-            t
-            for (t,) in conn.execute(
-                "select table_name from information_schema.columns where table_schema = 'public' "
-                "and column_name = 'tenant_id'"
-            )
-        }
+        tables = set(tenant_tables(conn))
     assert tables == {spec.name for spec in TABLES} | EXCLUDED_TABLES
 
 

@@ -17,7 +17,7 @@ import pytest
 from reports import Report, ReportOptions, build_report
 from tenantprobe.controls import load_catalogue
 from tenantprobe.records import ResultRecord, Status, target_fingerprint
-from tests.detection.conftest import run_suite
+from tests.detection.conftest import SuiteRun, run_suite
 from tests.reports.browser import ensure_chromium
 
 SNAPSHOTS = Path(__file__).parent / "__snapshots__"
@@ -89,12 +89,10 @@ def report_for(results: Path, **options: Any) -> Report:
 
 
 @pytest.fixture(scope="session")
-def isolation_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def isolation_run(secure_isolation_run: SuiteRun) -> Path:
     """The results directory of one real run of the isolation suite against the secure reference app."""
-    results = tmp_path_factory.mktemp("isolation-results")
-    run = run_suite("suites/isolation", results, "--tenants", "3")
-    assert run.exit_code == 0, run.output
-    return results
+    assert secure_isolation_run.exit_code == 0, secure_isolation_run.output
+    return secure_isolation_run.results
 
 
 FAULT = "dal_unscoped_get"  # the reference app's data access layer forgets the tenant on get-by-id
