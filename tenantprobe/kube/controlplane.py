@@ -28,8 +28,6 @@ from __future__ import annotations
 
 import atexit
 import base64
-import contextlib
-import ctypes
 import datetime as _dt
 import ipaddress
 import json
@@ -55,6 +53,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from tenantprobe.child import Child, NotReady, wait_ready
 from tenantprobe.errors import TargetError
 
 __all__ = ["BUILD_SCRIPT", "ControlPlaneError", "LocalControlPlane", "binaries_current", "ensure_binaries"]
@@ -256,42 +255,8 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-def _set_pdeathsig() -> None:  # runs in the child between fork and exec
-    with contextlib.suppress(Exception):  # non-Linux: no-op
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
-
-
-def _exited_unreaped(pid: int, timeout: float) -> bool:
-    """Wait up to ``timeout`` seconds for a child to exit, leaving it a zombie (not reaped)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            if os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None:
-                return True
-        except ChildProcessError:  # reaped elsewhere
-            return True
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-
-
 def _safe_filename(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)[:80] or "user"
-
-
-@dataclass
-class _Proc:
-    name: str
-    popen: subprocess.Popen[bytes]
-    log_path: Path
-
-    def log_tail(self, lines: int = 30) -> str:
-        try:
-            text = self.log_path.read_text(errors="replace")
-        except OSError:
-            return ""
-        return "\n".join(text.splitlines()[-lines:])
 
 
 # --------------------------------------------------------------------------- control plane
@@ -308,9 +273,9 @@ class LocalControlPlane:
         controllers: the kube-controller-manager controllers to run.
         service_cluster_ip_range: ClusterIP allocation range (no traffic is
             ever sent there; there is no kube-proxy).
-        kill_on_parent_death: children get SIGKILL if the starting thread dies
-            (Linux ``PR_SET_PDEATHSIG``), so a killed test run leaves no orphans.
-            Start from a long-lived thread (e.g. the main thread) when enabled.
+
+    Its processes get SIGKILL if the thread that started them dies (see :mod:`tenantprobe.child`),
+    so a killed test run leaves no orphans: start it from a long-lived thread (e.g. the main thread).
     """
 
     def __init__(
@@ -322,7 +287,6 @@ class LocalControlPlane:
         controllers: Sequence[str] = DEFAULT_CONTROLLERS,
         service_cluster_ip_range: str = "10.96.0.0/16",
         keep_workdir: bool = False,
-        kill_on_parent_death: bool = True,
         verbosity: int = 1,
     ) -> None:
         self._bin_dir_arg = bin_dir
@@ -331,7 +295,6 @@ class LocalControlPlane:
         self.controllers = tuple(controllers)
         self.service_cluster_ip_range = service_cluster_ip_range
         self.keep_workdir = keep_workdir
-        self.kill_on_parent_death = kill_on_parent_death
         self.verbosity = verbosity
 
         self.workdir: Path | None = None
@@ -342,7 +305,7 @@ class LocalControlPlane:
         self._ca: CertificateAuthority | None = None
         self._admin_pair: KeyPair | None = None
         self._kcm_pair: KeyPair | None = None
-        self._procs: list[_Proc] = []
+        self._procs: list[Child] = []
         self._admin_kubeconfig: Path | None = None
         self._user_kubeconfigs: dict[tuple[str, tuple[str, ...]], Path] = {}
         #: seconds from start() to a ready apiserver (/readyz ok) and to all ready
@@ -376,7 +339,7 @@ class LocalControlPlane:
 
     @property
     def running(self) -> bool:
-        return bool(self._procs) and all(p.popen.poll() is None for p in self._procs)
+        return bool(self._procs) and all(p.running for p in self._procs)
 
     def client_kubeconfig(
         self,
@@ -450,17 +413,7 @@ class LocalControlPlane:
         first would leave the apiserver hanging in its shutdown."""
         procs, self._procs = self._procs, []
         for proc in reversed(procs):
-            if proc.popen.returncode is not None:
-                # Already reaped: its pid, and so its group id, may belong to another process now.
-                continue
-            self._signal_group(proc, signal.SIGTERM)
-            if not _exited_unreaped(proc.popen.pid, timeout):
-                self._signal_group(proc, signal.SIGKILL)
-                _exited_unreaped(proc.popen.pid, timeout)
-            # Anything left in the group (there should be nothing) goes too. The leader is not
-            # reaped yet, so its zombie still holds the group id: no other process can have it.
-            self._signal_group(proc, signal.SIGKILL)
-            proc.popen.wait()
+            proc.stop(timeout)
         atexit.unregister(self.stop)
         if self.workdir is not None and self._workdir_arg is None and not self.keep_workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
@@ -574,31 +527,9 @@ class LocalControlPlane:
             raise ControlPlaneError("control plane not started")
         return self._ca.cert_pem
 
-    def _spawn(self, name: str, args: list[str]) -> _Proc:
-        logs = self._dir / "logs"
-        logs.mkdir(exist_ok=True)
-        log_path = logs / f"{name}.log"
-        log = open(log_path, "wb")  # noqa: SIM115 - handed to the child
-        try:
-            popen = subprocess.Popen(
-                args,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # own process group: stop() kills the group
-                preexec_fn=_set_pdeathsig if self.kill_on_parent_death else None,
-                cwd=self._dir,
-            )
-        finally:
-            log.close()
-        proc = _Proc(name, popen, log_path)
-        self._procs.append(proc)
-        return proc
-
-    @staticmethod
-    def _signal_group(proc: _Proc, sig: signal.Signals) -> None:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.popen.pid, sig)
+    def _spawn(self, name: str, args: list[str]) -> None:
+        proc = Child(name, args, self._dir / "logs" / f"{name}.log", cwd=self._dir, error=ControlPlaneError)
+        self._procs.append(proc.start())
 
     def _bin(self, name: str) -> str:
         assert self.bin_dir is not None
@@ -711,33 +642,25 @@ class LocalControlPlane:
 
     def _check_alive(self) -> None:
         for proc in self._procs:
-            code = proc.popen.poll()
-            if code is not None:
-                raise ControlPlaneError(
-                    f"{proc.name} exited with code {code}; last log lines ({proc.log_path}):\n{proc.log_tail()}"
-                )
+            if (code := proc.returncode) is not None:
+                raise proc.failure(f"{proc.name} exited with code {code}")
 
     def _wait_https(self, name: str, url: str, deadline: float, *, client_cert: bool) -> None:
         ctx = self._ssl_context(client_cert)
-        last = ""
-        delay = 0.05
-        while True:
-            self._check_alive()
+
+        def ready() -> bool:
             try:
                 with urllib.request.urlopen(url, context=ctx, timeout=2) as resp:  # noqa: S310 (https)
                     body = resp.read().decode(errors="replace")
-                    if resp.status == 200 and body.strip() == "ok":
-                        break
-                    last = f"HTTP {resp.status}: {body[:200]}"
             except urllib.error.HTTPError as e:
-                last = f"HTTP {e.code}: {e.read().decode(errors='replace')[-500:]}"
+                raise NotReady(f"HTTP {e.code}: {e.read().decode(errors='replace')[-500:]}") from None
             except (urllib.error.URLError, OSError) as e:
-                last = str(e)
-            if time.monotonic() > deadline:
-                tails = "\n".join(f"--- {p.name}\n{p.log_tail(15)}" for p in self._procs)
-                raise ControlPlaneError(f"{name} not ready at {url}: {last}\n{tails}")
-            time.sleep(delay)
-            delay = min(delay * 1.5, 0.5)
+                raise NotReady(str(e)) from None
+            if resp.status == 200 and body.strip() == "ok":
+                return True
+            raise NotReady(f"HTTP {resp.status}: {body[:200]}")
+
+        wait_ready(self._procs, ready, deadline - time.monotonic(), what=f"{name} at {url}", interval=0.1)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
