@@ -194,7 +194,7 @@ class Server:
 
 def _spawn(name: str, script: str, env: dict[str, str], workdir: Path) -> Server:
     """A server process: ``script`` is a file next to this one, or ``-m module args``."""
-    from tenantprobe.pgserver import free_port
+    from tenantprobe.child import free_port
 
     port = free_port()
     command = script.split() if script.startswith("-m ") else [str(HERE / script)]
@@ -473,7 +473,7 @@ def _database(url: str | None) -> Iterator[str]:
 
 def _benchmark(args: argparse.Namespace) -> None:
     from reference_app.auth import SigningKey, TokenSettings, mint_token
-    from tenantprobe.pgserver import free_port
+    from tenantprobe.child import free_port
     from tenantprobe.stack import ReferenceStack
 
     started = time.monotonic()

@@ -34,6 +34,7 @@ import contextlib
 import ctypes
 import os
 import signal
+import socket
 import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -41,10 +42,18 @@ from pathlib import Path
 
 from tenantprobe.errors import TargetError, TenantProbeError
 
-__all__ = ["Child", "NotReady", "stop_all", "wait_ready"]
+__all__ = ["Child", "NotReady", "free_port", "stop_all", "wait_ready"]
 
 _PR_SET_PDEATHSIG = 1
 TAIL_LINES = 30
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port nothing listens on now, for a child to listen on (another process may take it first: rare)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+        return port
 
 
 class NotReady(Exception):

@@ -15,7 +15,6 @@ import pwd
 import secrets
 import shutil
 import signal
-import socket
 import stat
 import subprocess
 import tempfile
@@ -26,7 +25,7 @@ from urllib.parse import quote
 
 import psycopg
 
-from tenantprobe.child import Child, NotReady, wait_ready
+from tenantprobe.child import Child, NotReady, free_port, wait_ready
 from tenantprobe.errors import DatabaseError
 
 UNPRIVILEGED_USER = "nobody"
@@ -54,13 +53,6 @@ class ServerAddress:
         user = user or self.user
         password = self.password if password is None else password
         return f"postgresql://{quote(user)}:{quote(password, safe='')}@{self.host}:{self.port}/{dbname}"
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _reachable_by_others(path: Path) -> bool:

@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from tenantprobe.child import Child, NotReady, stop_all, wait_ready
+from tenantprobe.child import Child, NotReady, free_port, stop_all, wait_ready
 from tenantprobe.errors import ProfileError, TargetError
-from tenantprobe.pgserver import PostgresServer, free_port
+from tenantprobe.pgserver import PostgresServer
 
 if TYPE_CHECKING:
     from tenantprobe.containers import DatabaseContainer

@@ -31,9 +31,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO
 
-from tenantprobe.child import Child, NotReady, wait_ready
+from tenantprobe.child import Child, NotReady, free_port, wait_ready
 from tenantprobe.errors import TargetError
-from tenantprobe.kube.controlplane import _free_port
 
 HERE = Path(__file__).resolve().parent
 BUILD_SCRIPT = HERE / "build_kube_router.sh"
@@ -177,7 +176,7 @@ class KubeRouter:
         self._acquire_lock()
         try:
             self._cleanup()
-            self.health_port = _free_port()
+            self.health_port = free_port()
             self.workdir.mkdir(parents=True, exist_ok=True)
             self._child = Child(
                 "kube-router",

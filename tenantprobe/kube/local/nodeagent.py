@@ -31,10 +31,10 @@ from typing import Any
 
 from tenantprobe.child import Child, NotReady, wait_ready
 from tenantprobe.errors import TargetError
-from tenantprobe.kube import netprobe
-from tenantprobe.kube.api import KubeClient
-from tenantprobe.kube.execserver import ExecServer
-from tenantprobe.kube.podnet import PodNetwork, sweep_stale
+from tenantprobe.kube.client.api import KubeClient
+from tenantprobe.kube.local.execserver import ExecServer
+from tenantprobe.kube.local.podnet import PodNetwork, sweep_stale
+from tenantprobe.kube.network import netprobe
 
 NODE_LABEL = "tenantprobe.io/probe-node"
 MERGE_PATCH = "application/merge-patch+json"

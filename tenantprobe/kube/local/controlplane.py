@@ -17,7 +17,7 @@ Usage::
 
 or ``with LocalControlPlane() as cp: ...``, or from a shell::
 
-    python -m tenantprobe.kube.controlplane      # prints the kubeconfig; Ctrl-C stops
+    python -m tenantprobe.kube.local.controlplane      # prints the kubeconfig; Ctrl-C stops
 
 Only the standard library and ``cryptography`` are used. It lives in the package, not in
 ``k8s/``, because the suites start it for a user who gives no cluster, and the core never
@@ -28,14 +28,11 @@ from __future__ import annotations
 
 import atexit
 import base64
-import datetime as _dt
-import ipaddress
 import json
 import os
 import re
 import shutil
 import signal
-import socket
 import ssl
 import subprocess
 import sys
@@ -44,17 +41,14 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.hazmat.primitives import serialization
 
-from tenantprobe.child import Child, NotReady, wait_ready
+from tenantprobe.child import Child, NotReady, free_port, wait_ready
 from tenantprobe.errors import TargetError
+from tenantprobe.kube.local.pki import CertificateAuthority, KeyPair, key_pem, new_key
 
 __all__ = ["BUILD_SCRIPT", "ControlPlaneError", "LocalControlPlane", "binaries_current", "ensure_binaries"]
 
@@ -125,124 +119,7 @@ def ensure_binaries(bin_dir: str | os.PathLike[str] | None = None, *, build: boo
     return path
 
 
-# --------------------------------------------------------------------------- PKI
-
-
-@dataclass(frozen=True)
-class KeyPair:
-    cert_pem: bytes
-    key_pem: bytes
-
-
-def _new_key() -> ec.EllipticCurvePrivateKey:
-    return ec.generate_private_key(ec.SECP256R1())
-
-
-def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-
-
-class CertificateAuthority:
-    """A throw-away certificate authority for one control plane."""
-
-    def __init__(self, common_name: str = "tenantprobe-local-ca") -> None:
-        self._key = _new_key()
-        now = _dt.datetime.now(_dt.UTC)
-        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-        self._name = name
-        self.cert = (
-            x509.CertificateBuilder()
-            .subject_name(name)
-            .issuer_name(name)
-            .public_key(self._key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - _dt.timedelta(minutes=5))
-            .not_valid_after(now + _dt.timedelta(days=7))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .add_extension(
-                x509.KeyUsage(
-                    digital_signature=True,
-                    content_commitment=False,
-                    key_encipherment=False,
-                    data_encipherment=False,
-                    key_agreement=False,
-                    key_cert_sign=True,
-                    crl_sign=True,
-                    encipher_only=False,
-                    decipher_only=False,
-                ),
-                critical=True,
-            )
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(self._key.public_key()), critical=False)
-            .sign(self._key, hashes.SHA256())
-        )
-        self.cert_pem = self.cert.public_bytes(serialization.Encoding.PEM)
-
-    def issue(
-        self,
-        common_name: str,
-        *,
-        organizations: Sequence[str] = (),
-        server_names: Sequence[str] = (),
-        server_ips: Sequence[str] = (),
-        client: bool = False,
-        server: bool = False,
-    ) -> KeyPair:
-        key = _new_key()
-        now = _dt.datetime.now(_dt.UTC)
-        attrs = [x509.NameAttribute(NameOID.ORGANIZATION_NAME, o) for o in organizations]
-        attrs.append(x509.NameAttribute(NameOID.COMMON_NAME, common_name))
-        usages = ([ExtendedKeyUsageOID.CLIENT_AUTH] if client else []) + (
-            [ExtendedKeyUsageOID.SERVER_AUTH] if server else []
-        )
-        builder = (
-            x509.CertificateBuilder()
-            .subject_name(x509.Name(attrs))
-            .issuer_name(self._name)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - _dt.timedelta(minutes=5))
-            .not_valid_after(now + _dt.timedelta(days=7))
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(
-                x509.KeyUsage(
-                    digital_signature=True,
-                    content_commitment=False,
-                    key_encipherment=False,
-                    data_encipherment=False,
-                    key_agreement=False,
-                    key_cert_sign=False,
-                    crl_sign=False,
-                    encipher_only=False,
-                    decipher_only=False,
-                ),
-                critical=True,
-            )
-            .add_extension(x509.ExtendedKeyUsage(usages), critical=False)
-            .add_extension(
-                x509.AuthorityKeyIdentifier.from_issuer_public_key(self._key.public_key()),
-                critical=False,
-            )
-        )
-        sans: list[x509.GeneralName] = [x509.DNSName(n) for n in server_names]
-        sans += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in server_ips]
-        if sans:
-            builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
-        cert = builder.sign(self._key, hashes.SHA256())
-        return KeyPair(cert.public_bytes(serialization.Encoding.PEM), _key_pem(key))
-
-
 # --------------------------------------------------------------------------- helpers
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _write(path: Path, data: bytes, mode: int = 0o600) -> Path:
@@ -459,8 +336,8 @@ class LocalControlPlane:
         )
         _write(pki / "apiserver.crt", serving.cert_pem, 0o644)
         _write(pki / "apiserver.key", serving.key_pem)
-        sa_key = _new_key()
-        _write(pki / "sa.key", _key_pem(sa_key))
+        sa_key = new_key()
+        _write(pki / "sa.key", key_pem(sa_key))
         _write(
             pki / "sa.pub",
             sa_key.public_key().public_bytes(
@@ -536,7 +413,7 @@ class LocalControlPlane:
         return str(self.bin_dir / name)
 
     def _start_etcd(self) -> None:
-        client_port, peer_port = _free_port(), _free_port()
+        client_port, peer_port = free_port(), free_port()
         self.etcd_url = f"http://127.0.0.1:{client_port}"
         peer_url = f"http://127.0.0.1:{peer_port}"
         data = self._dir / "etcd"
@@ -559,7 +436,7 @@ class LocalControlPlane:
         )
 
     def _start_apiserver(self) -> None:
-        self.apiserver_port = _free_port()
+        self.apiserver_port = free_port()
         pki = self._dir / "pki"
         self._spawn(
             "kube-apiserver",
@@ -601,7 +478,7 @@ class LocalControlPlane:
         )
 
     def _start_controller_manager(self) -> None:
-        self.controller_manager_port = _free_port()
+        self.controller_manager_port = free_port()
         pki = self._dir / "pki"
         kubeconfig = self._dir / "kube-controller-manager.kubeconfig"
         assert self._kcm_pair is not None
