@@ -52,6 +52,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from tenantprobe.child import Child, NotReady, stop_all, wait_ready
+from tenantprobe.errors import TargetError
 from tenantprobe.load.stats import percentile
 
 HERE = Path(__file__).resolve().parent
@@ -181,9 +183,8 @@ def _load_worker() -> None:
 class Server:
     name: str
     url: str
-    process: subprocess.Popen[bytes] | None = None  # None: started by ReferenceStack
+    child: Child | None = None  # None: started by ReferenceStack
     pid: int = 0
-    log: Path | None = None
     runs: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -193,46 +194,29 @@ class Server:
 
 def _spawn(name: str, script: str, env: dict[str, str], workdir: Path) -> Server:
     """A server process: ``script`` is a file next to this one, or ``-m module args``."""
-    from tenantprobe.pgserver import free_port
+    from tenantprobe.child import free_port
 
     port = free_port()
-    log = workdir / f"{name}.log"
     command = script.split() if script.startswith("-m ") else [str(HERE / script)]
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, *command, "--host", "127.0.0.1", "--port", str(port)],
-            env={**os.environ, **env},
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    return Server(name, f"http://127.0.0.1:{port}", process, process.pid, log)
+    argv = [sys.executable, *command, "--host", "127.0.0.1", "--port", str(port)]
+    child = Child(f"the {name} server", argv, workdir / f"{name}.log", env={**os.environ, **env}).start()
+    return Server(name, f"http://127.0.0.1:{port}", child, child.pid)
 
 
 def _wait_ready(server: Server, path: str, timeout: float = 60.0) -> None:
     import httpx
 
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.process is not None and server.process.poll() is not None:
-            log = server.log.read_text(errors="replace") if server.log else ""
-            raise SystemExit(f"{server.name} server exited at start-up:\n{log[-4000:]}")
-        with suppress(httpx.TransportError):
-            if httpx.get(server.url + path, timeout=1).status_code == 200:
-                return
-        time.sleep(0.1)
-    raise SystemExit(f"{server.name} server not ready within {timeout:.0f} s")
+    def ready() -> bool:
+        try:
+            return httpx.get(server.url + path, timeout=1).status_code == 200
+        except httpx.TransportError as exc:
+            raise NotReady(str(exc)) from None
 
-
-def _stop(server: Server) -> None:
-    if server.process is None or server.process.poll() is not None:
-        return
-    server.process.terminate()
+    assert server.child is not None
     try:
-        server.process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        server.process.kill()
-        server.process.wait()
+        wait_ready([server.child], ready, timeout, interval=0.1)
+    except TargetError as exc:
+        raise SystemExit(str(exc)) from None
 
 
 def _database_dsn(admin_dsn: str, dbname: str) -> str:
@@ -489,7 +473,7 @@ def _database(url: str | None) -> Iterator[str]:
 
 def _benchmark(args: argparse.Namespace) -> None:
     from reference_app.auth import SigningKey, TokenSettings, mint_token
-    from tenantprobe.pgserver import free_port
+    from tenantprobe.child import free_port
     from tenantprobe.stack import ReferenceStack
 
     started = time.monotonic()
@@ -555,8 +539,7 @@ def _benchmark(args: argparse.Namespace) -> None:
             result = _report(servers, args, jwt_us)
             finished = True
         finally:
-            for server in servers[1:]:
-                _stop(server)
+            stop_all([server.child for server in servers if server.child is not None])
             stack.stop()
             if finished:
                 shutil.rmtree(workdir, ignore_errors=True)

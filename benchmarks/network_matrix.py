@@ -25,12 +25,12 @@ import time
 import uuid
 from pathlib import Path
 
-from tenantprobe.kube.cluster import Cluster
-from tenantprobe.kube.netrun import PORTS, outside_namespace, probe_tenants
-from tenantprobe.kube.probenode import LocalProbeNode
-from tenantprobe.kube.prober import KubeExec, Prober
-from tenantprobe.kube.provision import provision
-from tenantprobe.kube.template import TenantTemplate
+from tenantprobe.kube.client.cluster import Cluster
+from tenantprobe.kube.client.provision import provision
+from tenantprobe.kube.client.template import TenantTemplate
+from tenantprobe.kube.network.probenode import LocalProbeNode
+from tenantprobe.kube.network.prober import KubeExec, Prober
+from tenantprobe.kube.network.run import PORTS, outside_namespace, probe_tenants
 
 TEMPLATE = Path(__file__).parents[1] / "k8s" / "tenant-template"
 

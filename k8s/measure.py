@@ -20,11 +20,11 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from tenantprobe.kube.api import KubeClient
-from tenantprobe.kube.app import AppTenants
-from tenantprobe.kube.controlplane import LocalControlPlane, ensure_binaries
-from tenantprobe.kube.provision import deprovision, provision
-from tenantprobe.kube.template import TenantTemplate
+from tenantprobe.kube.client.api import KubeClient
+from tenantprobe.kube.client.app import AppTenants
+from tenantprobe.kube.client.provision import deprovision, provision
+from tenantprobe.kube.client.template import TenantTemplate
+from tenantprobe.kube.local.controlplane import LocalControlPlane, ensure_binaries
 from tenantprobe.load.stats import percentile
 from tenantprobe.profiles import load_profile
 from tenantprobe.stack import ReferenceStack

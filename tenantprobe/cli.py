@@ -249,7 +249,7 @@ def provision(
     timeout: Annotated[float, typer.Option(help="seconds to wait until the namespace is usable")] = 60.0,
 ) -> None:
     """Create one tenant on all layers: its namespace from the template (server-side apply) and its app tenant."""
-    from tenantprobe.kube import commands
+    from tenantprobe.kube.client import commands
 
     options = commands.Options(kubeconfig, template, target, with_app_url, app_key_file, app_token)
     commands.provision(tenant, options, timeout)
@@ -267,7 +267,7 @@ def deprovision(
     wait: Annotated[bool, typer.Option(help="wait until the namespace is gone")] = False,
 ) -> None:
     """Remove one tenant from all layers: its app tenant, cluster-scoped objects and its namespace."""
-    from tenantprobe.kube import commands
+    from tenantprobe.kube.client import commands
 
     options = commands.Options(kubeconfig, template, target, with_app_url, app_key_file, app_token)
     commands.deprovision(tenant, options, wait)

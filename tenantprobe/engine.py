@@ -14,10 +14,10 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 from types import TracebackType
 from typing import IO
@@ -25,8 +25,8 @@ from typing import IO
 import docker
 import docker.errors
 
+from tenantprobe.child import Child, NotReady, wait_ready
 from tenantprobe.errors import ProvisioningError
-from tenantprobe.pgserver import die_with_parent
 
 DEFAULT_SOCKET = "/var/run/docker.sock"
 DATA_ROOT_ENV = "TENANTPROBE_DOCKER_ROOT"
@@ -108,7 +108,7 @@ class Engine:
         self.install = install
         self.data_root = data_root or default_data_root()
         self.host = ""
-        self._process: subprocess.Popen[bytes] | None = None
+        self._child: Child | None = None
         self._run_dir: Path | None = None
         self._previous_host: str | None = None
         self._lock: IO[str] | None = None
@@ -117,7 +117,7 @@ class Engine:
     @property
     def private(self) -> bool:
         """Whether this run started its own dockerd (and so must stop it)."""
-        return self._process is not None
+        return self._child is not None
 
     def start(self, timeout: float = 60.0) -> Engine:
         self._previous_host = os.environ.get("DOCKER_HOST")
@@ -151,10 +151,10 @@ class Engine:
         self._claim_data_root()
         self._run_dir = Path(tempfile.mkdtemp(prefix="tenantprobe-engine-"))
         self.host = f"unix://{self._run_dir / 'docker.sock'}"
-        log = (self._run_dir / "dockerd.log").open("wb")
         # No iptables, no bridge: the engine changes nothing in the host's network; containers
         # run with --network host. --exec-root and --pidfile keep it apart from any system dockerd.
-        self._process = subprocess.Popen(
+        self._child = Child(
+            "the private dockerd",
             [
                 "dockerd",
                 "--iptables=false",
@@ -169,20 +169,23 @@ class Engine:
                 "-H",
                 self.host,
             ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            preexec_fn=die_with_parent,  # a harness killed with SIGKILL takes its dockerd (and containerd) along
-        )
-        log.close()
-        deadline = time.monotonic() + timeout
-        while not reachable(self.host):
-            if self._process.poll() is not None or time.monotonic() > deadline:
-                text = self.log_text()[-3000:]
-                self.stop()
-                raise ProvisioningError(f"the private dockerd did not start within {timeout:.0f} s:\n{text}")
-            time.sleep(0.2)
+            self._run_dir / "dockerd.log",
+            # A harness killed with SIGKILL takes its dockerd along, and SIGTERM lets it stop containerd too.
+            death_signal=signal.SIGTERM,
+            grace=30,
+            error=ProvisioningError,
+        ).start()
+        try:
+            wait_ready([self._child], self._answers, timeout, interval=0.2)
+        except ProvisioningError:
+            self.stop()
+            raise
         os.environ["DOCKER_HOST"] = self.host
+
+    def _answers(self) -> bool:
+        if not reachable(self.host):
+            raise NotReady(f"no Docker API at {self.host} yet")
+        return True
 
     def _claim_data_root(self) -> None:
         """One dockerd per data root: a run that finds it in use by another gets a scratch one (images are
@@ -198,22 +201,11 @@ class Engine:
         else:
             self._lock = lock
 
-    def log_text(self) -> str:
-        if self._run_dir is None or not (self._run_dir / "dockerd.log").exists():
-            return ""
-        return (self._run_dir / "dockerd.log").read_text(errors="replace")
-
     def stop(self) -> None:
         """Stop a private dockerd (the user's engine is left alone) and restore DOCKER_HOST."""
-        if self._process is not None:
-            if self._process.poll() is None:
-                self._process.terminate()
-                try:
-                    self._process.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    self._process.kill()
-                    self._process.wait()
-            self._process = None
+        if self._child is not None:
+            self._child.stop()
+            self._child = None
             if self._previous_host is None:
                 os.environ.pop("DOCKER_HOST", None)
             else:

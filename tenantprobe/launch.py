@@ -29,9 +29,9 @@ import docker
 import docker.errors
 import httpx
 
+from tenantprobe.child import free_port
 from tenantprobe.compose import compose_command
 from tenantprobe.errors import ProfileError, TargetError
-from tenantprobe.pgserver import free_port
 from tenantprobe.profiles import ComposeSpec, LaunchSettings, PostgresSpec, ServiceSpec
 from tenantprobe.redact import redact_text
 

@@ -8,7 +8,6 @@ are root the server runs as the unprivileged ``nobody`` user.
 
 from __future__ import annotations
 
-import ctypes
 import glob
 import importlib.util
 import os
@@ -16,11 +15,9 @@ import pwd
 import secrets
 import shutil
 import signal
-import socket
 import stat
 import subprocess
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -28,11 +25,11 @@ from urllib.parse import quote
 
 import psycopg
 
+from tenantprobe.child import Child, NotReady, free_port, wait_ready
 from tenantprobe.errors import DatabaseError
 
 UNPRIVILEGED_USER = "nobody"
 SUPERUSER = "postgres"
-_PR_SET_PDEATHSIG = 1
 
 # Durability is worthless for a throwaway cluster and costs most of a test run's time.
 _FAST_SETTINGS = {
@@ -56,13 +53,6 @@ class ServerAddress:
         user = user or self.user
         password = self.password if password is None else password
         return f"postgresql://{quote(user)}:{quote(password, safe='')}@{self.host}:{self.port}/{dbname}"
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _reachable_by_others(path: Path) -> bool:
@@ -101,13 +91,6 @@ def find_bin_dir(needs_other_user: bool) -> Path:
     )
 
 
-def die_with_parent() -> None:
-    """In a child between fork and exec: SIGTERM when the harness dies (SIGKILL included), so that a server it
-    started does not outlive it as an orphan. Linux only; the signal follows the thread that started the child."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-
-
 class PostgresServer:
     """A PostgreSQL cluster in a temporary directory, on a free port of 127.0.0.1.
 
@@ -121,7 +104,7 @@ class PostgresServer:
         self._as_root = os.geteuid() == 0
         self._base_dir = base_dir
         self._root: Path | None = None
-        self._process: subprocess.Popen[bytes] | None = None
+        self._child: Child | None = None
         self._bin_dir = self._data_dir = Path()
         self._run_as: tuple[int | None, int | None] = (None, None)
         self.address = ServerAddress("127.0.0.1", 0, SUPERUSER, secrets.token_urlsafe(24))
@@ -194,58 +177,58 @@ class PostgresServer:
         ]
         for name, value in _FAST_SETTINGS.items():
             args += ["-c", f"{name}={value}"]
-        with self.log_file.open("ab") as log:
-            self._process = subprocess.Popen(
-                args,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                cwd=self._root,
-                start_new_session=True,
-                preexec_fn=die_with_parent,
-                user=uid,
-                group=gid,
-            )
-        self._wait_ready(timeout)
+        # Fast shutdown (SIGINT) to stop; SIGTERM if the harness dies: a smart shutdown, its clients die with it.
+        self._child = Child(
+            "PostgreSQL",
+            args,
+            self.log_file,
+            cwd=self._root,
+            user=uid,
+            group=gid,
+            stop_signal=signal.SIGINT,
+            death_signal=signal.SIGTERM,
+            grace=15,
+            error=DatabaseError,
+        ).start()
+        try:
+            wait_ready([self._child], self._accepts_connections, timeout, what="PostgreSQL (accepting connections)")
+        except DatabaseError:
+            self.stop()
+            raise
+
+    @property
+    def pid(self) -> int | None:
+        """The postmaster's pid while it runs (load runs sample its CPU and memory)."""
+        return self._child.pid if self._child is not None and self._child.running else None
+
+    def _accepts_connections(self) -> bool:
+        try:
+            with psycopg.connect(self.address.dsn(), connect_timeout=2):
+                return True
+        except psycopg.OperationalError as exc:
+            raise NotReady(str(exc).strip()) from None
 
     def crash(self) -> None:
         """Immediate shutdown (SIGQUIT): backends die without a checkpoint, as in a power cut of the server
         process; only what reached the WAL survives. The data directory is kept for :meth:`restart`."""
-        if self._process is None or self._process.poll() is not None:
+        if self._child is None or not self._child.running:
             raise RuntimeError("PostgresServer.crash() needs a running server; call start() first")
-        self._process.send_signal(signal.SIGQUIT)
-        self._process.wait(timeout=30)
+        self._child.send_signal(signal.SIGQUIT)
+        self._child.wait_exit(30)
+        self._child.stop()
+        self._child = None
 
     def restart(self, timeout: float = 30.0) -> None:
         """Start again on the same data directory and port after :meth:`crash` (crash recovery runs first)."""
-        if self._root is None or (self._process is not None and self._process.poll() is None):
+        if self._root is None or self._child is not None:
             raise RuntimeError("PostgresServer.restart() needs a crashed server; call crash() first")
         self._launch(timeout)
 
-    def _wait_ready(self, timeout: float) -> None:
-        assert self._process is not None
-        deadline = time.monotonic() + timeout
-        while True:
-            if self._process.poll() is not None:
-                raise DatabaseError(f"PostgreSQL exited at start-up:\n{self.log_file.read_text(errors='replace')}")
-            try:
-                with psycopg.connect(self.address.dsn(), connect_timeout=2):
-                    return
-            except psycopg.OperationalError:
-                if time.monotonic() > deadline:
-                    self.stop()
-                    raise DatabaseError(f"PostgreSQL did not accept connections within {timeout:.0f} s") from None
-                time.sleep(0.05)
-
     def stop(self) -> None:
         """Fast shutdown (disconnects clients), then remove the cluster's directory."""
-        if self._process is not None and self._process.poll() is None:
-            self._process.send_signal(signal.SIGINT)
-            try:
-                self._process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
-        self._process = None
+        if self._child is not None:
+            self._child.stop()
+            self._child = None
         if self._root is not None:
             shutil.rmtree(self._root, ignore_errors=True)
             self._root = None

@@ -13,7 +13,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -21,8 +20,9 @@ from typing import TYPE_CHECKING
 
 import httpx
 
+from tenantprobe.child import Child, NotReady, free_port, stop_all, wait_ready
 from tenantprobe.errors import ProfileError, TargetError
-from tenantprobe.pgserver import PostgresServer, free_port
+from tenantprobe.pgserver import PostgresServer
 
 if TYPE_CHECKING:
     from tenantprobe.containers import DatabaseContainer
@@ -75,8 +75,7 @@ class ReferenceStack:
         self._container_image = database_choice(self.database_image)
         self._database_container: DatabaseContainer | None = None
         self._server: PostgresServer | None = None
-        self._processes: list[subprocess.Popen[bytes]] = []
-        self._names: list[str] = []
+        self._children: dict[str, Child] = {}
         self._commands: dict[str, list[str]] = {}
         self._workdir = Path(tempfile.mkdtemp(prefix="tenantprobe-stack-"))
         self.key_file = self._workdir / "jwt-signing-key.pem"
@@ -160,17 +159,12 @@ class ReferenceStack:
         log_dir = self.log_dir or self._workdir
         log_dir.mkdir(parents=True, exist_ok=True)
         self._commands[name] = args
-        with (log_dir / f"{name}.log").open("ab") as log:
-            self._names.append(name)
-            self._processes.append(
-                subprocess.Popen(
-                    [sys.executable, "-m", "reference_app", *args],
-                    env={**os.environ, **self.app_env},
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                )
-            )
+        self._children[name] = Child(
+            f"the reference app's {name} process",
+            [sys.executable, "-m", "reference_app", *args],
+            log_dir / f"{name}.log",
+            env={**os.environ, **self.app_env},
+        ).start()
 
     @property
     def database_server(self) -> PostgresServer | None:
@@ -179,36 +173,23 @@ class ReferenceStack:
 
     def kill(self, name: str) -> None:
         """SIGKILL one component (``api``, ``worker``, ``internal``): no shutdown code runs, as in a crash."""
-        index = self._index(name)
-        process = self._processes.pop(index)
-        del self._names[index]
-        process.kill()
-        process.wait()
+        if name not in self._children:
+            raise ValueError(f"no running component {name!r}; running: {', '.join(self._children) or 'none'}")
+        self._children.pop(name).kill()
 
     def respawn(self, name: str, timeout: float = 60.0) -> None:
         """Start a component killed by :meth:`kill` again, with the same command, and wait until it serves."""
-        if name in self._names:
+        if name in self._children:
             raise RuntimeError(f"the reference app's {name} process is still running; kill({name!r}) it first")
         self._spawn(name, self._commands[name])
         probes = {"api": f"{self.base_url}/readyz", "internal": f"{self.internal_url}/healthz"}
         self._wait_ready(timeout, {name: probes[name]} if name in probes else {})
 
-    def _index(self, name: str) -> int:
-        if name not in self._names:
-            raise ValueError(f"no running component {name!r}; running: {', '.join(self._names) or 'none'}")
-        return self._names.index(name)
-
     def pids(self) -> dict[str, list[int]]:
         """Running processes this stack started, by component (load runs sample their CPU and memory)."""
-        found: dict[str, list[int]] = {}
-        for process in self._processes:
-            if process.poll() is None:
-                # args: [python, -m, reference_app, <command>, ...]; the command names the component.
-                command = process.args[3] if isinstance(process.args, list) and len(process.args) > 3 else "app"
-                found.setdefault("api" if command == "serve" else str(command), []).append(process.pid)
-        server = self._server._process if self._server is not None else None
-        if server is not None and server.poll() is None:
-            found["postgres"] = [server.pid]
+        found = {name: [child.pid] for name, child in self._children.items() if child.running}
+        if self._server is not None and self._server.pid is not None:
+            found["postgres"] = [self._server.pid]
         return found
 
     def log_text(self, name: str = "api") -> str:
@@ -216,40 +197,32 @@ class ReferenceStack:
         return path.read_text(errors="replace") if path.exists() else ""
 
     def _wait_ready(self, timeout: float, probes: dict[str, str]) -> None:
-        deadline = time.monotonic() + timeout
         waiting = dict(probes)
         # One client for every poll: a new one per poll builds a TLS context (30 ms of CPU) while the app starts.
         with httpx.Client(timeout=1) as http:
-            while time.monotonic() < deadline:
-                for name, process in zip(self._names, self._processes, strict=True):
-                    if process.poll() is not None:
-                        log = self.log_text(name)[-4000:]
-                        self.stop()
-                        raise TargetError(f"the reference app's {name} process exited at start-up:\n{log}")
+
+            def ready() -> bool:
+                reasons = []
                 for name, url in list(waiting.items()):
                     try:
                         if http.get(url).status_code == 200:
                             del waiting[name]
-                    except httpx.TransportError:
-                        pass
-                if not waiting:
-                    return
-                time.sleep(0.05)
-        self.stop()
-        raise TargetError(f"the reference app ({', '.join(waiting)}) was not ready within {timeout:.0f} s")
+                    except httpx.TransportError as exc:
+                        reasons.append(f"{name}: {exc}")
+                if reasons:
+                    raise NotReady("; ".join(reasons))
+                return not waiting
+
+            what = f"the reference app ({', '.join(waiting)})"
+            try:
+                wait_ready(list(self._children.values()), ready, timeout, what=what)
+            except TargetError:
+                self.stop()
+                raise
 
     def stop(self) -> None:
-        for process in self._processes:
-            if process.poll() is None:
-                process.terminate()
-        for process in self._processes:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        self._processes.clear()
-        self._names.clear()
+        stop_all(list(self._children.values()))
+        self._children.clear()
         if self._server is not None:
             self._server.stop()
             self._server = None

@@ -13,25 +13,26 @@ import json
 import os
 import secrets
 import shlex
-import signal
 import socket
 import subprocess
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from entries import Entry, Release
+
+from tenantprobe.child import Child, wait_ready
+from tenantprobe.errors import TenantProbeError
 
 CORPUS = Path(__file__).resolve().parent
 DEFAULT_CACHE = Path.home() / ".cache" / "tenantprobe" / "corpus"
 LOG_TAIL = 30
 
 
-class CorpusError(RuntimeError):
+class CorpusError(TenantProbeError, RuntimeError):
     """A corpus release could not be installed or started; the message says which and why."""
 
 
@@ -94,19 +95,6 @@ def _ready(url: str) -> bool:
         return False
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    """Stop the server's whole process group (MLflow forks uvicorn), TERM first, then KILL."""
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    with suppress(subprocess.TimeoutExpired):
-        process.wait(timeout=10)
-    with suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)  # children left behind by a leader that exited
-    process.wait()
-
-
 def _setup(entry: Entry, release: Release, command: list[str], data: Path, env: dict[str, str]) -> None:
     log = data / "setup.log"
     with log.open("a", encoding="utf-8") as out:
@@ -159,25 +147,11 @@ def running(entry: Entry, release: Release, venv: Path, workdir: Path) -> Iterat
     command = [word.format(**variables) for word in shlex.split(entry.command)]
     log = data / "server.log"
     base_url = f"http://127.0.0.1:{port}"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            command, cwd=data, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )  # fmt: skip
+    # Its whole process group is stopped (MLflow forks uvicorn), TERM first, then KILL.
+    server = Child(f"{entry.name} {release.version}", command, log, env=env, cwd=data, error=CorpusError).start()
     try:
-        deadline = time.monotonic() + entry.start_timeout
-        while not _ready(base_url + entry.ready_path):
-            if process.poll() is not None:
-                raise CorpusError(
-                    f"{entry.name} {release.version} exited with {process.returncode} before "
-                    f"{entry.ready_path} answered; last lines of {log}:\n{_tail(log)}"
-                )
-            if time.monotonic() > deadline:
-                raise CorpusError(
-                    f"{entry.name} {release.version}: {base_url}{entry.ready_path} not ready after "
-                    f"{entry.start_timeout:.0f} s; last lines of {log}:\n{_tail(log)}"
-                )
-            time.sleep(0.5)
+        url = base_url + entry.ready_path
+        wait_ready([server], lambda: _ready(url), entry.start_timeout, what=url, interval=0.5)
         yield Server(base_url, data, log, variables)
     finally:
-        _stop(process)
+        server.stop()

@@ -11,7 +11,7 @@ Where the probing happens (every probe is a ``pods/exec`` through the apiserver)
 - any other cluster: its scheduler places the probe pods (``--probe-image``, default
   ``docker.io/library/python:3.13-alpine``) and its network plugin enforces.
 
-The pods and the run itself are :mod:`tenantprobe.kube.netrun`'s.
+The pods and the run itself are :mod:`tenantprobe.kube.network.run`'s.
 """
 
 from __future__ import annotations
@@ -22,17 +22,17 @@ from typing import Any
 import pytest
 
 from tenantprobe.errors import TenantProbeError
-from tenantprobe.kube.netrun import NetworkRun, outside_namespace, probe_tenants
-from tenantprobe.kube.objects import PROBE_IMAGE
-from tenantprobe.kube.plugin import OPTION_PROBE_IMAGE, OPTION_PROBE_NODE, OPTION_PROBE_READY_TIMEOUT
-from tenantprobe.kube.probenode import (
+from tenantprobe.kube.network.pods import PROBE_IMAGE
+from tenantprobe.kube.network.policy import NetworkPolicy
+from tenantprobe.kube.network.probenode import (
     ClusterNodes,
     LocalProbeNode,
     ProbeSite,
     find_probe_node,
     local_probing_unavailable,
 )
-from tenantprobe.netpol import NetworkPolicy
+from tenantprobe.kube.network.run import NetworkRun, outside_namespace, probe_tenants
+from tenantprobe.kube.plugin import OPTION_PROBE_IMAGE, OPTION_PROBE_NODE, OPTION_PROBE_READY_TIMEOUT
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,6 @@
 """Network isolation, proven by real traffic from inside pods against the expectation derived from the policies.
 
-The expected truth table comes from the cluster's NetworkPolicies (:mod:`tenantprobe.netpol`);
+The expected truth table comes from the cluster's NetworkPolicies (:mod:`tenantprobe.kube.network.policy`);
 the observed one from probes sent from every probe pod to every other, per port/protocol. A cell
 that flowed although the policies deny it is a critical failure (the enforcer does not enforce);
 one that was blocked although allowed is an availability finding. Separately from the
@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 
 from tenantprobe.controls import load_catalogue
-from tenantprobe.kube.netrun import PORTS, NetworkRun
-from tenantprobe.kube.prober import Cell, Outcome
-from tenantprobe.netpol import NetworkPolicy
+from tenantprobe.kube.network.policy import NetworkPolicy
+from tenantprobe.kube.network.prober import Cell, Outcome
+from tenantprobe.kube.network.run import PORTS, NetworkRun
 from tenantprobe.records import ResultRecord, ResultWriter, Status
 
 ENFORCED = "NET-POLICY-ENFORCED"

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tenantprobe.kube.api import Access
+from tenantprobe.kube.client.api import Access
 
 CONTROL = "INFRA-QUOTA-IMMUTABLE"
 WRITE_VERBS = ("create", "update", "patch", "delete", "deletecollection")

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tenantprobe.kube import objects
+from tenantprobe.kube.client import objects
 
 CONTROL = "INFRA-RESOURCE-QUOTA"
 # What the tenant template promises to limit: compute, storage and object counts.

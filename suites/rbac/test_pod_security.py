@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tenantprobe.errors import TargetError
-from tenantprobe.kube.objects import restricted_pod
+from tenantprobe.kube.client.objects import restricted_pod
 
 POD_SECURITY = "INFRA-POD-SECURITY"
 NAMESPACE_PSA = "INFRA-NAMESPACE-PSA"

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tenantprobe.kube.api import Access, KubeClient
+from tenantprobe.kube.client.api import Access, KubeClient
 
 CONTROL = "INFRA-RBAC-TENANT-SCOPE"
 RBAC = "rbac.authorization.k8s.io"

@@ -1,23 +1,12 @@
-"""Kubernetes: namespace-per-tenant provisioning, the cluster the checks use, and a local control plane.
+"""Kubernetes: namespace-per-tenant provisioning and checks, a local cluster, and network probing.
 
-    template.py      the tenant template: manifests with ${placeholders}, rendered guards first
-    provision.py     provision/deprovision one tenant on all layers (server-side apply, rollback)
-    app.py           the application layer of a tenant: the target's tenant admin API
-    api.py           requests to the apiserver, kept as evidence; access reviews
-    cluster.py       the cluster of a run and one client per identity
-    controlplane.py  etcd + kube-apiserver + kube-controller-manager on loopback (build.sh builds them)
-    checks.py        KubeProbe: Kubernetes checks as result records
-    objects.py       the small manifests the checks create
+    client/          the client side, for any cluster: api, cluster, template, provision, checks
+    local/           the local cluster: control plane and its certificates, node agent, pod network, enforcer
+    network/         network probing: the policy engine, the probe program and pods, the prober, one run
     plugin.py        pytest options and fixtures of suites/quota, suites/rbac and suites/network
-    netpol probing (suites/network, see its README):
-    podnet.py        a bridge, and a network namespace with a veth per pod (iproute2)
-    nodeagent.py     a Node for clusters without kubelets: pod namespaces, probe servers, pod status
-    netprobe.py      the in-pod program: TCP/UDP servers and the batch probe client (stdlib only)
-    enforcer.py      kube-router in firewall-only mode (build_kube_router.sh, install_netfilter_tools.sh)
-    probenode.py     node agent + kube-router as one probe node, found again from other processes
-    prober.py        PodExec, server pre-checks, parallel probes, expected vs observed
-    netrun.py        one probing run: probe pods, expected and observed truth tables
-    commands.py      `tenantprobe provision` and `tenantprobe deprovision`
+
+``client`` uses ``local`` only to start a cluster when none is named; ``local`` uses ``client.api`` (the
+node agent) and ``network.netprobe`` (the program it serves in pods); ``network`` uses both.
 
 Optional: needs the ``k8s`` extra (the ``kubernetes`` client), imported only when used. The
 harness core never imports this package, and this package imports nothing from ``k8s/``.

@@ -84,7 +84,7 @@ def _profile(config: pytest.Config) -> Any:
 
 
 def _kubeconfig(config: pytest.Config) -> Path | None:
-    from tenantprobe.kube.cluster import find_kubeconfig, profile_kubeconfig
+    from tenantprobe.kube.client.cluster import find_kubeconfig, profile_kubeconfig
 
     return find_kubeconfig(
         config.getoption(OPTION_KUBECONFIG), profile_kubeconfig(_profile(config)), default_file=False
@@ -98,7 +98,7 @@ def _template_dir(config: pytest.Config) -> Path:
 
 def pytest_configure(config: pytest.Config) -> None:
     prefix = config.getoption(OPTION_PREFIX) or f"tp{secrets.token_hex(3)}"
-    from tenantprobe.kube.template import check_tenant_name
+    from tenantprobe.kube.client.template import check_tenant_name
 
     try:
         check_tenant_name(f"{prefix}-1")
@@ -118,7 +118,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
             return
     except TenantProbeError as exc:
         raise pytest.UsageError(str(exc)) from None
-    from tenantprobe.kube.controlplane import binaries_current, ensure_binaries
+    from tenantprobe.kube.local.controlplane import binaries_current, ensure_binaries
 
     if not binaries_current():
         _build_before_tests(
@@ -129,8 +129,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
             ensure_binaries,
         )
     if any(_uses(item, PROBE_FIXTURES) for item in session.items):
-        from tenantprobe.kube.enforcer import ensure_kube_router, kube_router_current
-        from tenantprobe.kube.probenode import local_probing_unavailable
+        from tenantprobe.kube.local.enforcer import ensure_kube_router, kube_router_current
+        from tenantprobe.kube.network.probenode import local_probing_unavailable
 
         if local_probing_unavailable() is None and not kube_router_current():
             _build_before_tests(
@@ -186,8 +186,8 @@ class KubeTenant:
 
 @pytest.fixture(scope="session")
 def kube_cluster(request: pytest.FixtureRequest, results_writer: Any) -> Iterator[Any]:
-    """The cluster of the run (:class:`tenantprobe.kube.cluster.Cluster`)."""
-    from tenantprobe.kube.cluster import Cluster
+    """The cluster of the run (:class:`tenantprobe.kube.client.cluster.Cluster`)."""
+    from tenantprobe.kube.client.cluster import Cluster
 
     try:
         kubeconfig = _kubeconfig(request.config)
@@ -212,7 +212,7 @@ def kube_cluster(request: pytest.FixtureRequest, results_writer: Any) -> Iterato
 @pytest.fixture(scope="session")
 def kube_template(request: pytest.FixtureRequest) -> Any:
     """The tenant template under test (``--tenant-template``)."""
-    from tenantprobe.kube.template import TenantTemplate
+    from tenantprobe.kube.client.template import TenantTemplate
 
     profile = _profile(request.config)
     pattern = profile.kubernetes.get("namespace_pattern") if profile else None
@@ -230,7 +230,7 @@ class _Tenants:
         self.made: list[KubeTenant] = []
 
     def new(self, suffix: str) -> KubeTenant:
-        from tenantprobe.kube.provision import provision
+        from tenantprobe.kube.client.provision import provision
 
         name = f"{self.prefix}-{suffix}"
         provision(self.cluster.admin, self.template, name)
@@ -241,7 +241,7 @@ class _Tenants:
         return tenant
 
     def remove_all(self) -> None:
-        from tenantprobe.kube.provision import deprovision
+        from tenantprobe.kube.client.provision import deprovision
 
         if self.cluster.control_plane is None:  # a local control plane is thrown away whole
             for tenant in self.made:
@@ -271,7 +271,7 @@ def kube_scratch_tenant(request: pytest.FixtureRequest, _kube_tenant_factory: _T
 @pytest.fixture
 def kube_probe(request: pytest.FixtureRequest, kube_cluster: Any, results_writer: Any) -> Iterator[Any]:
     """Collects this check's attempts; the plugin finishes it when the check returns."""
-    from tenantprobe.kube.checks import KubeProbe
+    from tenantprobe.kube.client.checks import KubeProbe
 
     probe = KubeProbe(request.node.nodeid, request.config.stash[_cluster_writer_key])
     yield probe
@@ -285,8 +285,8 @@ def kube_probe(request: pytest.FixtureRequest, kube_cluster: Any, results_writer
 def kube_router_binary() -> Path:
     """The kube-router binary of the local probe node (built and ipset/iptables installed when missing);
     skips where this machine cannot host a probe node (not root, no br_netfilter), naming what is missing."""
-    from tenantprobe.kube.enforcer import ensure_kube_router
-    from tenantprobe.kube.probenode import local_probing_unavailable
+    from tenantprobe.kube.local.enforcer import ensure_kube_router
+    from tenantprobe.kube.network.probenode import local_probing_unavailable
 
     reason = local_probing_unavailable()
     if reason:

@@ -39,7 +39,7 @@ from kubernetes.client import (
 )
 
 from tenantprobe.errors import ProfileError
-from tenantprobe.netpol import (
+from tenantprobe.kube.network.policy import (
     PROTOCOLS,
     ContainerPort,
     Matrix,

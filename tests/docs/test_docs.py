@@ -47,7 +47,7 @@ from reports.cli import app as report_app
 from tenantprobe.cli import app
 from tenantprobe.credentials import TenantRef, TokenSource
 from tenantprobe.errors import ProfileError
-from tenantprobe.kube.template import TenantTemplate
+from tenantprobe.kube.client.template import TenantTemplate
 from tenantprobe.profiles import load_profile, parse_profile
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -170,7 +170,7 @@ RUN: list[tuple[tuple[str, ...], str]] = [
     (("tenantprobe", "report"), "here:test_the_report_example_prints_what_the_page_shows"),
     (("k8s/local/build.sh", "--check"), "here:test_build_script_options_exist_and_check_runs"),
     (("k8s/local/build.sh",), K8S_BUILD),  # the kube plugin runs build.sh before the first cluster test
-    ((PYTHON, "-m", "tenantprobe.kube.controlplane"), K8S_CLUSTER),  # LocalControlPlane, which the module wraps
+    ((PYTHON, "-m", "tenantprobe.kube.local.controlplane"), K8S_CLUSTER),  # LocalControlPlane, which the module wraps
     (("make", "test"), ".ci/run"),
     (("make", "docs"), "nobody: serves until Ctrl-C; the same strict build runs here"),
     ((PYTHON, "benchmarks/"), "nobody: benchmarks run by hand, never in tests (minutes each)"),
@@ -420,7 +420,7 @@ def test_reference_app_commands_exist(page: str, words: list[str]) -> None:
 
 @pytest.mark.parametrize(("page", "words"), of("k8s/local/build.sh"), ids=ids)
 def test_build_script_options_exist_and_check_runs(page: str, words: list[str]) -> None:
-    script = (ROOT / "tenantprobe" / "kube" / "build.sh").read_text()
+    script = (ROOT / "tenantprobe" / "kube" / "local" / "build.sh").read_text()
     for word in words[1:]:
         assert re.search(rf"^\s*{re.escape(word)}\)", script, re.MULTILINE), f"{page}: build.sh has no option {word}"
     if words[1:] in (["--check"], ["--bin-dir"]):  # neither builds: cheap and safe to run as shown

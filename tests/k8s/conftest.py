@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from tenantprobe.kube.api import KubeClient
-from tenantprobe.kube.cluster import Cluster
-from tenantprobe.kube.provision import deprovision
-from tenantprobe.kube.template import TenantTemplate
+from tenantprobe.kube.client.api import KubeClient
+from tenantprobe.kube.client.cluster import Cluster
+from tenantprobe.kube.client.provision import deprovision
+from tenantprobe.kube.client.template import TenantTemplate
 from tenantprobe.records import ResultWriter
 
 SECURE_TEMPLATE = Path(__file__).parents[2] / "k8s" / "tenant-template"

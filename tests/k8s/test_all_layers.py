@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from tenantprobe.child import free_port
 from tenantprobe.cli import app as cli_app
 from tenantprobe.errors import ProfileError, ProvisioningError
-from tenantprobe.kube.api import KubeClient
-from tenantprobe.kube.app import AppTenants
-from tenantprobe.kube.cluster import Cluster
-from tenantprobe.kube.provision import deprovision, provision
-from tenantprobe.kube.template import TenantTemplate
-from tenantprobe.pgserver import free_port
+from tenantprobe.kube.client.api import KubeClient
+from tenantprobe.kube.client.app import AppTenants
+from tenantprobe.kube.client.cluster import Cluster
+from tenantprobe.kube.client.provision import deprovision, provision
+from tenantprobe.kube.client.template import TenantTemplate
 from tenantprobe.profiles import load_profile
 from tenantprobe.stack import ReferenceStack
 from tests.k8s.conftest import SECURE_TEMPLATE

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from tenantprobe.kube.api import KubeClient, describe
-from tenantprobe.kube.template import ManifestTemplate
+from tenantprobe.kube.client.api import KubeClient, describe
+from tenantprobe.kube.client.template import ManifestTemplate
 
 APP = Path(__file__).parents[2] / "k8s" / "app"
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from tenantprobe.errors import ProfileError
-from tenantprobe.kube.api import Access, KubeClient
-from tenantprobe.kube.cluster import Cluster, find_kubeconfig
-from tenantprobe.kube.controlplane import binaries_current
+from tenantprobe.kube.client.api import Access, KubeClient
+from tenantprobe.kube.client.cluster import Cluster, find_kubeconfig
+from tenantprobe.kube.local.controlplane import binaries_current
 
 REVIEW = "/apis/authentication.k8s.io/v1/selfsubjectreviews"
 

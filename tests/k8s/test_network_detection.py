@@ -19,10 +19,10 @@ from pathlib import Path
 
 import pytest
 
-from tenantprobe.kube.cluster import Cluster
-from tenantprobe.kube.enforcer import LOCK_FILE
-from tenantprobe.kube.podnet import PodNetwork, ip
-from tenantprobe.kube.probenode import LocalProbeNode
+from tenantprobe.kube.client.cluster import Cluster
+from tenantprobe.kube.local.enforcer import LOCK_FILE
+from tenantprobe.kube.local.podnet import PodNetwork, ip
+from tenantprobe.kube.network.probenode import LocalProbeNode
 from tests.detection.conftest import SuiteRun, run_suite
 from tests.k8s.variants import NETWORK_EXPECTED, make_variant
 

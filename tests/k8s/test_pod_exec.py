@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from tenantprobe.kube.api import KubeClient, _exit_status
-from tenantprobe.kube.cluster import Cluster
-from tenantprobe.kube.controlplane import CertificateAuthority, KeyPair
-from tenantprobe.kube.nodeagent import NodeAgent
-from tenantprobe.kube.objects import netprobe_command, netprobe_config_map, probe_pod
-from tenantprobe.kube.probenode import local_probing_unavailable
+from tenantprobe.kube.client.api import KubeClient, _exit_status
+from tenantprobe.kube.client.cluster import Cluster
+from tenantprobe.kube.local.nodeagent import NodeAgent
+from tenantprobe.kube.local.pki import CertificateAuthority, KeyPair
+from tenantprobe.kube.network.pods import netprobe_command, netprobe_config_map, probe_pod
+from tenantprobe.kube.network.probenode import local_probing_unavailable
 
 
 @pytest.fixture(scope="module")

@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from tenantprobe.kube import netprobe
-from tenantprobe.kube.enforcer import pods_rules
-from tenantprobe.kube.podnet import ROOT, ip, sweep_stale
-from tenantprobe.kube.probenode import local_probing_unavailable
-from tenantprobe.kube.prober import Prober
-from tenantprobe.netpol import PolicyEngine, PortProtocol
+from tenantprobe.kube.local.enforcer import pods_rules
+from tenantprobe.kube.local.podnet import ROOT, ip, sweep_stale
+from tenantprobe.kube.network import netprobe
+from tenantprobe.kube.network.policy import PolicyEngine, PortProtocol
+from tenantprobe.kube.network.probenode import local_probing_unavailable
+from tenantprobe.kube.network.prober import Prober
 
 PORT = PortProtocol(8080, "TCP")
 DENY_B = {

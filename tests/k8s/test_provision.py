@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from tenantprobe.errors import ProvisioningError
-from tenantprobe.kube.api import KubeClient, object_path
-from tenantprobe.kube.objects import restricted_pod
-from tenantprobe.kube.provision import deprovision, provision
-from tenantprobe.kube.template import TenantTemplate
+from tenantprobe.kube.client.api import KubeClient, object_path
+from tenantprobe.kube.client.objects import restricted_pod
+from tenantprobe.kube.client.provision import deprovision, provision
+from tenantprobe.kube.client.template import TenantTemplate
 from tests.k8s.conftest import copy_template
 
 CLUSTER_ROLE = """\

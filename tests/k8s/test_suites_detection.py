@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tenantprobe.kube.cluster import Cluster
+from tenantprobe.kube.client.cluster import Cluster
 from tests.detection.conftest import SuiteRun, run_suite
 from tests.k8s.variants import EXPECTED, make_variant
 

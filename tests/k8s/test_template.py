@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from tenantprobe.errors import ProfileError
-from tenantprobe.kube.api import describe
-from tenantprobe.kube.template import TENANT_LABEL, ManifestTemplate, TenantTemplate
+from tenantprobe.kube.client.api import describe
+from tenantprobe.kube.client.template import TENANT_LABEL, ManifestTemplate, TenantTemplate
 from tests.k8s.conftest import SECURE_TEMPLATE, copy_template
 
 

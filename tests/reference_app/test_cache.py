@@ -15,7 +15,7 @@ from fakeredis import TcpFakeServer
 
 from reference_app.cache import MemoryCache, cache_key
 from reference_app.database import DatabaseUrls
-from tenantprobe.pgserver import free_port
+from tenantprobe.child import free_port
 from tenantprobe.stack import ReferenceStack, RoleDsns
 from tests.conftest import new_database
 from tests.reference_app.conftest import SETTINGS, Tenant

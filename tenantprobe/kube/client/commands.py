@@ -10,10 +10,10 @@ from pathlib import Path
 import typer
 
 from tenantprobe.errors import ProfileError
-from tenantprobe.kube.api import KubeClient
-from tenantprobe.kube.app import AppTenants
-from tenantprobe.kube.cluster import find_kubeconfig, profile_kubeconfig
-from tenantprobe.kube.template import TenantTemplate
+from tenantprobe.kube.client.api import KubeClient
+from tenantprobe.kube.client.app import AppTenants
+from tenantprobe.kube.client.cluster import find_kubeconfig, profile_kubeconfig
+from tenantprobe.kube.client.template import TenantTemplate
 from tenantprobe.profiles import load_profile
 
 
@@ -36,7 +36,7 @@ def _session(options: Options) -> Iterator[tuple[KubeClient, TenantTemplate, App
     if kubeconfig is None:
         raise ProfileError(
             "no cluster: pass --kubeconfig, set KUBECONFIG, or give the profile a kubernetes.kubeconfig "
-            "(python -m tenantprobe.kube.controlplane starts a local control plane and prints one)"
+            "(python -m tenantprobe.kube.local.controlplane starts a local control plane and prints one)"
         )
     pattern = profile.kubernetes.get("namespace_pattern") if profile else None
     template = TenantTemplate.load(options.template, pattern)
@@ -56,7 +56,7 @@ def _session(options: Options) -> Iterator[tuple[KubeClient, TenantTemplate, App
 
 
 def provision(tenant: str, options: Options, timeout: float) -> None:
-    from tenantprobe.kube.provision import provision as run
+    from tenantprobe.kube.client.provision import provision as run
 
     with _session(options) as (client, template, app):
         layers = "Kubernetes" + (f" and {app.description}" if app else "")
@@ -71,7 +71,7 @@ def provision(tenant: str, options: Options, timeout: float) -> None:
 
 
 def deprovision(tenant: str, options: Options, wait: bool) -> None:
-    from tenantprobe.kube.provision import deprovision as run
+    from tenantprobe.kube.client.provision import deprovision as run
 
     with _session(options) as (client, template, app):
         typer.echo(f"deprovisioning tenant {tenant} on {client.server}")

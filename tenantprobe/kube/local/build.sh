@@ -7,7 +7,7 @@
 #        build.sh --check    exit 0 if the cache is current, 1 if a build is needed (no build)
 #        build.sh --force    rebuild even if the cache is current
 #
-# Shipped in the tenantprobe package (tenantprobe/kube/build.sh); k8s/local/build.sh in a
+# Shipped in the tenantprobe package (tenantprobe/kube/local/build.sh); k8s/local/build.sh in a
 # checkout calls it.
 #
 # Progress goes to stderr; stdout carries only the bin directory, so callers can

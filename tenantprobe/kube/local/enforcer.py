@@ -17,14 +17,11 @@ Example::
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import hashlib
-import os
 import re
 import shlex
 import shutil
-import signal
 import subprocess
 import time
 import urllib.error
@@ -34,8 +31,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO
 
+from tenantprobe.child import Child, NotReady, free_port, wait_ready
 from tenantprobe.errors import TargetError
-from tenantprobe.kube.controlplane import _free_port, _set_pdeathsig
 
 HERE = Path(__file__).resolve().parent
 BUILD_SCRIPT = HERE / "build_kube_router.sh"
@@ -167,7 +164,7 @@ class KubeRouter:
         self.binary: Path | None = None
         self.health_port = 0
         self.log_path = workdir / "kube-router.log"
-        self._proc: subprocess.Popen[bytes] | None = None
+        self._child: Child | None = None
         self._lock: IO[str] | None = None
 
     @property
@@ -179,32 +176,25 @@ class KubeRouter:
         self._acquire_lock()
         try:
             self._cleanup()
-            self.health_port = _free_port()
+            self.health_port = free_port()
             self.workdir.mkdir(parents=True, exist_ok=True)
-            with open(self.log_path, "wb") as log:
-                self._proc = subprocess.Popen(
-                    [
-                        str(self.binary),
-                        f"--kubeconfig={self.kubeconfig}",
-                        f"--hostname-override={self.node_name}",
-                        *FIREWALL_ONLY,
-                        f"--health-port={self.health_port}",
-                        "--metrics-port=0",
-                        "--enable-ipv6=false",
-                        "--iptables-sync-period=10s",
-                        "--v=1",
-                    ],
-                    stdin=subprocess.DEVNULL,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                    preexec_fn=_set_pdeathsig,
-                )
-            deadline = time.monotonic() + timeout
-            while not self.healthy():
-                if self._proc.poll() is not None or time.monotonic() > deadline:
-                    raise EnforcerError(f"kube-router did not become healthy; last log lines:\n{self.log_tail()}")
-                time.sleep(0.2)
+            self._child = Child(
+                "kube-router",
+                [
+                    str(self.binary),
+                    f"--kubeconfig={self.kubeconfig}",
+                    f"--hostname-override={self.node_name}",
+                    *FIREWALL_ONLY,
+                    f"--health-port={self.health_port}",
+                    "--metrics-port=0",
+                    "--enable-ipv6=false",
+                    "--iptables-sync-period=10s",
+                    "--v=1",
+                ],
+                self.log_path,
+                error=EnforcerError,
+            ).start()
+            wait_ready([self._child], self._healthy_now, timeout, what="kube-router (/healthz)", interval=0.2)
         except BaseException:
             self.stop()
             raise
@@ -215,24 +205,17 @@ class KubeRouter:
         return f"http://127.0.0.1:{self.health_port}/healthz"
 
     def healthy(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None and healthy(self.health_url)
+        return self._child is not None and self._child.running and healthy(self.health_url)
 
-    def log_tail(self, lines: int = 20) -> str:
-        with contextlib.suppress(OSError):
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        return ""
+    def _healthy_now(self) -> bool:
+        if not healthy(self.health_url):
+            raise NotReady(f"{self.health_url} does not answer 200 yet")
+        return True
 
     def stop(self) -> None:
-        if self._proc is not None and self._proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self._proc.pid, signal.SIGTERM)
-            try:
-                self._proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self._proc.pid, signal.SIGKILL)
-                self._proc.wait()
-        self._proc = None
+        if self._child is not None:
+            self._child.stop()
+            self._child = None
         if self._lock is not None:
             self._cleanup()
             self._lock.close()  # releases the lock

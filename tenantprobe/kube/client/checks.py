@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tenantprobe.controls import load_catalogue
-from tenantprobe.kube.api import Access, KubeClient, KubeResponse
+from tenantprobe.kube.client.api import Access, KubeClient, KubeResponse
 from tenantprobe.records import ResultRecord, ResultWriter, Status, now_iso
 
 MAX_EVIDENCE = 5

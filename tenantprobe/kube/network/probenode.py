@@ -8,7 +8,7 @@ to bind probe pods to, and whether the enforcer is healthy and has rules for the
 :class:`ClusterNodes` is the same for a cluster tenantprobe did not set up: its scheduler places
 the pods (or ``--probe-node`` names a node) and its network plugin enforces, unobserved, so the
 run waits a fixed settle time after the pods are Ready, as the upstream e2e tests and cyclonus do.
-Either way the pods are entered with ``pods/exec`` (:class:`tenantprobe.kube.prober.KubeExec`).
+Either way the pods are entered with ``pods/exec`` (:class:`tenantprobe.kube.network.prober.KubeExec`).
 
 Example::
 
@@ -29,10 +29,10 @@ from types import TracebackType
 from typing import Protocol
 
 from tenantprobe.errors import TargetError
-from tenantprobe.kube import enforcer
-from tenantprobe.kube.api import KubeClient
-from tenantprobe.kube.nodeagent import MERGE_PATCH, NODE_LABEL, NodeAgent
-from tenantprobe.kube.podnet import BRIDGE_NF
+from tenantprobe.kube.client.api import KubeClient
+from tenantprobe.kube.local import enforcer
+from tenantprobe.kube.local.nodeagent import MERGE_PATCH, NODE_LABEL, NodeAgent
+from tenantprobe.kube.local.podnet import BRIDGE_NF
 
 ENFORCER_ANNOTATION = "tenantprobe.io/enforcer"
 HEALTH_ANNOTATION = "tenantprobe.io/enforcer-health"

@@ -22,8 +22,8 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from tenantprobe.errors import ProfileError, TargetError
-from tenantprobe.kube.api import Identity, KubeClient
-from tenantprobe.kube.controlplane import LocalControlPlane
+from tenantprobe.kube.client.api import Identity, KubeClient
+from tenantprobe.kube.local.controlplane import LocalControlPlane
 
 if TYPE_CHECKING:
     from tenantprobe.profiles import TargetProfile

@@ -25,7 +25,7 @@ from typing import Any
 import yaml
 
 from tenantprobe.errors import ProfileError
-from tenantprobe.kube.api import kind_of
+from tenantprobe.kube.client.api import kind_of
 
 VALUES_FILE = "values.yaml"
 DEFAULT_NAMESPACE_PATTERN = "tenant-{tenant}"

@@ -30,9 +30,10 @@ from starlette.applications import Starlette
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket
 
+from tenantprobe.child import free_port
 from tenantprobe.errors import TargetError
-from tenantprobe.kube import netprobe
-from tenantprobe.kube.controlplane import CertificateAuthority, _free_port
+from tenantprobe.kube.local.pki import CertificateAuthority
+from tenantprobe.kube.network import netprobe
 
 PROTOCOL = "v4.channel.k8s.io"
 STDOUT, STDERR, STATUS = 1, 2, 3
@@ -72,7 +73,7 @@ class ExecServer:
         self, address: str, client_ca: Path, workdir: Path, netns_of: Callable[[str, str], str | None]
     ) -> None:
         self.address = address
-        self.port = _free_port()
+        self.port = free_port()
         self.netns_of = netns_of
         pair = CertificateAuthority("tenantprobe-node-agent").issue("node-agent", server_ips=[address], server=True)
         self._cert, self._key = workdir / "exec.crt", workdir / "exec.key"

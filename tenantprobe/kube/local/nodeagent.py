@@ -22,7 +22,6 @@ Example::
 from __future__ import annotations
 
 import contextlib
-import subprocess
 import sys
 import threading
 import time
@@ -30,22 +29,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tenantprobe.child import Child, NotReady, wait_ready
 from tenantprobe.errors import TargetError
-from tenantprobe.kube import netprobe
-from tenantprobe.kube.api import KubeClient
-from tenantprobe.kube.controlplane import _set_pdeathsig
-from tenantprobe.kube.execserver import ExecServer
-from tenantprobe.kube.podnet import PodNetwork, sweep_stale
+from tenantprobe.kube.client.api import KubeClient
+from tenantprobe.kube.local.execserver import ExecServer
+from tenantprobe.kube.local.podnet import PodNetwork, sweep_stale
+from tenantprobe.kube.network import netprobe
 
 NODE_LABEL = "tenantprobe.io/probe-node"
 MERGE_PATCH = "application/merge-patch+json"
 POLL_SECONDS = 0.2
+SERVER_START_SECONDS = 30.0
 
 
 @dataclass
 class _PodState:
     key: str
-    server: subprocess.Popen[str]
+    server: Child
     netns: str
 
 
@@ -189,21 +189,28 @@ class NodeAgent:
         interface = self.network.add_pod(key)
         tcp, udp = _ports(pod)
         args = [*(f"--tcp={p}" for p in tcp), *(f"--udp={p}" for p in udp)]
-        server = subprocess.Popen(
+        # Started from the agent's thread: it dies with it, so a killed run leaves no server holding a namespace.
+        server = Child(
+            f"the probe server of pod {key}",
             ["ip", "netns", "exec", interface.netns, sys.executable, netprobe.__file__, "serve", *args],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=True,
-            # Dies with the agent's thread, so a killed run leaves no server holding a namespace.
-            preexec_fn=_set_pdeathsig,
-        )
+            self.workdir / "pods" / f"{interface.netns}.log",
+        ).start()
         self.pods[key] = _PodState(key, server, interface.netns)
-        ready = server.stdout.readline().strip() if server.stdout else ""
+
+        def ready() -> bool:  # netprobe prints "ready" once every port is bound
+            first = server.log.read_text(errors="replace").partition("\n")[0]
+            if first != "ready":
+                raise NotReady(f"its first line is {first!r}")
+            return True
+
+        problem = ""
+        try:
+            wait_ready([server], ready, SERVER_START_SECONDS, interval=0.02)
+        except TargetError as exc:
+            problem = str(exc)
         namespace, name = key.split("/", 1)
         path = f"/api/v1/namespaces/{namespace}/pods/{name}"
-        ok = ready == "ready"
+        ok = not problem
         now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         conditions = [
             {"type": kind, "status": "True" if ok else "False", "lastTransitionTime": now}
@@ -211,7 +218,7 @@ class NodeAgent:
         ]
         status = {
             "phase": "Running" if ok else "Failed",
-            "message": "" if ok else f"probe server did not start: {ready!r}",
+            "message": problem,
             "podIP": interface.address,
             "podIPs": [{"ip": interface.address}],
             "hostIP": self.node_ip,
@@ -224,9 +231,5 @@ class NodeAgent:
     def _teardown(self, key: str) -> None:
         state = self.pods.pop(key, None)
         if state is not None:
-            with contextlib.suppress(ProcessLookupError):
-                state.server.kill()
-            state.server.wait()
-            if state.server.stdout:
-                state.server.stdout.close()
+            state.server.kill()
         self.network.remove_pod(key)

@@ -17,7 +17,7 @@ Usage::
 
 or ``with LocalControlPlane() as cp: ...``, or from a shell::
 
-    python -m tenantprobe.kube.controlplane      # prints the kubeconfig; Ctrl-C stops
+    python -m tenantprobe.kube.local.controlplane      # prints the kubeconfig; Ctrl-C stops
 
 Only the standard library and ``cryptography`` are used. It lives in the package, not in
 ``k8s/``, because the suites start it for a user who gives no cluster, and the core never
@@ -28,16 +28,11 @@ from __future__ import annotations
 
 import atexit
 import base64
-import contextlib
-import ctypes
-import datetime as _dt
-import ipaddress
 import json
 import os
 import re
 import shutil
 import signal
-import socket
 import ssl
 import subprocess
 import sys
@@ -46,16 +41,14 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.hazmat.primitives import serialization
 
+from tenantprobe.child import Child, NotReady, free_port, wait_ready
 from tenantprobe.errors import TargetError
+from tenantprobe.kube.local.pki import CertificateAuthority, KeyPair, key_pem, new_key
 
 __all__ = ["BUILD_SCRIPT", "ControlPlaneError", "LocalControlPlane", "binaries_current", "ensure_binaries"]
 
@@ -126,124 +119,7 @@ def ensure_binaries(bin_dir: str | os.PathLike[str] | None = None, *, build: boo
     return path
 
 
-# --------------------------------------------------------------------------- PKI
-
-
-@dataclass(frozen=True)
-class KeyPair:
-    cert_pem: bytes
-    key_pem: bytes
-
-
-def _new_key() -> ec.EllipticCurvePrivateKey:
-    return ec.generate_private_key(ec.SECP256R1())
-
-
-def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-
-
-class CertificateAuthority:
-    """A throw-away certificate authority for one control plane."""
-
-    def __init__(self, common_name: str = "tenantprobe-local-ca") -> None:
-        self._key = _new_key()
-        now = _dt.datetime.now(_dt.UTC)
-        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-        self._name = name
-        self.cert = (
-            x509.CertificateBuilder()
-            .subject_name(name)
-            .issuer_name(name)
-            .public_key(self._key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - _dt.timedelta(minutes=5))
-            .not_valid_after(now + _dt.timedelta(days=7))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .add_extension(
-                x509.KeyUsage(
-                    digital_signature=True,
-                    content_commitment=False,
-                    key_encipherment=False,
-                    data_encipherment=False,
-                    key_agreement=False,
-                    key_cert_sign=True,
-                    crl_sign=True,
-                    encipher_only=False,
-                    decipher_only=False,
-                ),
-                critical=True,
-            )
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(self._key.public_key()), critical=False)
-            .sign(self._key, hashes.SHA256())
-        )
-        self.cert_pem = self.cert.public_bytes(serialization.Encoding.PEM)
-
-    def issue(
-        self,
-        common_name: str,
-        *,
-        organizations: Sequence[str] = (),
-        server_names: Sequence[str] = (),
-        server_ips: Sequence[str] = (),
-        client: bool = False,
-        server: bool = False,
-    ) -> KeyPair:
-        key = _new_key()
-        now = _dt.datetime.now(_dt.UTC)
-        attrs = [x509.NameAttribute(NameOID.ORGANIZATION_NAME, o) for o in organizations]
-        attrs.append(x509.NameAttribute(NameOID.COMMON_NAME, common_name))
-        usages = ([ExtendedKeyUsageOID.CLIENT_AUTH] if client else []) + (
-            [ExtendedKeyUsageOID.SERVER_AUTH] if server else []
-        )
-        builder = (
-            x509.CertificateBuilder()
-            .subject_name(x509.Name(attrs))
-            .issuer_name(self._name)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - _dt.timedelta(minutes=5))
-            .not_valid_after(now + _dt.timedelta(days=7))
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(
-                x509.KeyUsage(
-                    digital_signature=True,
-                    content_commitment=False,
-                    key_encipherment=False,
-                    data_encipherment=False,
-                    key_agreement=False,
-                    key_cert_sign=False,
-                    crl_sign=False,
-                    encipher_only=False,
-                    decipher_only=False,
-                ),
-                critical=True,
-            )
-            .add_extension(x509.ExtendedKeyUsage(usages), critical=False)
-            .add_extension(
-                x509.AuthorityKeyIdentifier.from_issuer_public_key(self._key.public_key()),
-                critical=False,
-            )
-        )
-        sans: list[x509.GeneralName] = [x509.DNSName(n) for n in server_names]
-        sans += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in server_ips]
-        if sans:
-            builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
-        cert = builder.sign(self._key, hashes.SHA256())
-        return KeyPair(cert.public_bytes(serialization.Encoding.PEM), _key_pem(key))
-
-
 # --------------------------------------------------------------------------- helpers
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _write(path: Path, data: bytes, mode: int = 0o600) -> Path:
@@ -256,42 +132,8 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-def _set_pdeathsig() -> None:  # runs in the child between fork and exec
-    with contextlib.suppress(Exception):  # non-Linux: no-op
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
-
-
-def _exited_unreaped(pid: int, timeout: float) -> bool:
-    """Wait up to ``timeout`` seconds for a child to exit, leaving it a zombie (not reaped)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            if os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None:
-                return True
-        except ChildProcessError:  # reaped elsewhere
-            return True
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-
-
 def _safe_filename(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)[:80] or "user"
-
-
-@dataclass
-class _Proc:
-    name: str
-    popen: subprocess.Popen[bytes]
-    log_path: Path
-
-    def log_tail(self, lines: int = 30) -> str:
-        try:
-            text = self.log_path.read_text(errors="replace")
-        except OSError:
-            return ""
-        return "\n".join(text.splitlines()[-lines:])
 
 
 # --------------------------------------------------------------------------- control plane
@@ -308,9 +150,9 @@ class LocalControlPlane:
         controllers: the kube-controller-manager controllers to run.
         service_cluster_ip_range: ClusterIP allocation range (no traffic is
             ever sent there; there is no kube-proxy).
-        kill_on_parent_death: children get SIGKILL if the starting thread dies
-            (Linux ``PR_SET_PDEATHSIG``), so a killed test run leaves no orphans.
-            Start from a long-lived thread (e.g. the main thread) when enabled.
+
+    Its processes get SIGKILL if the thread that started them dies (see :mod:`tenantprobe.child`),
+    so a killed test run leaves no orphans: start it from a long-lived thread (e.g. the main thread).
     """
 
     def __init__(
@@ -322,7 +164,6 @@ class LocalControlPlane:
         controllers: Sequence[str] = DEFAULT_CONTROLLERS,
         service_cluster_ip_range: str = "10.96.0.0/16",
         keep_workdir: bool = False,
-        kill_on_parent_death: bool = True,
         verbosity: int = 1,
     ) -> None:
         self._bin_dir_arg = bin_dir
@@ -331,7 +172,6 @@ class LocalControlPlane:
         self.controllers = tuple(controllers)
         self.service_cluster_ip_range = service_cluster_ip_range
         self.keep_workdir = keep_workdir
-        self.kill_on_parent_death = kill_on_parent_death
         self.verbosity = verbosity
 
         self.workdir: Path | None = None
@@ -342,7 +182,7 @@ class LocalControlPlane:
         self._ca: CertificateAuthority | None = None
         self._admin_pair: KeyPair | None = None
         self._kcm_pair: KeyPair | None = None
-        self._procs: list[_Proc] = []
+        self._procs: list[Child] = []
         self._admin_kubeconfig: Path | None = None
         self._user_kubeconfigs: dict[tuple[str, tuple[str, ...]], Path] = {}
         #: seconds from start() to a ready apiserver (/readyz ok) and to all ready
@@ -376,7 +216,7 @@ class LocalControlPlane:
 
     @property
     def running(self) -> bool:
-        return bool(self._procs) and all(p.popen.poll() is None for p in self._procs)
+        return bool(self._procs) and all(p.running for p in self._procs)
 
     def client_kubeconfig(
         self,
@@ -450,17 +290,7 @@ class LocalControlPlane:
         first would leave the apiserver hanging in its shutdown."""
         procs, self._procs = self._procs, []
         for proc in reversed(procs):
-            if proc.popen.returncode is not None:
-                # Already reaped: its pid, and so its group id, may belong to another process now.
-                continue
-            self._signal_group(proc, signal.SIGTERM)
-            if not _exited_unreaped(proc.popen.pid, timeout):
-                self._signal_group(proc, signal.SIGKILL)
-                _exited_unreaped(proc.popen.pid, timeout)
-            # Anything left in the group (there should be nothing) goes too. The leader is not
-            # reaped yet, so its zombie still holds the group id: no other process can have it.
-            self._signal_group(proc, signal.SIGKILL)
-            proc.popen.wait()
+            proc.stop(timeout)
         atexit.unregister(self.stop)
         if self.workdir is not None and self._workdir_arg is None and not self.keep_workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
@@ -506,8 +336,8 @@ class LocalControlPlane:
         )
         _write(pki / "apiserver.crt", serving.cert_pem, 0o644)
         _write(pki / "apiserver.key", serving.key_pem)
-        sa_key = _new_key()
-        _write(pki / "sa.key", _key_pem(sa_key))
+        sa_key = new_key()
+        _write(pki / "sa.key", key_pem(sa_key))
         _write(
             pki / "sa.pub",
             sa_key.public_key().public_bytes(
@@ -574,38 +404,16 @@ class LocalControlPlane:
             raise ControlPlaneError("control plane not started")
         return self._ca.cert_pem
 
-    def _spawn(self, name: str, args: list[str]) -> _Proc:
-        logs = self._dir / "logs"
-        logs.mkdir(exist_ok=True)
-        log_path = logs / f"{name}.log"
-        log = open(log_path, "wb")  # noqa: SIM115 - handed to the child
-        try:
-            popen = subprocess.Popen(
-                args,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # own process group: stop() kills the group
-                preexec_fn=_set_pdeathsig if self.kill_on_parent_death else None,
-                cwd=self._dir,
-            )
-        finally:
-            log.close()
-        proc = _Proc(name, popen, log_path)
-        self._procs.append(proc)
-        return proc
-
-    @staticmethod
-    def _signal_group(proc: _Proc, sig: signal.Signals) -> None:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.popen.pid, sig)
+    def _spawn(self, name: str, args: list[str]) -> None:
+        proc = Child(name, args, self._dir / "logs" / f"{name}.log", cwd=self._dir, error=ControlPlaneError)
+        self._procs.append(proc.start())
 
     def _bin(self, name: str) -> str:
         assert self.bin_dir is not None
         return str(self.bin_dir / name)
 
     def _start_etcd(self) -> None:
-        client_port, peer_port = _free_port(), _free_port()
+        client_port, peer_port = free_port(), free_port()
         self.etcd_url = f"http://127.0.0.1:{client_port}"
         peer_url = f"http://127.0.0.1:{peer_port}"
         data = self._dir / "etcd"
@@ -628,7 +436,7 @@ class LocalControlPlane:
         )
 
     def _start_apiserver(self) -> None:
-        self.apiserver_port = _free_port()
+        self.apiserver_port = free_port()
         pki = self._dir / "pki"
         self._spawn(
             "kube-apiserver",
@@ -670,7 +478,7 @@ class LocalControlPlane:
         )
 
     def _start_controller_manager(self) -> None:
-        self.controller_manager_port = _free_port()
+        self.controller_manager_port = free_port()
         pki = self._dir / "pki"
         kubeconfig = self._dir / "kube-controller-manager.kubeconfig"
         assert self._kcm_pair is not None
@@ -711,33 +519,25 @@ class LocalControlPlane:
 
     def _check_alive(self) -> None:
         for proc in self._procs:
-            code = proc.popen.poll()
-            if code is not None:
-                raise ControlPlaneError(
-                    f"{proc.name} exited with code {code}; last log lines ({proc.log_path}):\n{proc.log_tail()}"
-                )
+            if (code := proc.returncode) is not None:
+                raise proc.failure(f"{proc.name} exited with code {code}")
 
     def _wait_https(self, name: str, url: str, deadline: float, *, client_cert: bool) -> None:
         ctx = self._ssl_context(client_cert)
-        last = ""
-        delay = 0.05
-        while True:
-            self._check_alive()
+
+        def ready() -> bool:
             try:
                 with urllib.request.urlopen(url, context=ctx, timeout=2) as resp:  # noqa: S310 (https)
                     body = resp.read().decode(errors="replace")
-                    if resp.status == 200 and body.strip() == "ok":
-                        break
-                    last = f"HTTP {resp.status}: {body[:200]}"
             except urllib.error.HTTPError as e:
-                last = f"HTTP {e.code}: {e.read().decode(errors='replace')[-500:]}"
+                raise NotReady(f"HTTP {e.code}: {e.read().decode(errors='replace')[-500:]}") from None
             except (urllib.error.URLError, OSError) as e:
-                last = str(e)
-            if time.monotonic() > deadline:
-                tails = "\n".join(f"--- {p.name}\n{p.log_tail(15)}" for p in self._procs)
-                raise ControlPlaneError(f"{name} not ready at {url}: {last}\n{tails}")
-            time.sleep(delay)
-            delay = min(delay * 1.5, 0.5)
+                raise NotReady(str(e)) from None
+            if resp.status == 200 and body.strip() == "ok":
+                return True
+            raise NotReady(f"HTTP {resp.status}: {body[:200]}")
+
+        wait_ready(self._procs, ready, deadline - time.monotonic(), what=f"{name} at {url}", interval=0.1)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

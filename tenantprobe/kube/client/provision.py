@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from tenantprobe.errors import ProvisioningError, TenantProbeError
-from tenantprobe.kube.api import KubeClient, describe, kind_of, object_path
-from tenantprobe.kube.template import TENANT_LABEL, RenderedTenant, TenantTemplate
+from tenantprobe.kube.client.api import KubeClient, describe, kind_of, object_path
+from tenantprobe.kube.client.template import TENANT_LABEL, RenderedTenant, TenantTemplate
 
 Progress = Callable[[str], None]
 POLL_SECONDS = 0.02

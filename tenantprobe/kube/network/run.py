@@ -17,11 +17,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from tenantprobe.kube.api import KubeClient
-from tenantprobe.kube.objects import PROBE_IMAGE, netprobe_config_map, probe_pod
-from tenantprobe.kube.probenode import ProbeSite
-from tenantprobe.kube.prober import KubeExec, MatrixResult, Prober
-from tenantprobe.netpol import PolicyEngine, PortProtocol
+from tenantprobe.kube.client.api import KubeClient
+from tenantprobe.kube.network.pods import PROBE_IMAGE, netprobe_config_map, probe_pod
+from tenantprobe.kube.network.policy import PolicyEngine, PortProtocol
+from tenantprobe.kube.network.probenode import ProbeSite
+from tenantprobe.kube.network.prober import KubeExec, MatrixResult, Prober
 
 PORTS = (PortProtocol(8080, "TCP"), PortProtocol(8081, "UDP"))
 ROLES = ("web", "worker")

@@ -29,9 +29,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-from tenantprobe.kube.api import KubeClient
-from tenantprobe.kube.objects import netprobe_command
-from tenantprobe.netpol import Matrix, Pod, PortProtocol, Verdict
+from tenantprobe.kube.client.api import KubeClient
+from tenantprobe.kube.network.pods import netprobe_command
+from tenantprobe.kube.network.policy import Matrix, Pod, PortProtocol, Verdict
 
 Outcome = Literal["match", "allowed", "blocked", "not_assessed"]
 _MARKS: dict[Outcome, tuple[str, str]] = {
