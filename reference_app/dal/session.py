@@ -16,7 +16,7 @@ import re
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
@@ -91,21 +91,26 @@ TENANT_GATE = """
 """
 # Transaction-local (is_local = true): the setting dies with the transaction, never with the connection.
 _SET_TENANT = "select set_config('app.tenant_id', %(tenant_id)s, true)"
-# The same for a single-statement read, which is also made read-only: it commits before its gate is read.
-_SET_TENANT_READ_ONLY = (
-    "select set_config('app.tenant_id', %(tenant_id)s, true), set_config('transaction_read_only', 'on', true)"
-)
+# A single-statement read is also made read-only: it commits before its gate is read. After the gate
+# when there is one, since a gate may write (the rate-limit charge of reference_app/limits.py).
+_READ_ONLY = "set_config('transaction_read_only', 'on', true)"
+_SET_TENANT_READ_ONLY = f"select set_config('app.tenant_id', %(tenant_id)s, true), {_READ_ONLY}"
 
 Admit = Callable[[Row | None], None]
 
 
 @dataclass(frozen=True)
 class Gate:
-    """What a tenant unit of work checks with its first round trip: :data:`TENANT_GATE` for
-    ``subject``, whose row goes to ``admit``; raising there refuses the unit of work."""
+    """What a tenant unit of work checks with its first round trip: ``statement`` (:data:`TENANT_GATE`
+    or a statement built on it) for ``subject`` and ``params``, whose row goes to ``admit``; raising
+    there refuses the unit of work. If the unit of work rolls back after ``admit`` accepted it,
+    ``after_rollback`` may name a statement to run then, in autocommit (a charge the rollback undid)."""
 
     subject: str
     admit: Admit
+    statement: str = TENANT_GATE
+    params: Params = field(default_factory=dict)
+    after_rollback: Callable[[], tuple[str, Params]] | None = None
 
 
 class TenantSession:
@@ -124,7 +129,8 @@ class TenantSession:
         self._spent = False
         self._pipeline: AsyncPipeline | None = None
         self._pipeline_cm: AbstractAsyncContextManager[AsyncPipeline] | None = None
-        self._gate: tuple[AsyncCursor[DictRow], Admit] | None = None
+        self._gate: tuple[AsyncCursor[DictRow], Gate] | None = None
+        self._admitted: Gate | None = None
 
     def _bind(self, query: str, params: Params | None) -> dict[str, Any]:
         if not _TENANT_PLACEHOLDER.search(query):
@@ -142,22 +148,26 @@ class TenantSession:
             await self._conn.execute("begin isolation level repeatable read" if snapshot else "begin")
         elif snapshot:
             raise ValueError("a snapshot needs an explicit transaction: not with single=True")
+        read_only_now = self._single and gate is None
         if faults.session_set_bleed.active:
             self.tenant_id = await _connection_bound_tenant(self._conn, self.tenant_id)
         else:
             await self._conn.execute(
-                _SET_TENANT_READ_ONLY if self._single else _SET_TENANT, {"tenant_id": str(self.tenant_id)}
+                _SET_TENANT_READ_ONLY if read_only_now else _SET_TENANT, {"tenant_id": str(self.tenant_id)}
             )
         if gate is not None:
-            params = {"tenant_id": self.tenant_id, "subject": gate.subject}
-            self._gate = (await self._conn.execute(TENANT_GATE, params), gate.admit)
+            params = {**gate.params, "tenant_id": self.tenant_id, "subject": gate.subject}
+            self._gate = (await self._conn.execute(gate.statement, params), gate)
+            if self._single and not faults.session_set_bleed.active:
+                await self._conn.execute(f"select {_READ_ONLY}")
 
     async def _admit(self) -> None:
         """Check the gate's answer (it arrives with the first round trip) before any result is used."""
         if self._gate is not None:
-            cursor, admit = self._gate
+            cursor, gate = self._gate
             self._gate = None
-            admit(await cursor.fetchone())
+            gate.admit(await cursor.fetchone())
+            self._admitted = gate
 
     async def _end_pipeline(self, exc: BaseException | None = None) -> None:
         """Send the Sync and collect every result: the round trip that ends a single unit of work."""
@@ -194,8 +204,12 @@ class TenantSession:
             await self._end_pipeline(exc)
         if self._conn.closed or self._conn.info.transaction_status == TransactionStatus.IDLE:
             return
+        again = self._admitted.after_rollback if self._admitted is not None else None
         with suppress(psycopg.Error):  # a broken connection: the pool discards it
-            await self._conn.execute("rollback")
+            async with self._conn.pipeline():  # the rollback and what it undid, in one round trip
+                await self._conn.execute("rollback")
+                if again is not None:
+                    await self._conn.execute(*again())
 
     async def fetch_one(self, query: str, params: Params | None = None) -> Row | None:
         cursor = await self._run(query, params)
