@@ -110,3 +110,27 @@ def test_a_write_rolled_back_after_the_gate_is_still_charged(
     answers = [client.patch(f"/v1/notes/{missing}", json={"title": "x"}, headers=tenant.headers()) for _ in range(3)]
     assert [answer.status_code for answer in answers] == [404] * 3
     assert client.get("/v1/notes", headers=tenant.headers()).status_code == 429
+
+
+def test_no_worker_serves_a_note_another_worker_updated(api: ReferenceStack, new_tenant: Callable[..., Tenant]) -> None:
+    tenant = new_tenant("enterprise")
+    headers = tenant.headers()
+
+    def titles(note_id: str) -> set[str]:
+        """The note's title as read by ``CLIENTS`` concurrent connections (the workers share them out)."""
+
+        def read(_: int) -> set[str]:
+            with httpx.Client(base_url=api.base_url, timeout=10) as http:
+                return {http.get(f"/v1/notes/{note_id}", headers=headers).json()["title"] for _ in range(5)}
+
+        with ThreadPoolExecutor(CLIENTS) as pool:
+            return set().union(*pool.map(read, range(CLIENTS)))
+
+    with httpx.Client(base_url=api.base_url, timeout=10) as http:
+        created = http.post("/v1/notes", json={"title": "before", "body": "b"}, headers=headers)
+        assert created.status_code == 201, created.text
+        note_id = created.json()["id"]
+        assert titles(note_id) == {"before"}  # each worker has read it (and would have cached it)
+        updated = http.patch(f"/v1/notes/{note_id}", json={"title": "after"}, headers=headers)
+        assert updated.status_code == 200, updated.text
+    assert titles(note_id) == {"after"}
