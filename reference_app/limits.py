@@ -4,11 +4,10 @@ Rate: a token bucket per tenant (``rate`` tokens a second, at most ``burst``), k
 (``rate_buckets``) so that every API worker process charges the same bucket, and keyed by the
 tenant of the *verified* token, so a forged token cannot drain a victim's bucket and one tenant's
 burst never throttles another. The charge rides in the tenant gate's statement
-(:data:`GATE_AND_CHARGE`): no round trip of its own. It is part of the unit of work's
-transaction, so a unit of work that rolls back after its gate admitted it is charged again once
-the rollback is done (:meth:`RateLimiter.charge_again`); the bucket's row stays locked until the
-transaction ends, which queues a tenant's own concurrent requests behind its writes, never another
-tenant's. A refusal (429 with ``Retry-After``) is answered after
+(:data:`GATE_AND_CHARGE`): no round trip of its own. A unit of work of several statements commits
+its gate on its own before its BEGIN, in the same message (see ``dal/session.py``), so a write's
+rollback does not undo its charge and the bucket's row lock is held only while the gate runs. A
+single read's gate shares the read's one-statement transaction. A refusal (429 with ``Retry-After``) is answered after
 ``REFERENCE_APP_THROTTLE_DELAY_MS`` (100 ms): a client that retries at once, as a flood does, is
 slowed down instead of keeping the API busy with refusals while other tenants wait.
 
@@ -29,7 +28,7 @@ from uuid import UUID
 
 from reference_app import faults
 from reference_app.config import PlanLimits
-from reference_app.dal.session import TENANT_GATE, Params, PlatformSession, Row, TenantSession
+from reference_app.dal.session import TENANT_GATE, PlatformSession, Row, TenantSession
 
 
 @dataclass(frozen=True)
@@ -73,8 +72,6 @@ GATE_AND_CHARGE = f"""
     )
     select g.*, c.tokens, c.allowed from gate g left join charged c on true
 """
-# The same charge on its own, after a rollback undid the gate's.
-_CHARGE = f"{_INSERT} values (%(bucket)s, %(rate)s, %(burst)s, %(burst)s - 1, true, clock_timestamp()) {_UPSERT}"
 
 
 class RateLimiter:
@@ -98,11 +95,6 @@ class RateLimiter:
             reset_seconds=math.ceil((limits.burst - tokens) / limits.rate),
             retry_after=0 if allowed else max(1, math.ceil((1.0 - tokens) / limits.rate)),
         )
-
-    def charge_again(self, key: str, plan: str) -> tuple[str, Params]:
-        """The charge of a request whose transaction rolled back after its gate admitted it."""
-        limits = self._plans[plan]
-        return _CHARGE, {"bucket": key, "rate": float(limits.rate), "burst": float(limits.burst)}
 
 
 async def forget_bucket(session: PlatformSession, tenant_id: UUID) -> None:

@@ -22,7 +22,7 @@ from reference_app.api.errors import ProblemError
 from reference_app.auth import InvalidToken, Principal, TokenVerifier
 from reference_app.config import PlanLimits, Settings
 from reference_app.dal import Database, Gate, TenantSession
-from reference_app.dal.session import Params, Row
+from reference_app.dal.session import Row
 from reference_app.metrics import Metrics
 
 ROLE_RANK = {"viewer": 0, "member": 1, "admin": 2, "owner": 3}
@@ -126,16 +126,12 @@ class TenantContext:
             return Gate(self.principal.subject, self._admit)
         limiter: limits.RateLimiter = self.state.limiter
         params = limiter.gate_params(self._bucket_key)
-        return Gate(self.principal.subject, self._admit, limits.GATE_AND_CHARGE, params, self._charge_again)
+        return Gate(self.principal.subject, self._admit, limits.GATE_AND_CHARGE, params)
 
     @property
     def _bucket_key(self) -> str:
         assert self.request is not None
         return limits.bucket_key(self.tenant_id, self.request.client.host if self.request.client else None)
-
-    def _charge_again(self) -> tuple[str, Params]:
-        limiter: limits.RateLimiter = self.state.limiter
-        return limiter.charge_again(self._bucket_key, self.plan)
 
     def _admit(self, gate: Row | None) -> None:
         """The gate's row: tenant status and plan, then the caller's membership, then the rate limit.

@@ -103,14 +103,12 @@ Admit = Callable[[Row | None], None]
 class Gate:
     """What a tenant unit of work checks with its first round trip: ``statement`` (:data:`TENANT_GATE`
     or a statement built on it) for ``subject`` and ``params``, whose row goes to ``admit``; raising
-    there refuses the unit of work. If the unit of work rolls back after ``admit`` accepted it,
-    ``after_rollback`` may name a statement to run then, in autocommit (a charge the rollback undid)."""
+    there refuses the unit of work."""
 
     subject: str
     admit: Admit
     statement: str = TENANT_GATE
     params: Params = field(default_factory=dict)
-    after_rollback: Callable[[], tuple[str, Params]] | None = None
 
 
 class TenantSession:
@@ -130,7 +128,6 @@ class TenantSession:
         self._pipeline: AsyncPipeline | None = None
         self._pipeline_cm: AbstractAsyncContextManager[AsyncPipeline] | None = None
         self._gate: tuple[AsyncCursor[DictRow], Gate] | None = None
-        self._admitted: Gate | None = None
 
     def _bind(self, query: str, params: Params | None) -> dict[str, Any]:
         if not _TENANT_PLACEHOLDER.search(query):
@@ -141,25 +138,40 @@ class TenantSession:
         return bound
 
     async def _begin(self, *, snapshot: bool, gate: Gate | None) -> None:
-        """Queue the transaction's opening statements; nothing is sent until the first result is needed."""
+        """Queue the transaction's opening statements; nothing is sent until the first result is needed.
+
+        A unit of work of several statements sends its gate first, in an implicit transaction of its
+        own that a Sync in the same message ends: a gate that writes (the rate-limit charge) commits
+        at once, so it holds no row lock until the unit of work's COMMIT and survives its rollback.
+        """
         self._pipeline_cm = self._conn.pipeline()
         self._pipeline = await self._pipeline_cm.__aenter__()
-        if not self._single:
-            await self._conn.execute("begin isolation level repeatable read" if snapshot else "begin")
-        elif snapshot:
+        if self._single and snapshot:
             raise ValueError("a snapshot needs an explicit transaction: not with single=True")
-        read_only_now = self._single and gate is None
+        if not self._single:
+            if gate is not None:
+                await self._set_tenant(read_only=False)
+                await self._queue_gate(gate)
+                self._pipeline._enqueue_sync()  # sync() would also wait for the answer: a round trip
+            await self._conn.execute("begin isolation level repeatable read" if snapshot else "begin")
+            await self._set_tenant(read_only=False)
+            return
+        await self._set_tenant(read_only=gate is None)
+        if gate is not None:
+            await self._queue_gate(gate)
+            if not faults.session_set_bleed.active:
+                await self._conn.execute(f"select {_READ_ONLY}")
+
+    async def _set_tenant(self, *, read_only: bool) -> None:
         if faults.session_set_bleed.active:
             self.tenant_id = await _connection_bound_tenant(self._conn, self.tenant_id)
         else:
-            await self._conn.execute(
-                _SET_TENANT_READ_ONLY if read_only_now else _SET_TENANT, {"tenant_id": str(self.tenant_id)}
-            )
-        if gate is not None:
-            params = {**gate.params, "tenant_id": self.tenant_id, "subject": gate.subject}
-            self._gate = (await self._conn.execute(gate.statement, params), gate)
-            if self._single and not faults.session_set_bleed.active:
-                await self._conn.execute(f"select {_READ_ONLY}")
+            statement = _SET_TENANT_READ_ONLY if read_only else _SET_TENANT
+            await self._conn.execute(statement, {"tenant_id": str(self.tenant_id)})
+
+    async def _queue_gate(self, gate: Gate) -> None:
+        params = {**gate.params, "tenant_id": self.tenant_id, "subject": gate.subject}
+        self._gate = (await self._conn.execute(gate.statement, params), gate)
 
     async def _admit(self) -> None:
         """Check the gate's answer (it arrives with the first round trip) before any result is used."""
@@ -167,7 +179,6 @@ class TenantSession:
             cursor, gate = self._gate
             self._gate = None
             gate.admit(await cursor.fetchone())
-            self._admitted = gate
 
     async def _end_pipeline(self, exc: BaseException | None = None) -> None:
         """Send the Sync and collect every result: the round trip that ends a single unit of work."""
@@ -204,12 +215,8 @@ class TenantSession:
             await self._end_pipeline(exc)
         if self._conn.closed or self._conn.info.transaction_status == TransactionStatus.IDLE:
             return
-        again = self._admitted.after_rollback if self._admitted is not None else None
         with suppress(psycopg.Error):  # a broken connection: the pool discards it
-            async with self._conn.pipeline():  # the rollback and what it undid, in one round trip
-                await self._conn.execute("rollback")
-                if again is not None:
-                    await self._conn.execute(*again())
+            await self._conn.execute("rollback")
 
     async def fetch_one(self, query: str, params: Params | None = None) -> Row | None:
         cursor = await self._run(query, params)
