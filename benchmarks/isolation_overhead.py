@@ -461,7 +461,12 @@ def _report(servers: list[Server], args: argparse.Namespace, jwt_us: tuple[float
         )
         return overall, per_round
 
-    pairs = (("isolation", "baseline"), ("cached", "baseline"), ("isolation", "raw"), ("baseline", "raw"))
+    pairs: tuple[tuple[str, str], ...] = (
+        ("isolation", "baseline"),
+        ("cached", "baseline"),
+        ("isolation", "raw"),
+        ("baseline", "raw"),
+    )
     if "workers" in by_name:
         pairs += (("workers", "isolation"), ("workers", "raw-workers"), ("raw-workers", "raw"), ("workers", "baseline"))
     ratios = {f"{a}/{b}": ratio(a, b) for a, b in pairs}
