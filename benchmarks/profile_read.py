@@ -2,8 +2,9 @@
 
 Sets up the database and the load as ``isolation_overhead.py`` does (embedded PostgreSQL,
 ``--tenants`` x ``--notes`` notes, target (a): note cache off), but serves the API under
-``python -m cProfile``, sends ``--seconds`` of load with the same load generator, stops the API
-with SIGINT (so the profile is written) and prints:
+a CPU-time cProfile (``time.process_time``, so time the process spent descheduled on a busy
+machine is not counted) that SIGUSR1 turns on after the warm-up and SIGUSR2 writes out after
+``--seconds`` of load with the same load generator (so start-up is not in it), and prints:
 
 - CPU per request of the API process, split into user (Python and C extensions) and system
   (kernel: sockets, epoll), and of the PostgreSQL backends, from ``/proc``;
@@ -11,9 +12,8 @@ with SIGINT (so the profile is written) and prints:
   Starlette, pydantic, psycopg, asyncio, the reference app, ...), per request;
 - the functions with the most self time.
 
-cProfile's own overhead inflates the Python share (roughly 1.5-2x here), so read the groups as
-proportions, and the ``/proc`` CPU figures of the uninstrumented ``isolation_overhead.py`` runs as
-the absolute cost.
+cProfile's own overhead inflates the Python share, so read the groups as proportions, and the
+``/proc`` CPU figures of the uninstrumented ``isolation_overhead.py`` runs as the absolute cost.
 
     .venv/bin/python benchmarks/profile_read.py [--seconds 10] [--concurrency 16]
 """
@@ -34,6 +34,16 @@ from pathlib import Path
 
 import isolation_overhead as overhead
 import psutil
+
+# The API under a profiler that signals switch on and write out (``serve`` keeps SIGINT and SIGTERM).
+PROFILED_SERVE = """
+import cProfile, signal, sys, time
+from reference_app.__main__ import main
+profile = cProfile.Profile(time.process_time)
+signal.signal(signal.SIGUSR1, lambda *_: profile.enable())
+signal.signal(signal.SIGUSR2, lambda *_: (profile.disable(), profile.dump_stats(sys.argv[1])))
+main(["serve", *sys.argv[2:]])
+"""
 
 # First match wins: a function's file path -> the group its self time is counted in.
 GROUPS = (
@@ -107,7 +117,7 @@ def main() -> None:
             with (workdir / "profiled.log").open("wb") as log:  # the child keeps its own descriptor
                 process = subprocess.Popen(
                     [
-                        *(sys.executable, "-m", "cProfile", "-o", str(profile), "-m", "reference_app", "serve"),
+                        *(sys.executable, "-c", PROFILED_SERVE, str(profile)),
                         *("--host", "127.0.0.1", "--port", str(port)),
                     ],
                     env={**os.environ, **env},
@@ -126,13 +136,17 @@ def main() -> None:
             requests = overhead._requests(server, [rng.choice(ids) for _ in range(1000)], tokens)
             overhead._run_load(server, requests, 0.0, 0.0, args.concurrency, seed=0, sweep=True)
             api = psutil.Process(process.pid)
+            process.send_signal(signal.SIGUSR1)
             before, pg_before = api.cpu_times(), overhead._pg_cpu(postmaster)
             result = overhead._run_load(server, requests, args.seconds, 0.0, args.concurrency, seed=1)
             after, pg_after = api.cpu_times(), overhead._pg_cpu(postmaster)
+            process.send_signal(signal.SIGUSR2)
+            while not profile.is_file():
+                time.sleep(0.1)
             served = max(int(result["requests"]), 1)
             pg_seconds = sum(value - pg_before.get(pid, 0.0) for pid, value in pg_after.items())
             print(
-                f"{served} requests in {args.seconds:g} s under cProfile ({result['throughput']:.0f} req/s); "
+                f"{served} requests in {args.seconds:g} s under the profiler ({result['throughput']:.0f} req/s); "
                 f"load average {os.getloadavg()[0]:.1f}"
             )
             print(
@@ -142,10 +156,8 @@ def main() -> None:
             )
             process.send_signal(signal.SIGINT)
             process.wait(timeout=60)
-            time.sleep(0.2)
         finally:
             stack.stop()
-    # The sweep and the start-up are in the profile too; the load's requests dominate it.
     _report(profile, served)
 
 
