@@ -5,7 +5,9 @@ The floor for this read on this stack: uvicorn (same server, same flags), one po
 FastAPI, no pydantic, no JWT verification, no logging set-up. It answers ``GET /healthz`` and
 ``GET /v1/notes/{uuid}`` with the same JSON document as the reference app.
 
-    BENCH_SINGLE_TENANT_DSN=... python benchmarks/_raw_app.py --port 8002
+    BENCH_SINGLE_TENANT_DSN=... python benchmarks/_raw_app.py --port 8002 [--workers 2]
+
+With ``--workers N``, N uvicorn processes share the socket: the ceiling of N API processes.
 """
 
 from __future__ import annotations
@@ -80,15 +82,23 @@ class RawApp:
                 return
 
 
+def create_app() -> RawApp:
+    return RawApp(os.environ[SINGLE_TENANT_DSN_ENV])
+
+
 def main() -> None:
     import uvicorn
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args()
-    app = RawApp(os.environ[SINGLE_TENANT_DSN_ENV])
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
+    options: dict[str, Any] = {"host": args.host, "port": args.port, "log_level": "warning", "access_log": False}
+    if args.workers == 1:
+        uvicorn.run(create_app(), **options)
+    else:  # each worker imports this file as _raw_app (its directory is on the workers' sys.path)
+        uvicorn.run("_raw_app:create_app", factory=True, workers=args.workers, **options)
 
 
 if __name__ == "__main__":

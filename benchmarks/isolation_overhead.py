@@ -17,6 +17,9 @@ own single-worker uvicorn process on loopback:
     no RLS, no tenant filter: one pooled autocommit ``SELECT`` by primary key;
 (c) ``raw``: a bare ASGI callable + psycopg doing (b)'s ``SELECT`` (``benchmarks/_raw_app.py``):
     no FastAPI, no pydantic, no JWT.
+(a2), (c2) ``workers``, ``raw-workers``: (a) and (c) served by ``--api-workers`` uvicorn processes
+    (default 2; ``REFERENCE_APP_API_WORKERS`` for (a)): what several processes buy on this machine,
+    and their ceiling. Their CPU is the supervisor's and every worker's.
 
 A separate load-generator process (a minimal asyncio HTTP/1.1 keep-alive client, so that it
 takes as little CPU from the servers as possible on a small machine) keeps ``--concurrency``
@@ -67,6 +70,8 @@ TARGETS = {
     "cached": "(a') isolation on, note cache on",
     "baseline": "(b) single-tenant baseline",
     "raw": "(c) raw ASGI + psycopg",
+    "workers": "(a2) isolation on, N API processes",
+    "raw-workers": "(c2) raw ASGI + psycopg, N processes",
 }
 # (a) reads the database on every request: the reference app's tenant-keyed note cache is made
 # useless (one entry for ``--distinct`` notes), so that (a), (b) and (c) do the same indexed read.
@@ -197,7 +202,8 @@ def _spawn(name: str, script: str, env: dict[str, str], workdir: Path) -> Server
     from tenantprobe.child import free_port
 
     port = free_port()
-    command = script.split() if script.startswith("-m ") else [str(HERE / script)]
+    file_or_module, *args = script.split()
+    command = script.split() if script.startswith("-m ") else [str(HERE / file_or_module), *args]
     argv = [sys.executable, *command, "--host", "127.0.0.1", "--port", str(port)]
     child = Child(f"the {name} server", argv, workdir / f"{name}.log", env={**os.environ, **env}).start()
     return Server(name, f"http://127.0.0.1:{port}", child, child.pid)
@@ -271,8 +277,15 @@ def _parent_postgres(backend_pid: int) -> Any:
 
 
 def _cpu_seconds(process: Any) -> float:
-    times = process.cpu_times()
-    return float(times.user + times.system)
+    """The server process and its worker processes, if it has any."""
+    import psutil
+
+    total = 0.0
+    for member in (process, *process.children(recursive=True)):
+        with suppress(psutil.NoSuchProcess):
+            times = member.cpu_times()
+            total += float(times.user + times.system)
+    return total
 
 
 def _pg_cpu(postmaster: Any) -> dict[int, float]:
@@ -432,7 +445,14 @@ def _report(servers: list[Server], args: argparse.Namespace, jwt_us: tuple[float
         )
         return overall, per_round
 
-    pairs = (("isolation", "baseline"), ("cached", "baseline"), ("isolation", "raw"), ("baseline", "raw"))
+    pairs: tuple[tuple[str, str], ...] = (
+        ("isolation", "baseline"),
+        ("cached", "baseline"),
+        ("isolation", "raw"),
+        ("baseline", "raw"),
+    )
+    if "workers" in by_name:
+        pairs += (("workers", "isolation"), ("workers", "raw-workers"), ("raw-workers", "raw"), ("workers", "baseline"))
     ratios = {f"{a}/{b}": ratio(a, b) for a, b in pairs}
     print()
     print("throughput ratios (ratio of medians; median of per-round ratios in brackets):")
@@ -441,7 +461,7 @@ def _report(servers: list[Server], args: argparse.Namespace, jwt_us: tuple[float
         goal = ""
         if name == "isolation/baseline":
             goal = f"   goal >= {GOAL:.2f}: {'met' if overall >= GOAL else 'NOT met'}"
-        print(f"  {top:>9} / {bottom:<8} {overall:6.3f}  [{per_round:.3f}]{goal}")
+        print(f"  {top:>11} / {bottom:<11} {overall:6.3f}  [{per_round:.3f}]{goal}")
     cpu = {name: summary[name]["server_cpu_us"] + summary[name]["pg_cpu_us"] for name in summary}
     print(
         "server + PostgreSQL CPU per request, relative to the baseline (less sensitive to a busy machine): "
@@ -499,6 +519,11 @@ def _benchmark(args: argparse.Namespace) -> None:
                 _spawn("baseline", "_baseline_app.py", env, workdir),
                 _spawn("raw", "_raw_app.py", {SINGLE_TENANT_DSN_ENV: single_dsn}, workdir),
             ]
+            if args.api_workers > 1:
+                workers = {**stack.app_env, "REFERENCE_APP_API_WORKERS": str(args.api_workers)}
+                servers.append(_spawn("workers", "-m reference_app serve", workers, workdir))
+                raw_env = {SINGLE_TENANT_DSN_ENV: single_dsn}
+                servers.append(_spawn("raw-workers", f"_raw_app.py --workers {args.api_workers}", raw_env, workdir))
             for server in servers[1:]:
                 _wait_ready(server, "/healthz")
             key = SigningKey.from_pem(stack.key_file.read_bytes())
@@ -599,6 +624,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--distinct", type=int, default=1000, help="distinct (tenant, note) pairs requested")
     parser.add_argument("--seed", type=int, default=16)
     parser.add_argument("--json", help="also write the figures to this file")
+    parser.add_argument(
+        "--api-workers",
+        type=int,
+        default=2,
+        help="also serve (a) and (c) with this many processes, as (a2) and (c2); 1 for none (default 2)",
+    )
     parser.add_argument("--load-worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.load_worker:

@@ -1,7 +1,7 @@
 """The reference app's command line.
 
     python -m reference_app setup --admin-url-env DATABASE_URL --database pake   # roles, database, migrations
-    python -m reference_app serve --port 8000                                      # the API
+    python -m reference_app serve --port 8000                                      # the API (REFERENCE_APP_API_WORKERS)
     python -m reference_app internal --port 8001                                   # the internal search service
     python -m reference_app worker                                                 # the background worker
     python -m reference_app migrate -1                                             # one migration down
@@ -24,9 +24,13 @@ import os
 import sys
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from reference_app import faults
 from reference_app.config import PREFIX, ConfigError, Settings
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
@@ -44,14 +48,29 @@ def _settings(command: str) -> Settings:
         raise SystemExit(f"reference_app {command}: {exc}") from None
 
 
-def _serve(args: argparse.Namespace) -> None:
-    import uvicorn
-
+def api_app(settings: Settings | None = None) -> FastAPI:
+    """One API process's app (``REFERENCE_APP_API_WORKERS`` > 1: uvicorn calls this in each worker)."""
     from reference_app.main import create_app
 
     _logging()
-    app = create_app(_settings("serve"))
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
+    return create_app(settings or _settings("serve"))
+
+
+def _serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    from reference_app.metrics import multiprocess_directory
+
+    _logging()
+    settings = _settings("serve")
+    options: dict[str, Any] = {"host": args.host, "port": args.port, "log_level": "warning", "access_log": False}
+    if settings.api_workers == 1:  # in this process: no start-up of a second interpreter
+        uvicorn.run(api_app(settings), **options)
+        return
+    # The workers share the listening socket; per-tenant state is in PostgreSQL (rate buckets) or in
+    # the run's metrics directory, never in one process.
+    with multiprocess_directory():
+        uvicorn.run("reference_app.__main__:api_app", factory=True, workers=settings.api_workers, **options)
 
 
 def _internal(args: argparse.Namespace) -> None:

@@ -84,6 +84,7 @@ class Settings:
     worker_poll_seconds: float = 1.0
     job_lease_seconds: float = 30.0  # a claimed job no worker holds for this long is taken again
     throttle_delay_ms: int = 100
+    api_workers: int = 1  # API processes; rate buckets are in PostgreSQL, metrics in multiprocess mode
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -146,4 +147,5 @@ class Settings:
             worker_poll_seconds=number("WORKER_POLL_SECONDS", cls.worker_poll_seconds, float),
             job_lease_seconds=number("JOB_LEASE_SECONDS", cls.job_lease_seconds, float),
             throttle_delay_ms=int(number("THROTTLE_DELAY_MS", cls.throttle_delay_ms)),
+            api_workers=int(number("API_WORKERS", cls.api_workers)),
         )

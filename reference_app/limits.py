@@ -1,29 +1,34 @@
 """Per-tenant rate limits and storage quotas, by plan.
 
-Rate: a token bucket per tenant (``rate`` tokens a second, at most ``burst``), kept in the API
-process and keyed by the tenant of the *verified* token, so a forged token cannot drain a
-victim's bucket and one tenant's burst never throttles another. A refusal (429 with
-``Retry-After``) is answered after ``REFERENCE_APP_THROTTLE_DELAY_MS`` (100 ms): a client that
-retries at once, as a flood does, is slowed down instead of keeping the API process busy with
-refusals while other tenants wait.
+Rate: a token bucket per tenant (``rate`` tokens a second, at most ``burst``), kept in PostgreSQL
+(``rate_buckets``) so that every API worker process charges the same bucket, and keyed by the
+tenant of the *verified* token, so a forged token cannot drain a victim's bucket and one tenant's
+burst never throttles another. The charge rides in the tenant gate's statement
+(:data:`GATE_AND_CHARGE`): no round trip of its own. A unit of work of several statements commits
+its gate on its own before its BEGIN, in the same message (see ``dal/session.py``), so a write's
+rollback does not undo its charge and the bucket's row lock is held only while the gate runs. A
+single read's gate shares the read's one-statement transaction. A refusal (429 with ``Retry-After``) is answered after
+``REFERENCE_APP_THROTTLE_DELAY_MS`` (100 ms): a client that retries at once, as a flood does, is
+slowed down instead of keeping the API busy with refusals while other tenants wait.
 
 Storage: the tenant's note count and attachment bytes, checked inside the write's own
-transaction under a per-tenant advisory lock, so two concurrent writes cannot both squeeze
-under the limit.
+transaction under a per-tenant advisory lock, so two concurrent writes (whichever worker process
+serves them) cannot both squeeze under the limit.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
 from reference_app import faults
 from reference_app.config import PlanLimits
-from reference_app.dal.session import TenantSession
+from reference_app.dal.session import TENANT_GATE, PlatformSession, Row, TenantSession
 
 
 @dataclass(frozen=True)
@@ -36,29 +41,52 @@ class Decision:
     retry_after: int  # until the next request would be allowed (0 when allowed)
 
 
+# The bucket after refilling it for the time since its last charge (at most ``burst`` tokens).
+_REFILLED = (
+    "least(excluded.burst, b.tokens"
+    " + greatest(0, extract(epoch from excluded.updated_at - b.updated_at)::float8) * excluded.rate)"
+)
+# Take a token if there is one; a refusal only records the refill. The row lock taken here orders
+# the charges of all worker processes.
+_UPSERT = f"""
+    on conflict (key) do update set
+        rate = excluded.rate, burst = excluded.burst,
+        tokens = {_REFILLED} - case when {_REFILLED} >= 1 then 1 else 0 end,
+        allowed = {_REFILLED} >= 1,
+        updated_at = greatest(b.updated_at, excluded.updated_at)
+    returning b.tokens, b.allowed
+"""
+_INSERT = "insert into rate_buckets as b (key, rate, burst, tokens, allowed, updated_at)"
+
+# The tenant gate (session.TENANT_GATE) and the charge of the tenant's bucket, in one statement. Only
+# a request the gate lets through is charged (an active tenant; a caller not removed from it), at its
+# plan's current limits (``plans``: the JSON of :meth:`RateLimiter.gate_params`).
+GATE_AND_CHARGE = f"""
+    with gate as ({TENANT_GATE}),
+    charged as (
+        {_INSERT}
+        select %(bucket)s, p.rate, p.burst, p.burst - 1, true, clock_timestamp()
+        from gate g cross join lateral jsonb_to_record(%(plans)s::jsonb -> g.plan) as p(rate float8, burst float8)
+        where g.status = 'active' and (g.member_role is not null or not g.removed)
+        {_UPSERT}
+    )
+    select g.*, c.tokens, c.allowed from gate g left join charged c on true
+"""
+
+
 class RateLimiter:
-    """Token buckets keyed by tenant; idle buckets are forgotten first when ``max_keys`` is reached."""
+    """The plans' limits for :data:`GATE_AND_CHARGE`, and the decision read from its row."""
 
-    def __init__(
-        self, plans: Mapping[str, PlanLimits], max_keys: int = 100_000, clock: Callable[[], float] = time.monotonic
-    ) -> None:
+    def __init__(self, plans: Mapping[str, PlanLimits]) -> None:
         self._plans = plans
-        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # key -> (tokens, updated)
-        self._max_keys = max_keys
-        self._clock = clock
+        self._plans_json = json.dumps({name: {"rate": p.rate, "burst": p.burst} for name, p in plans.items()})
 
-    def take(self, key: str, plan: str) -> Decision:
+    def gate_params(self, key: str) -> dict[str, Any]:
+        return {"bucket": key, "plans": self._plans_json}
+
+    def decision(self, row: Row, plan: str) -> Decision:
         limits = self._plans[plan]
-        now = self._clock()
-        tokens, updated = self._buckets.get(key, (float(limits.burst), now))
-        tokens = min(float(limits.burst), tokens + (now - updated) * limits.rate)
-        allowed = tokens >= 1.0
-        if allowed:
-            tokens -= 1.0
-        self._buckets[key] = (tokens, now)
-        self._buckets.move_to_end(key)
-        while len(self._buckets) > self._max_keys:
-            self._buckets.popitem(last=False)
+        allowed, tokens = bool(row["allowed"]), float(row["tokens"] or 0.0)
         return Decision(
             allowed=allowed,
             plan=plan,
@@ -68,8 +96,10 @@ class RateLimiter:
             retry_after=0 if allowed else max(1, math.ceil((1.0 - tokens) / limits.rate)),
         )
 
-    def forget(self, key: str) -> None:
-        self._buckets.pop(key, None)
+
+async def forget_bucket(session: PlatformSession, tenant_id: UUID) -> None:
+    """A deprovisioned tenant's bucket goes with it."""
+    await session.execute("delete from rate_buckets where key = %(key)s", {"key": f"tenant:{tenant_id}"})
 
 
 def bucket_key(tenant_id: UUID, client_address: str | None) -> str:

@@ -60,7 +60,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         acquire_timeout=settings.db_acquire_timeout_seconds,
         per_tenant=settings.db_connections_per_tenant,
     )
-    cache = create_cache(settings.redis_url, settings.cache_max_entries, settings.cache_ttl_seconds)
+    # Several API processes without Redis keep no note cache: one process's copy would outlive an
+    # update another process made (a cache of 0 entries forgets every note as it stores it).
+    entries = settings.cache_max_entries if settings.api_workers == 1 or settings.redis_url else 0
+    cache = create_cache(settings.redis_url, entries, settings.cache_ttl_seconds)
     search_client = (
         SearchClient(settings.internal_url, signing_key, settings.jwt_issuer, settings.internal_token_ttl_seconds)
         if settings.internal_url

@@ -5,19 +5,32 @@ Every request is counted and timed with its tenant, method and *route template*
 ``max_tenants`` tenants seen by this process get their own value, every later one is counted
 as ``other``, requests without a tenant as ``none``. Quota and rate-limit rejections are
 counted per tenant and quota.
+
+Several API worker processes (``REFERENCE_APP_API_WORKERS``) use prometheus_client's
+multiprocess mode: each process writes its samples to files in ``PROMETHEUS_MULTIPROC_DIR`` (one
+directory per run, emptied at start: :func:`multiprocess_directory`), and a scrape, whichever
+process answers it, adds up every process's files. Tenant labels are then bounded per process:
+at most ``max_tenants`` each, since a process admits the first tenants *it* sees.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from uuid import UUID
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Histogram, multiprocess
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from reference_app import faults
 
+MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 NO_TENANT = "none"
 OTHER = "other"
 UNMATCHED = "unmatched"
@@ -42,31 +55,57 @@ class TenantLabels:
         return OTHER
 
 
+@contextmanager
+def multiprocess_directory() -> Iterator[Path]:
+    """The run's directory for the worker processes' sample files, in the environment they inherit.
+
+    Emptied at start (files a previous run left would be added to this run's counts), and removed
+    at the end when it was made here. Set before the workers import prometheus_client, which
+    picks its storage at import time.
+    """
+    given = os.environ.get(MULTIPROCESS_DIR)
+    path = Path(given) if given else Path(tempfile.mkdtemp(prefix="reference-app-metrics-"))
+    if given:
+        shutil.rmtree(path, ignore_errors=True)
+        path.mkdir(parents=True)
+    os.environ[MULTIPROCESS_DIR] = str(path)
+    try:
+        yield path
+    finally:
+        if not given:
+            shutil.rmtree(path, ignore_errors=True)
+
+
 class Metrics:
     def __init__(self, max_tenants: int) -> None:
+        # ``registry`` is what a scrape reads: this process's metrics, or every worker's files.
         self.registry = CollectorRegistry()
+        own = self.registry
+        if os.environ.get(MULTIPROCESS_DIR):
+            multiprocess.MultiProcessCollector(self.registry)  # type: ignore[no-untyped-call]
+            own = CollectorRegistry()  # keeps this process's metric names unique; samples go to the files
         self.label = TenantLabels(max_tenants)
         self.requests = Counter(
-            "pake_http_requests", "HTTP requests", ["tenant", "method", "route", "status"], registry=self.registry
+            "pake_http_requests", "HTTP requests", ["tenant", "method", "route", "status"], registry=own
         )
         self.latency = Histogram(
             "pake_http_request_duration_seconds",
             "HTTP request latency",
             ["tenant", "method", "route"],
-            registry=self.registry,
+            registry=own,
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
         )
         self.errors = Counter(
             "pake_http_errors",
             "HTTP responses with status >= 400",
             ["tenant", "route", "class"],
-            registry=self.registry,
+            registry=own,
         )
         self.quota_rejections = Counter(
             "pake_quota_rejections",
             "Requests refused by a quota or rate limit",
             ["tenant", "quota"],
-            registry=self.registry,
+            registry=own,
         )
 
     def reject(self, tenant_id: UUID | None, quota: str) -> None:

@@ -116,9 +116,22 @@ class TenantContext:
         The check travels with the first statement (one round trip); ``single=True`` for a unit of
         work of one read, which then also ends with it (see :meth:`Database.tenant`).
         """
-        gate = Gate(self.principal.subject, self._admit)
+        gate = self._gate()
         async with self.database.tenant(self.tenant_id, single=single, gate=gate) as session:
             yield session
+
+    def _gate(self) -> Gate:
+        """The first unit of work of a request also charges the tenant's rate limit (see limits.py)."""
+        if self._rate_checked or self.request is None:
+            return Gate(self.principal.subject, self._admit)
+        limiter: limits.RateLimiter = self.state.limiter
+        params = limiter.gate_params(self._bucket_key)
+        return Gate(self.principal.subject, self._admit, limits.GATE_AND_CHARGE, params)
+
+    @property
+    def _bucket_key(self) -> str:
+        assert self.request is not None
+        return limits.bucket_key(self.tenant_id, self.request.client.host if self.request.client else None)
 
     def _admit(self, gate: Row | None) -> None:
         """The gate's row: tenant status and plan, then the caller's membership, then the rate limit.
@@ -135,7 +148,7 @@ class TenantContext:
         elif gate["removed"]:
             raise ProblemError(403, "Forbidden", "Your membership of this tenant was removed.")
         self.plan = gate["plan"]
-        self._charge_rate_limit()
+        self._charge_rate_limit(gate)
         if self._minimum is not None:
             self.require(self._minimum)
 
@@ -144,13 +157,13 @@ class TenantContext:
         async with self.session(single=True):
             pass
 
-    def _charge_rate_limit(self) -> None:
+    def _charge_rate_limit(self, gate: Row) -> None:
+        """The charge's outcome, which the gate's row carries on the request's first unit of work."""
         if self._rate_checked or self.request is None:
             return
         self._rate_checked = True
         limiter: limits.RateLimiter = self.state.limiter
-        client = self.request.client.host if self.request.client else None
-        decision = limiter.take(limits.bucket_key(self.tenant_id, client), self.plan)
+        decision = limiter.decision(gate, self.plan)
         self.request.state.ratelimit = decision
         if not decision.allowed:
             metrics: Metrics = self.state.metrics

@@ -16,7 +16,7 @@ import re
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
@@ -91,21 +91,24 @@ TENANT_GATE = """
 """
 # Transaction-local (is_local = true): the setting dies with the transaction, never with the connection.
 _SET_TENANT = "select set_config('app.tenant_id', %(tenant_id)s, true)"
-# The same for a single-statement read, which is also made read-only: it commits before its gate is read.
-_SET_TENANT_READ_ONLY = (
-    "select set_config('app.tenant_id', %(tenant_id)s, true), set_config('transaction_read_only', 'on', true)"
-)
+# A single-statement read is also made read-only: it commits before its gate is read. After the gate
+# when there is one, since a gate may write (the rate-limit charge of reference_app/limits.py).
+_READ_ONLY = "set_config('transaction_read_only', 'on', true)"
+_SET_TENANT_READ_ONLY = f"select set_config('app.tenant_id', %(tenant_id)s, true), {_READ_ONLY}"
 
 Admit = Callable[[Row | None], None]
 
 
 @dataclass(frozen=True)
 class Gate:
-    """What a tenant unit of work checks with its first round trip: :data:`TENANT_GATE` for
-    ``subject``, whose row goes to ``admit``; raising there refuses the unit of work."""
+    """What a tenant unit of work checks with its first round trip: ``statement`` (:data:`TENANT_GATE`
+    or a statement built on it) for ``subject`` and ``params``, whose row goes to ``admit``; raising
+    there refuses the unit of work."""
 
     subject: str
     admit: Admit
+    statement: str = TENANT_GATE
+    params: Params = field(default_factory=dict)
 
 
 class TenantSession:
@@ -124,7 +127,7 @@ class TenantSession:
         self._spent = False
         self._pipeline: AsyncPipeline | None = None
         self._pipeline_cm: AbstractAsyncContextManager[AsyncPipeline] | None = None
-        self._gate: tuple[AsyncCursor[DictRow], Admit] | None = None
+        self._gate: tuple[AsyncCursor[DictRow], Gate] | None = None
 
     def _bind(self, query: str, params: Params | None) -> dict[str, Any]:
         if not _TENANT_PLACEHOLDER.search(query):
@@ -135,29 +138,47 @@ class TenantSession:
         return bound
 
     async def _begin(self, *, snapshot: bool, gate: Gate | None) -> None:
-        """Queue the transaction's opening statements; nothing is sent until the first result is needed."""
+        """Queue the transaction's opening statements; nothing is sent until the first result is needed.
+
+        A unit of work of several statements sends its gate first, in an implicit transaction of its
+        own that a Sync in the same message ends: a gate that writes (the rate-limit charge) commits
+        at once, so it holds no row lock until the unit of work's COMMIT and survives its rollback.
+        """
         self._pipeline_cm = self._conn.pipeline()
         self._pipeline = await self._pipeline_cm.__aenter__()
-        if not self._single:
-            await self._conn.execute("begin isolation level repeatable read" if snapshot else "begin")
-        elif snapshot:
+        if self._single and snapshot:
             raise ValueError("a snapshot needs an explicit transaction: not with single=True")
+        if not self._single:
+            if gate is not None:
+                await self._set_tenant(read_only=False)
+                await self._queue_gate(gate)
+                self._pipeline._enqueue_sync()  # sync() would also wait for the answer: a round trip
+            await self._conn.execute("begin isolation level repeatable read" if snapshot else "begin")
+            await self._set_tenant(read_only=False)
+            return
+        await self._set_tenant(read_only=gate is None)
+        if gate is not None:
+            await self._queue_gate(gate)
+            if not faults.session_set_bleed.active:
+                await self._conn.execute(f"select {_READ_ONLY}")
+
+    async def _set_tenant(self, *, read_only: bool) -> None:
         if faults.session_set_bleed.active:
             self.tenant_id = await _connection_bound_tenant(self._conn, self.tenant_id)
         else:
-            await self._conn.execute(
-                _SET_TENANT_READ_ONLY if self._single else _SET_TENANT, {"tenant_id": str(self.tenant_id)}
-            )
-        if gate is not None:
-            params = {"tenant_id": self.tenant_id, "subject": gate.subject}
-            self._gate = (await self._conn.execute(TENANT_GATE, params), gate.admit)
+            statement = _SET_TENANT_READ_ONLY if read_only else _SET_TENANT
+            await self._conn.execute(statement, {"tenant_id": str(self.tenant_id)})
+
+    async def _queue_gate(self, gate: Gate) -> None:
+        params = {**gate.params, "tenant_id": self.tenant_id, "subject": gate.subject}
+        self._gate = (await self._conn.execute(gate.statement, params), gate)
 
     async def _admit(self) -> None:
         """Check the gate's answer (it arrives with the first round trip) before any result is used."""
         if self._gate is not None:
-            cursor, admit = self._gate
+            cursor, gate = self._gate
             self._gate = None
-            admit(await cursor.fetchone())
+            gate.admit(await cursor.fetchone())
 
     async def _end_pipeline(self, exc: BaseException | None = None) -> None:
         """Send the Sync and collect every result: the round trip that ends a single unit of work."""

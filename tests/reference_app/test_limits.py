@@ -15,7 +15,6 @@ import pytest
 
 from reference_app.config import DEFAULT_PLANS, ConfigError, parse_plan
 from reference_app.database import DatabaseUrls
-from reference_app.limits import RateLimiter
 from reference_app.metrics import TenantLabels
 from tenantprobe.stack import ReferenceStack, RoleDsns
 from tests.reference_app.conftest import Tenant
@@ -33,34 +32,6 @@ def api(db: DatabaseUrls) -> Iterator[ReferenceStack]:
     dsns = RoleDsns(owner=db.owner, app=db.app, platform=db.platform)
     with ReferenceStack(dsns=dsns, extra_env=LIMITS) as stack:
         yield stack
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def test_token_bucket_allows_a_burst_then_refills_at_the_plan_rate() -> None:
-    clock = Clock()
-    plans = {"free": parse_plan("X", "rate=2,burst=3", DEFAULT_PLANS["free"])}
-    limiter = RateLimiter(plans, clock=clock)
-    assert [limiter.take("tenant:a", "free").allowed for _ in range(4)] == [True, True, True, False]
-    denied = limiter.take("tenant:a", "free")
-    assert (denied.allowed, denied.retry_after, denied.remaining) == (False, 1, 0)
-    assert limiter.take("tenant:b", "free").allowed, "another tenant has its own bucket"
-    clock.now = 0.5
-    assert limiter.take("tenant:a", "free").allowed
-    assert not limiter.take("tenant:a", "free").allowed
-
-
-def test_limiter_forgets_the_least_recent_bucket_first() -> None:
-    limiter = RateLimiter(DEFAULT_PLANS, max_keys=2)
-    for key in ("a", "b", "c"):
-        limiter.take(key, "free")
-    assert limiter.take("a", "free").remaining == DEFAULT_PLANS["free"].burst - 1, "a was forgotten: a full bucket"
 
 
 def test_plan_settings_name_the_variable_and_the_key() -> None:

@@ -15,6 +15,7 @@ from reference_app.api.deps import PlatformDep
 from reference_app.api.errors import PROBLEM_RESPONSES, ProblemError, not_found
 from reference_app.dal import analytics, bundle, jobs, tenants
 from reference_app.dal.session import PlatformSession
+from reference_app.limits import forget_bucket
 from reference_app.models import (
     ImportAccepted,
     JobPublic,
@@ -133,12 +134,12 @@ async def deprovision_tenant(database: PlatformDep, request: Request, tenant_id:
             if not await tenants.delete(session, tenant_id):
                 raise not_found("tenant")
             left = await remaining_rows(session, tenant_id, await tenant_tables(session))
+        await forget_bucket(session, tenant_id)
         if left:
             logger.error("deprovisioning %s left rows behind: %s; rolled back", tenant_id, left)
             raise ProblemError(500, "Deprovisioning incomplete", "Rows of the tenant remained; nothing was removed.")
     await request.app.state.cache.clear_tenant(tenant_id)
     request.app.state.recent_notes.forget_tenant(tenant_id)
-    request.app.state.limiter.forget(f"tenant:{tenant_id}")
     request.app.state.verifier.forget_tenant(tenant_id)
     return Response(
         status_code=204, headers={"Server-Timing": f"deprovision;dur={(time.perf_counter() - started) * 1000:.1f}"}
