@@ -25,7 +25,6 @@ import os
 import pstats
 import random
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -94,7 +93,7 @@ def _report(profile: Path, requests: int) -> None:
 
 def main() -> None:
     from reference_app.auth import SigningKey, TokenSettings, mint_token
-    from tenantprobe.pgserver import free_port
+    from tenantprobe.child import Child, free_port
     from tenantprobe.stack import ReferenceStack
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
@@ -114,16 +113,8 @@ def main() -> None:
             _single_dsn, ids, postmaster = overhead._seed(admin_dsn, args.tenants, args.notes)
             env = {**stack.app_env, **overhead.CACHE_OFF}
             port = free_port()
-            with (workdir / "profiled.log").open("wb") as log:  # the child keeps its own descriptor
-                process = subprocess.Popen(
-                    [
-                        *(sys.executable, "-c", PROFILED_SERVE, str(profile)),
-                        *("--host", "127.0.0.1", "--port", str(port)),
-                    ],
-                    env={**os.environ, **env},
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                )
+            argv = [sys.executable, "-c", PROFILED_SERVE, str(profile), "--host", "127.0.0.1", "--port", str(port)]
+            process = Child("the profiled API", argv, workdir / "profiled.log", env={**os.environ, **env}).start()
             server = overhead.Server("profiled", f"http://127.0.0.1:{port}", process, process.pid)
             overhead._wait_ready(server, "/healthz")
             key = SigningKey.from_pem(stack.key_file.read_bytes())
@@ -154,8 +145,7 @@ def main() -> None:
                 f"API system (kernel) {(after.system - before.system) / served * 1e6:.0f} µs, "
                 f"PostgreSQL backends {pg_seconds / served * 1e6:.0f} µs"
             )
-            process.send_signal(signal.SIGINT)
-            process.wait(timeout=60)
+            process.stop()
         finally:
             stack.stop()
     _report(profile, served)
