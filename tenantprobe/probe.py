@@ -339,13 +339,18 @@ class Probe:
         if self.observer is not None:
             self.observer(control_id, attempt, ok, positives, why)
 
-    def request(self, actor: Actor, method: str, path: str, **kwargs: Any) -> Exchange:
+    def request(self, actor: Actor, method: str, path: str, *, reads: bool = False, **kwargs: Any) -> Exchange:
+        """Send and scan; ``reads``: the operation only reads, whatever its method (a search form, a batch list)."""
         exchange = self.client.send(actor, method, path, **kwargs)
-        self.scan(exchange)
+        self.scan(exchange, reads=reads)
         return exchange
 
-    def scan(self, exchange: Exchange) -> None:
-        """The canary oracle: anything an actor receives must carry only its own tenant's canaries."""
+    def scan(self, exchange: Exchange, *, reads: bool = False) -> None:
+        """The canary oracle: anything an actor receives must carry only its own tenant's canaries.
+
+        What a tenant writes becomes its own (reading it back is no leak); what it only searched for
+        or named in a read (``POST /search {"ids": [...]}``) does not, or a later leak of it would pass.
+        """
         self.exchanges += 1
         if exchange.actor.role == PLATFORM_ROLE:
             return  # the platform operator sees every tenant by design; analytics checks judge what it is shown
@@ -367,7 +372,7 @@ class Probe:
                 victim=owner,
             )
         self._scan_references(exchange, viewer, sent)
-        if viewer is not None and exchange.ok and exchange.method in ("POST", "PUT", "PATCH"):
+        if viewer is not None and exchange.ok and exchange.method in ("POST", "PUT", "PATCH") and not reads:
             written = [value for _, value in referenced_values(exchange.request_body)]
             self.canaries.plant(written + self.canaries.within(str(exchange.request_body)), viewer)
 

@@ -347,6 +347,7 @@ def test_collections_show_only_own_objects(target: Target, pairs: list[tuple[Any
                     op.url(bindings),
                     params=op.required_query(obj.canary),
                     json_body=body,
+                    reads=op.reads,
                 )
                 pair = {"attacker": attacker.slug, "victim": victim.slug}
                 if not exchange.ok:

@@ -58,6 +58,7 @@ def send(probe: Probe, target: Target, tenant: SeededTenant, op: Operation, url:
         params=request.params or None,
         headers=request.headers or None,
         json_body=request.body,
+        reads=op.reads,
     )
 
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from tenantprobe.canaries import CanaryRegistry
+from tenantprobe.credentials import TenantRef
 from tenantprobe.oracles import (
     changed_by_others,
     exposed_secrets,
@@ -13,7 +15,8 @@ from tenantprobe.oracles import (
     looks_like_missing,
     referenced_values,
 )
-from tenantprobe.probe import Actor, Exchange
+from tenantprobe.probe import Actor, Exchange, Probe, ProbeClient
+from tenantprobe.records import ResultWriter
 
 
 def exchange(status: int, body: Any, content_type: str = "application/json") -> Exchange:
@@ -122,3 +125,19 @@ def test_foreign_credentials_are_named_by_owner_never_by_value() -> None:
     registry.remember_credential("short", "acme")  # too short to mean anything when found
     assert registry.foreign_credentials('{"key": "acme-owner-token", "x": "short"}', "globex") == {"acme": 1}
     assert registry.foreign_credentials('{"key": "acme-owner-token"}', "acme") == {}
+
+
+def test_what_a_tenant_only_searched_for_stays_foreign(tmp_path: Path) -> None:
+    """A search naming the victim's canary plants nothing; a write carrying it makes it the writer's own."""
+    registry = CanaryRegistry()
+    victims = registry.issue("victim")
+    attacker = Actor("attacker:owner", TenantRef("a", "attacker"), "owner", "t")
+    probe = Probe("t", ProbeClient("http://127.0.0.1:9"), registry, ResultWriter(tmp_path, "unit"))
+
+    def posted(body: dict[str, Any]) -> Exchange:
+        return Exchange(attacker, "POST", "http://t/search", {}, body, 200, {}, "[]", 1.0)
+
+    probe.scan(posted({"q": victims}), reads=True)
+    assert registry.foreign(victims, "attacker") == {victims: "victim"}
+    probe.scan(posted({"title": victims}))
+    assert registry.foreign(victims, "attacker") == {}
