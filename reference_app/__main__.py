@@ -120,7 +120,7 @@ def _mint(args: argparse.Namespace) -> None:
     key_file = Path(os.environ.get(PREFIX + "JWT_PRIVATE_KEY_FILE", args.key_file or ""))
     if not key_file.is_file():
         raise SystemExit(f"reference_app mint-token: no key file; pass --key-file or set {PREFIX}JWT_PRIVATE_KEY_FILE")
-    defaults = Settings.__dataclass_fields__
+    defaults = Settings.model_fields
     settings = TokenSettings(
         issuer=os.environ.get(PREFIX + "JWT_ISSUER", str(defaults["jwt_issuer"].default)),
         audience=os.environ.get(PREFIX + "JWT_AUDIENCE", str(defaults["jwt_audience"].default)),
