@@ -13,8 +13,6 @@ from collections import OrderedDict
 from typing import Protocol
 from uuid import UUID
 
-from reference_app import faults
-
 NAMESPACE = "pake"
 
 
@@ -23,9 +21,6 @@ def tenant_prefix(tenant_id: UUID) -> str:
 
 
 def cache_key(tenant_id: UUID, key: str) -> str:
-    if faults.cache_key_without_tenant.active:
-        # Fault cache_key_without_tenant: "note ids are UUIDs, globally unique; the tenant is redundant".
-        return f"{NAMESPACE}:{key}"
     return tenant_prefix(tenant_id) + key
 
 

@@ -17,7 +17,7 @@ from uuid import UUID
 from fastapi import Depends, Request
 from fastapi.security import HTTPBearer
 
-from reference_app import faults, limits
+from reference_app import limits
 from reference_app.api.errors import ProblemError
 from reference_app.auth import InvalidToken, Principal, TokenVerifier
 from reference_app.config import PlanLimits, Settings
@@ -178,17 +178,9 @@ async def tenant_context(request: Request, principal: CurrentPrincipal) -> Tenan
     if principal.tenant_id is None:
         raise ProblemError(403, "Forbidden", "This endpoint needs a tenant token.")
     tenant_id = principal.tenant_id
-    header = request.headers.get(TENANT_HEADER)
-    if faults.trust_tenant_header.active and header:
-        # Fault trust_tenant_header: "the gateway sets X-Tenant-ID", so it wins over the token.
-        try:
-            tenant_id = UUID(header.strip())
-        except ValueError:
-            raise ProblemError(400, "Bad request", "X-Tenant-ID is not a tenant id.") from None
-    else:
-        claimed = [header, request.query_params.get("tenant_id")]
-        if any(value is not None and value.strip().lower() != str(tenant_id) for value in claimed):
-            raise ProblemError(403, "Forbidden", "The tenant named in the request is not the token's tenant.")
+    claimed = [request.headers.get(TENANT_HEADER), request.query_params.get("tenant_id")]
+    if any(value is not None and value.strip().lower() != str(tenant_id) for value in claimed):
+        raise ProblemError(403, "Forbidden", "The tenant named in the request is not the token's tenant.")
     request.state.tenant_id = tenant_id
     return TenantContext(principal, tenant_id, request.app.state.database, request)
 

@@ -19,7 +19,6 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from reference_app import faults
 from reference_app.auth.keys import SIGNING_ALG, SigningKey
 
 HS256 = "HS256"
@@ -129,6 +128,11 @@ def mint_token(
     return jwt.encode(claims, key.private_key, algorithm=SIGNING_ALG, headers={"kid": key.kid})
 
 
+def decode_options() -> jwt.types.Options:
+    """What PyJWT checks besides the signature: the required claims, and (its default) audience and expiry."""
+    return {"require": list(REQUIRED_CLAIMS)}
+
+
 class TokenVerifier:
     """Turns a bearer token into a Principal or raises InvalidToken; built once, used per request.
 
@@ -155,14 +159,7 @@ class TokenVerifier:
         self._settings = settings
         self._hs256_key = settings.hs256_secret.encode() if settings.hs256_secret is not None else None
         self._leeway = timedelta(seconds=settings.leeway_seconds)
-        self._verified_signatures: set[str] = set()  # only ever filled by the fault jwt_signature_cache
-        self._options: jwt.types.Options = {"require": list(REQUIRED_CLAIMS)}
-        if faults.jwt_skip_audience.active:
-            # Fault jwt_skip_audience: "we only have one API", so the audience went unchecked.
-            self._options["verify_aud"] = False
-        if faults.jwt_expired_accepted.active:
-            # Fault jwt_expired_accepted: expiry off after clock-skew complaints.
-            self._options["verify_exp"] = False
+        self._options = decode_options()
 
     def verify(self, token: str) -> Principal:
         if len(token) > MAX_TOKEN_CHARS:
@@ -175,7 +172,7 @@ class TokenVerifier:
                 return cached[1]
             del self._verified[digest]
         principal, expires = self._verify(token)
-        if expires is not None and expires > self._clock():  # an expired one only when expiry went unchecked
+        if expires is not None and expires > self._clock():
             self._verified[digest] = (expires, principal)
             while len(self._verified) > self._cache_entries:
                 self._verified.popitem(last=False)
@@ -192,10 +189,6 @@ class TokenVerifier:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
             raise InvalidToken("malformed token") from None
-        if faults.jwt_alg_none.active and header.get("alg") == "none":
-            return self._unsigned(token), None
-        if faults.jwt_signature_cache.active and token.rsplit(".", 1)[-1] in self._verified_signatures:
-            return self._unsigned(token), None
         alg, key = self._key_for(header)
         try:
             claims = jwt.decode(
@@ -212,20 +205,7 @@ class TokenVerifier:
         except jwt.PyJWTError as exc:
             raise InvalidToken(_reason(exc)) from None
         _check_lifetime(claims, self._settings.max_ttl_seconds)
-        if faults.jwt_signature_cache.active:
-            # Fault jwt_signature_cache: RSA verification showed up in profiles, so a verified signature
-            # is remembered and its token's claims are only decoded next time. The key should be the whole
-            # token; the signature alone lets any payload ride on a signature once seen.
-            self._verified_signatures.add(token.rsplit(".", 1)[-1])
         return _principal_from_claims(claims), float(claims["exp"])
-
-    def _unsigned(self, token: str) -> Principal:
-        """Faults jwt_alg_none and jwt_signature_cache: claims read without checking the signature."""
-        try:
-            claims = jwt.decode(token, options={"verify_signature": False, "verify_aud": False})
-        except jwt.PyJWTError as exc:
-            raise InvalidToken(_reason(exc)) from None
-        return _principal_from_claims(claims)
 
     def _key_for(self, header: dict[str, Any]) -> tuple[str, rsa.RSAPublicKey | bytes]:
         """Pick the key by our allow-list before any signature work: the token's alg is only a claim."""

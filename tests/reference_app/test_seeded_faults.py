@@ -22,7 +22,7 @@ import jwt
 import psycopg
 import pytest
 
-from reference_app import database
+from reference_app import database, faults
 from reference_app.auth import SigningKey, mint_token
 from reference_app.database import DatabaseUrls
 from tenantprobe.stack import ReferenceStack, RoleDsns
@@ -669,7 +669,8 @@ def test_rls_disabled_leaves_every_row_readable_without_tenant_context(
     admin_dsn: str, role_passwords: dict[str, str], secure: App
 ) -> None:
     urls = new_database(admin_dsn, role_passwords)
-    database.upgrade(urls.owner, seeded_faults=("rls_disabled",))
+    with faults.installed("rls_disabled"):
+        database.upgrade(urls.owner)
     dsns = RoleDsns(owner=urls.owner, app=urls.app, platform=urls.platform)
     with running(dsns, ("rls_disabled",)) as app:
         app.note(app.tenant())

@@ -6,7 +6,6 @@ from uuid import UUID
 
 from fastapi import APIRouter, Response
 
-from reference_app import faults
 from reference_app.api.deps import TenantDep
 from reference_app.api.errors import PROBLEM_RESPONSES, not_found
 from reference_app.api.links import created
@@ -44,11 +43,7 @@ async def create_comment(ctx: TenantDep, note_id: UUID, payload: CommentCreate) 
 @router.get("/{comment_id}", operation_id="getComment")
 async def get_comment(ctx: TenantDep, note_id: UUID, comment_id: UUID) -> CommentPublic:
     async with ctx.session() as session:
-        if faults.nested_parent_unchecked.active:
-            # Fault nested_parent_unchecked: "comment ids are unique", so the note in the path is never looked at.
-            row = await comments.get_by_id(session, comment_id)
-        else:
-            row = await comments.get(session, note_id, comment_id)
+        row = await comments.get(session, note_id, comment_id)
     if row is None:
         raise not_found("comment")
     return CommentPublic.model_validate(row)
