@@ -37,7 +37,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, partial
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -204,7 +204,7 @@ def _swap(fault: Fault) -> list[Callable[[], None]]:
         held = vars(owner)[name]
         faulty = make(getattr(owner, name))
         setattr(owner, name, staticmethod(faulty) if isinstance(held, staticmethod) else faulty)
-        undo.append(lambda owner=owner, name=name, held=held: setattr(owner, name, held))
+        undo.append(partial(setattr, owner, name, held))
     for secure, make in fault.endpoints.items():
         undo.append(_reroute(secure, make))
     return undo
@@ -251,7 +251,7 @@ def _reroute(secure: Endpoint, make: Callable[[Endpoint], Endpoint]) -> Callable
 def _operation_id(handler: Endpoint) -> str:
     """The operation id the secure handler's route was declared with (looked up before any fault wraps it)."""
     router = sys.modules[handler.__module__].router
-    return next(r.operation_id for r in router.routes if getattr(r, "endpoint", None) is handler)
+    return str(next(r.operation_id for r in router.routes if getattr(r, "endpoint", None) is handler))
 
 
 def instead(handler: Endpoint) -> Callable[[Endpoint], Endpoint]:

@@ -18,10 +18,10 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPBearer
 
 from reference_app import limits
-from reference_app.api.errors import ProblemError
+from reference_app.api.errors import ProblemError, not_found
 from reference_app.auth import InvalidToken, Principal, TokenVerifier
 from reference_app.config import PlanLimits, Settings
-from reference_app.dal import Database, Gate, TenantSession
+from reference_app.dal import Database, Gate, TenantSession, notes
 from reference_app.dal.session import Row
 from reference_app.metrics import Metrics
 
@@ -186,6 +186,30 @@ async def tenant_context(request: Request, principal: CurrentPrincipal) -> Tenan
 
 
 TenantDep = Annotated[TenantContext, Depends(tenant_context)]
+
+
+@dataclass
+class NoteScope:
+    """The tenant context of a route under ``/v1/notes/{note_id}/...``: the parent note named in the path."""
+
+    ctx: TenantContext
+    note_id: UUID
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[TenantSession]:
+        """The tenant's transaction, which first checks that the note is the tenant's: a note of another
+        tenant answers 404 exactly like a missing one, and no child of it is read or written."""
+        async with self.ctx.session() as session:
+            if not await notes.exists(session, self.note_id):
+                raise not_found("note")
+            yield session
+
+
+async def parent_note(ctx: TenantDep, note_id: UUID) -> NoteScope:
+    return NoteScope(ctx, note_id)
+
+
+ParentNote = Annotated[NoteScope, Depends(parent_note)]
 
 
 async def platform_admin(request: Request, principal: CurrentPrincipal) -> Database:
