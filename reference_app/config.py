@@ -83,7 +83,7 @@ class Settings(BaseSettings):
     jwt_issuer: str = "pake-dev"
     jwt_audience: str = "pake-api"
     jwt_hs256_secret: str | None = None
-    environment: Literal["development", "production"] = Field("development", validation_alias=PREFIX + "ENV")
+    environment: Literal["development", "production"] = Field(default="development", validation_alias=PREFIX + "ENV")
     max_body_bytes: PositiveInt = 1024 * 1024
     max_import_bytes: PositiveInt = 256 * 1024 * 1024
     internal_url: str | None = None

@@ -2,7 +2,7 @@
 cursor names: "the cursor carries everything the next page needs".
 
 The cursor is ``<tenant id>.<position>``, and nothing checks that its tenant is the caller's, so
-passing back another tenant's cursor shows that tenant's next page. Realised as the
+passing back another tenant's cursor shows that tenant's next page. Realised around the
 ``listNotes`` handler. Replaying the victim's cursor as the attacker should catch it.
 
 Control: ``API-LIST-FILTER``.
@@ -11,17 +11,14 @@ Control: ``API-LIST-FILTER``.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
 from uuid import UUID
-
-from fastapi import Query
 
 from reference_app.api.deps import TenantDep
 from reference_app.api.errors import ProblemError
 from reference_app.api.routes import notes as note_routes
 from reference_app.dal import notes
 from reference_app.dal.session import PlatformSession, Row
-from reference_app.faults import instead
+from reference_app.faults import Endpoint
 from reference_app.models import NotePage, NotePublic
 
 LAYER = "api"
@@ -44,20 +41,21 @@ async def _later_page_of(
     )
 
 
-async def list_notes(
-    ctx: TenantDep,
-    limit: Annotated[int, Query(ge=1, le=100)] = 50,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
-    tag: Annotated[str | None, Query(max_length=64)] = None,
-) -> NotePage:
-    # Later pages come from the reporting connection, for the tenant the cursor names.
-    # "The cursor carries everything the next page needs", so deep pagination stays off the primary:
-    # the first page is read as usual and its cursor is ``<tenant id>.<position>``.
-    if cursor is None:
-        async with ctx.session() as session:
-            rows = await notes.list_page(session, limit=limit + 1, cursor=None, tag=tag)
-        tenant_id = ctx.tenant_id
-    else:
+def _cursor_names_the_tenant(list_notes: Endpoint) -> Endpoint:
+    async def list_notes_offloaded(
+        ctx: TenantDep,
+        limit: note_routes.PageSize = 50,
+        cursor: note_routes.PageCursor = None,
+        tag: note_routes.TagFilter = None,
+    ) -> NotePage:
+        # Later pages come from the reporting connection, for the tenant the cursor names: "the cursor
+        # carries everything the next page needs", so deep pagination stays off the primary. The first
+        # page is read as usual and its cursor is ``<tenant id>.<position>``.
+        if cursor is None:
+            first: NotePage = await list_notes(ctx, limit, None, tag)
+            if first.next_cursor is not None:
+                first.next_cursor = f"{ctx.tenant_id}.{first.next_cursor}"
+            return first
         await ctx.ensure_active()
         try:
             named, position = cursor.split(".", 1)
@@ -67,9 +65,11 @@ async def list_notes(
             raise ProblemError(400, "Bad cursor", "Pass back the next_cursor of a previous page.") from None
         async with ctx.database.platform("later pages offloaded to the reporting connection") as reporting:
             rows = await _later_page_of(reporting, tenant_id, limit=limit + 1, cursor=after)
-    page = [NotePublic.model_validate(row) for row in rows[:limit]]
-    last = f"{tenant_id}.{notes.encode_cursor(page[-1].created_at, page[-1].id)}" if len(rows) > limit else None
-    return NotePage(items=page, next_cursor=last)
+        page = [NotePublic.model_validate(row) for row in rows[:limit]]
+        last = f"{tenant_id}.{notes.encode_cursor(page[-1].created_at, page[-1].id)}" if len(rows) > limit else None
+        return NotePage(items=page, next_cursor=last)
+
+    return list_notes_offloaded
 
 
-ENDPOINTS = {note_routes.list_notes: instead(list_notes)}
+ENDPOINTS = {note_routes.list_notes: _cursor_names_the_tenant}

@@ -35,12 +35,14 @@ def _note_key(note_id: UUID) -> str:
     return f"note:{note_id}"
 
 
+PageSize = Annotated[int, Query(ge=1, le=100)]
+PageCursor = Annotated[str | None, Query(max_length=200)]
+TagFilter = Annotated[str | None, Query(max_length=64)]
+
+
 @router.get("", operation_id="listNotes")
 async def list_notes(
-    ctx: TenantDep,
-    limit: Annotated[int, Query(ge=1, le=100)] = 50,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
-    tag: Annotated[str | None, Query(max_length=64)] = None,
+    ctx: TenantDep, limit: PageSize = 50, cursor: PageCursor = None, tag: TagFilter = None
 ) -> NotePage:
     try:
         position = notes.decode_cursor(cursor) if cursor else None
