@@ -50,6 +50,7 @@ ENV = "REFERENCE_APP_FAULTS"
 Layer = Literal["data", "application", "api", "operations"]
 LAYERS: tuple[Layer, ...] = ("data", "api", "application", "operations")
 Component = Literal["API", "internal", "worker", "setup"]
+_COMPONENT_NAMES = {"API": "API", "internal": "internal search service", "worker": "worker", "setup": "database set-up"}
 Endpoint = Callable[..., Any]
 
 
@@ -282,7 +283,7 @@ def install(component: Component, logger: logging.Logger) -> tuple[Fault, ...]:
         logger.warning(
             "!!! SEEDED FAULTS ACTIVE in the %s: %s -- this build is deliberately INSECURE; "
             "never serve real tenants with it !!!",
-            component,
+            _COMPONENT_NAMES[component],
             ", ".join(f"{fault.name} ({fault.control})" for fault in on),
         )
     return on
