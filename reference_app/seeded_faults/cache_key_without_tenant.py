@@ -18,7 +18,7 @@ CONTROL = "APP-CACHE-TENANT-KEY"
 
 
 def cache_key(tenant_id: UUID, key: str) -> str:
-    """Because "note ids are UUIDs, globally unique; the tenant is redundant"."""
+    """The tenant left out of the key: "note ids are UUIDs, globally unique anyway"."""
     return f"{cache.NAMESPACE}:{key}"
 
 

@@ -22,7 +22,7 @@ CONTROL = "API-ERROR-HYGIENE"
 
 
 def conflict(detail: str, exc: psycopg.Error) -> errors.ProblemError:
-    """Because "clients asked which field conflicts", so the driver's text goes out."""
+    """The driver's text goes out: "clients asked which field conflicts"."""
     errors.logger.info("conflict: %s", exc.sqlstate)
     detail = f"{exc.sqlstate}: {exc.diag.message_primary}" + (
         f" DETAIL: {exc.diag.message_detail}" if exc.diag.message_detail else ""

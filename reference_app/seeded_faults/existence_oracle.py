@@ -24,7 +24,7 @@ CONTROL = "API-EXISTENCE-ORACLE"
 
 
 async def _forbid_foreign(ctx: TenantDep, note_id: UUID) -> None:
-    # Because "a clearer error": 403 when the note exists in another tenant.
+    # "A clearer error": 403 when the note exists in another tenant.
     async with ctx.database.platform("tell 'not yours' from 'not found'") as lookup:
         owner = await lookup.fetch_one("select tenant_id from notes where id = %(id)s", {"id": note_id})
     if owner is not None and owner["tenant_id"] != ctx.tenant_id:

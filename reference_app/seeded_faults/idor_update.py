@@ -21,7 +21,7 @@ PLATFORM_DSN = True
 
 
 async def update(session: TenantSession, note_id: UUID, *, title: str | None, body: str | None) -> bool:
-    """Because "only active tenants may write", checked in the statement; ``n.tenant_id = t.id`` is missing."""
+    """The tenant is checked to be active in the statement; ``n.tenant_id = t.id`` is missing."""
     changed = await session.execute(
         """
         update notes n set title = coalesce(%(title)s, n.title), body = coalesce(%(body)s, n.body),

@@ -22,7 +22,7 @@ CONTROL = "APP-SERVICE-PROPAGATION"
 
 
 def _principal(request: Request, tenant_id: UUID) -> InternalPrincipal:
-    """Because "only the API can reach us", so the path decides and the token goes unread."""
+    """The path decides and the token goes unread: "only the API can reach us"."""
     return InternalPrincipal(service="unverified", tenant_id=tenant_id)
 
 

@@ -23,7 +23,7 @@ _warm: WeakKeyDictionary[Worker, ExportRunner] = WeakKeyDictionary()
 
 
 def export_runner(self: Worker, job: jobs.ClaimedJob) -> ExportRunner:
-    """Because "warm" runner reuse: the one built for the first job, which still carries that job's tenant."""
+    """The runner built for the first job, reused "warm": it still carries that job's tenant."""
     if self not in _warm:
         _warm[self] = ExportRunner(self.database, job.tenant_id)
     return _warm[self]

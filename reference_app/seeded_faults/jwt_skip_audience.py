@@ -21,7 +21,7 @@ CONTROL = "AUTH-JWT-VALIDATION"
 
 
 def _audience_unchecked(decode_options: Callable[[], jwt.types.Options]) -> Callable[[], jwt.types.Options]:
-    """Because "we only have one API", so the audience goes unchecked."""
+    """The audience goes unchecked: "we only have one API"."""
     return lambda: {**decode_options(), "verify_aud": False}
 
 

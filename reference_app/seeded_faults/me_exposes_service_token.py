@@ -26,7 +26,7 @@ class MeWithSearch(Me):
 
 def _with_search_token(get_me: Endpoint) -> Endpoint:
     async def get_me_for_the_spa(ctx: TenantDep) -> MeWithSearch:
-        # Because "the SPA calls search directly", so it gets the API's own service-to-service credential,
+        # "The SPA calls search directly", so it gets the API's own service-to-service credential,
         # which the internal service trusts as the API itself.
         me = MeWithSearch.model_validate((await get_me(ctx)).model_dump())
         search_client: SearchClient | None = ctx.state.search_client

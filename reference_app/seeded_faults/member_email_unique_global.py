@@ -22,7 +22,7 @@ CONTROL = "API-UNIQUENESS-SCOPE"
 
 
 async def _email_registered_anywhere(ctx: TenantDep, email: str) -> None:
-    # Because "one login per email", checked against every tenant's users.
+    # "One login per email", checked against every tenant's users.
     async with ctx.database.platform("email must not be registered yet") as lookup:
         taken = await lookup.fetch_one("select 1 as taken from users where lower(email) = lower(%(e)s)", {"e": email})
     if taken is not None:

@@ -22,7 +22,7 @@ CONTROL = "API-CROSS-TENANT-WRITE"
 
 
 async def _merge_sources(ctx: TenantDep, note_ids: list[UUID]) -> list[Row]:
-    """Because "the ids come from the client's own list page": read in one round trip on the reporting connection."""
+    """Read in one round trip on the reporting connection: "the ids come from the client's own list page"."""
     async with ctx.database.platform("merge reads its sources in one round trip") as reporting:
         return await reporting.fetch_all(
             "select title, body from notes where id = any(%(ids)s) order by created_at, id", {"ids": note_ids}

@@ -20,7 +20,7 @@ CONTROL = "API-NESTED-PARENT"
 
 
 async def get(session: TenantSession, note_id: UUID, comment_id: UUID) -> Row | None:
-    """Because "comment ids are unique", so the note in the path is never looked at."""
+    """The note in the path is never looked at: "comment ids are unique"."""
     return await session.fetch_one(
         f"select {comments.COLUMNS} from comments where tenant_id = %(tenant_id)s and id = %(id)s", {"id": comment_id}
     )

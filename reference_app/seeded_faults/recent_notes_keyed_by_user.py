@@ -23,7 +23,7 @@ _EVERY_TENANT = UUID(int=0)
 
 
 def _key(tenant_id: UUID, subject: str) -> UserKey:
-    """Because "a subject is unique in our identity provider", so the key leaves the tenant out."""
+    """The key leaves the tenant out: "a subject is unique in our identity provider"."""
     return _EVERY_TENANT, subject
 
 

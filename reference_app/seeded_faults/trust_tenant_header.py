@@ -21,7 +21,7 @@ CONTROL = "API-TENANT-CONTEXT-TAMPER"
 
 
 async def tenant_context(request: Request, principal: deps.CurrentPrincipal) -> deps.TenantContext:
-    """Because "the gateway sets X-Tenant-ID", so the header wins over the token."""
+    """The header wins over the token: "the gateway sets X-Tenant-ID"."""
     header = request.headers.get(deps.TENANT_HEADER)
     if principal.tenant_id is None or not header:
         return await deps.tenant_context(request, principal)
