@@ -10,13 +10,13 @@ from __future__ import annotations
 import hashlib
 import time
 import uuid
-from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jwt
+from cachetools import TLRUCache
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from reference_app.auth.keys import SIGNING_ALG, SigningKey
@@ -151,8 +151,10 @@ class TokenVerifier:
         cache_entries: int = VERIFIED_CACHE_ENTRIES,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._verified: OrderedDict[bytes, tuple[float, Principal]] = OrderedDict()  # digest -> (exp, principal)
-        self._cache_entries = cache_entries
+        # digest -> (exp, principal), each until its exp, least recently used dropped first
+        self._verified: TLRUCache[bytes, tuple[float, Principal]] = TLRUCache(
+            maxsize=cache_entries, ttu=lambda _digest, entry, _now: entry[0], timer=clock
+        )
         self._clock = clock
         # Key objects, not PEMs: PyJWT then skips parsing a key on every request.
         self._public_keys: dict[str, rsa.RSAPublicKey] = {key.kid: key.public_key for key in keys}
@@ -167,21 +169,16 @@ class TokenVerifier:
         digest = hashlib.sha256(token.encode()).digest()
         cached = self._verified.get(digest)
         if cached is not None:
-            if self._clock() < cached[0]:
-                self._verified.move_to_end(digest)
-                return cached[1]
-            del self._verified[digest]
+            return cached[1]
         principal, expires = self._verify(token)
         if expires is not None and expires > self._clock():
             self._verified[digest] = (expires, principal)
-            while len(self._verified) > self._cache_entries:
-                self._verified.popitem(last=False)
         return principal
 
     def forget_tenant(self, tenant_id: uuid.UUID) -> None:
         """Drop the remembered tokens of one tenant (it was suspended or deprovisioned)."""
         for digest in [d for d, (_, principal) in self._verified.items() if principal.tenant_id == tenant_id]:
-            del self._verified[digest]
+            self._verified.pop(digest, None)
 
     def _verify(self, token: str) -> tuple[Principal, float | None]:
         """The full check; the principal and until when it may be remembered (None: never)."""
