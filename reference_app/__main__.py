@@ -91,7 +91,7 @@ def _worker(args: argparse.Namespace) -> None:
 
     _logging()
     settings = _settings("worker")
-    faults.announce("worker", logging.getLogger("reference_app.worker"))
+    faults.install("worker", logging.getLogger("reference_app.worker"))
     database = Database(
         settings.database_url,
         settings.platform_database_url,
@@ -110,11 +110,11 @@ def _setup(args: argparse.Namespace) -> None:
         raise SystemExit(f"reference_app setup: set {args.admin_url_env} to a superuser DSN of the server")
     try:
         schema_faults = [fault for fault in faults.active() if fault.at_setup]
+        if schema_faults:
+            logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+            faults.install("setup", logging.getLogger("reference_app.setup"))
     except faults.FaultConfigError as exc:
         raise SystemExit(f"reference_app setup: {exc}") from None
-    if schema_faults:
-        logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
-        faults.announce("database set-up", logging.getLogger("reference_app.setup"))
     passwords = database.bootstrap_roles(admin_url)
     if args.recreate:
         database.drop_database(admin_url, args.database)
@@ -139,7 +139,7 @@ def _mint(args: argparse.Namespace) -> None:
     key_file = Path(os.environ.get(PREFIX + "JWT_PRIVATE_KEY_FILE", args.key_file or ""))
     if not key_file.is_file():
         raise SystemExit(f"reference_app mint-token: no key file; pass --key-file or set {PREFIX}JWT_PRIVATE_KEY_FILE")
-    defaults = Settings.__dataclass_fields__
+    defaults = Settings.model_fields
     settings = TokenSettings(
         issuer=os.environ.get(PREFIX + "JWT_ISSUER", str(defaults["jwt_issuer"].default)),
         audience=os.environ.get(PREFIX + "JWT_AUDIENCE", str(defaults["jwt_audience"].default)),

@@ -2,18 +2,16 @@
 
 Callers never build keys: every operation takes the tenant id, and :func:`cache_key` puts it
 in the key, so one tenant's entry can never answer another tenant's lookup. The in-process
-backend is a bounded LRU with a TTL per entry; Redis expires entries itself. Clearing a
+backend is a bounded LRU with a TTL per entry (``cachetools.TTLCache``); Redis expires entries itself. Clearing a
 tenant (a tag deleted, the tenant deprovisioned) removes every key under its prefix.
 """
 
 from __future__ import annotations
 
-import time
-from collections import OrderedDict
 from typing import Protocol
 from uuid import UUID
 
-from reference_app import faults
+from cachetools import TTLCache
 
 NAMESPACE = "pake"
 
@@ -23,9 +21,6 @@ def tenant_prefix(tenant_id: UUID) -> str:
 
 
 def cache_key(tenant_id: UUID, key: str) -> str:
-    if faults.cache_key_without_tenant.active:
-        # Fault cache_key_without_tenant: "note ids are UUIDs, globally unique; the tenant is redundant".
-        return f"{NAMESPACE}:{key}"
     return tenant_prefix(tenant_id) + key
 
 
@@ -45,30 +40,13 @@ class MemoryCache:
     """Bounded LRU with a TTL: at most ``max_entries`` keys, each for ``ttl_seconds``."""
 
     def __init__(self, max_entries: int, ttl_seconds: float) -> None:
-        self._entries: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
-        self._max = max_entries
-        self._ttl = ttl_seconds
-        self.hits = 0
-        self.misses = 0
+        self._entries: TTLCache[str, bytes] = TTLCache(maxsize=max_entries, ttl=ttl_seconds)
 
     async def get(self, tenant_id: UUID, key: str) -> bytes | None:
-        full = cache_key(tenant_id, key)
-        entry = self._entries.get(full)
-        if entry is None or entry[0] < time.monotonic():
-            if entry is not None:
-                del self._entries[full]
-            self.misses += 1
-            return None
-        self._entries.move_to_end(full)
-        self.hits += 1
-        return entry[1]
+        return self._entries.get(cache_key(tenant_id, key))
 
     async def set(self, tenant_id: UUID, key: str, value: bytes) -> None:
-        full = cache_key(tenant_id, key)
-        self._entries[full] = (time.monotonic() + self._ttl, value)
-        self._entries.move_to_end(full)
-        while len(self._entries) > self._max:
-            self._entries.popitem(last=False)
+        self._entries[cache_key(tenant_id, key)] = value
 
     async def delete(self, tenant_id: UUID, key: str) -> None:
         self._entries.pop(cache_key(tenant_id, key), None)
@@ -76,9 +54,10 @@ class MemoryCache:
     async def clear_tenant(self, tenant_id: UUID) -> None:
         prefix = tenant_prefix(tenant_id)
         for full in [k for k in self._entries if k.startswith(prefix)]:
-            del self._entries[full]
+            self._entries.pop(full, None)
 
     def __len__(self) -> int:
+        self._entries.expire()
         return len(self._entries)
 
     async def close(self) -> None:

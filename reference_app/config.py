@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 import difflib
-import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Literal
+
+from pydantic import (
+    Field,
+    PositiveFloat,
+    PositiveInt,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import ErrorDetails
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PREFIX = "REFERENCE_APP_"
 DEV_HS256_SECRET = "changethis"  # noqa: S105 - the value refused outside development
@@ -59,93 +71,97 @@ def parse_plan(variable: str, value: str, base: PlanLimits) -> PlanLimits:
     return replace(base, **changes)  # type: ignore[arg-type]
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(BaseSettings):
+    """Every setting from its ``REFERENCE_APP_<NAME>`` variable (``REFERENCE_APP_ENV`` for ``environment``);
+    an empty variable counts as unset. Numbers must be greater than 0."""
+
+    model_config = SettingsConfigDict(env_prefix=PREFIX, env_ignore_empty=True, str_strip_whitespace=True, frozen=True)
+
     database_url: str
     platform_database_url: str
     jwt_private_key_file: Path
     jwt_issuer: str = "pake-dev"
     jwt_audience: str = "pake-api"
     jwt_hs256_secret: str | None = None
-    environment: Literal["development", "production"] = "development"
-    max_body_bytes: int = 1024 * 1024
-    max_import_bytes: int = 256 * 1024 * 1024
+    environment: Literal["development", "production"] = Field(default="development", validation_alias=PREFIX + "ENV")
+    max_body_bytes: PositiveInt = 1024 * 1024
+    max_import_bytes: PositiveInt = 256 * 1024 * 1024
     internal_url: str | None = None
-    internal_token_ttl_seconds: int = 60
+    internal_token_ttl_seconds: PositiveInt = 60
     redis_url: str | None = None
-    cache_max_entries: int = 10_000
-    cache_ttl_seconds: int = 300
-    plans: Mapping[str, PlanLimits] = field(default_factory=lambda: dict(DEFAULT_PLANS))
-    analytics_min_tenants: int = 5
-    metrics_max_tenants: int = 50
-    db_pool_size: int = 20
-    db_acquire_timeout_seconds: float = 5.0  # then 503 (429 if the tenant's own share was the wait)
-    db_connections_per_tenant: int | None = None  # None: half the pool
-    worker_poll_seconds: float = 1.0
-    job_lease_seconds: float = 30.0  # a claimed job no worker holds for this long is taken again
-    throttle_delay_ms: int = 100
-    api_workers: int = 1  # API processes; rate buckets are in PostgreSQL, metrics in multiprocess mode
+    cache_max_entries: PositiveInt = 10_000
+    cache_ttl_seconds: PositiveInt = 300
+    plan_free: str = ""  # "rate=5,burst=10" over the plan's defaults (DEFAULT_PLANS)
+    plan_pro: str = ""
+    plan_enterprise: str = ""
+    analytics_min_tenants: PositiveInt = 5
+    metrics_max_tenants: PositiveInt = 50
+    db_pool_size: PositiveInt = 20
+    db_acquire_timeout_seconds: PositiveFloat = 5.0  # then 503 (429 if the tenant's own share was the wait)
+    db_connections_per_tenant: PositiveInt | None = None  # None: half the pool
+    worker_poll_seconds: PositiveFloat = 1.0
+    job_lease_seconds: PositiveFloat = 30.0  # a claimed job no worker holds for this long is taken again
+    throttle_delay_ms: PositiveInt = 100
+    api_workers: PositiveInt = 1  # API processes; rate buckets are in PostgreSQL, metrics in multiprocess mode
 
+    @field_validator("jwt_private_key_file")
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        env = os.environ if env is None else env
-
-        def required(name: str) -> str:
-            value = env.get(PREFIX + name, "").strip()
-            if not value:
-                raise ConfigError(f"{PREFIX}{name} is not set; see the README for what it must hold")
-            return value
-
-        def number(name: str, default: float, kind: type[int] | type[float] = int) -> float:
-            raw = env.get(PREFIX + name, "").strip()
-            if not raw:
-                return default
-            try:
-                value = kind(raw)
-            except ValueError:
-                raise ConfigError(
-                    f"{PREFIX}{name}={raw!r} must be a{'n integer' if kind is int else ' number'}"
-                ) from None
-            if value <= 0:
-                raise ConfigError(f"{PREFIX}{name}={raw} must be greater than 0")
-            return value
-
-        environment = env.get(PREFIX + "ENV", "development")
-        if environment not in ("development", "production"):
-            raise ConfigError(f"{PREFIX}ENV={environment!r}: expected 'development' or 'production'")
-        secret = env.get(PREFIX + "JWT_HS256_SECRET") or None
-        if environment == "production" and secret == DEV_HS256_SECRET:
-            raise ConfigError(f"{PREFIX}JWT_HS256_SECRET is the development default; set a real secret")
-        key_file = Path(required("JWT_PRIVATE_KEY_FILE"))
+    def _key_file_exists(cls, key_file: Path) -> Path:
         if not key_file.is_file():
-            raise ConfigError(f"{PREFIX}JWT_PRIVATE_KEY_FILE={key_file}: no such file")
-        plans = {
-            plan: parse_plan(PREFIX + f"PLAN_{plan.upper()}", env.get(PREFIX + f"PLAN_{plan.upper()}", ""), limits)
+            raise ValueError(f"{PREFIX}JWT_PRIVATE_KEY_FILE={key_file}: no such file")
+        return key_file
+
+    @field_validator("internal_url")
+    @classmethod
+    def _no_trailing_slash(cls, url: str | None) -> str | None:
+        return (url or "").rstrip("/") or None
+
+    @field_validator("plan_free", "plan_pro", "plan_enterprise")
+    @classmethod
+    def _plan_parses(cls, value: str, info: ValidationInfo) -> str:
+        plan = str(info.field_name).removeprefix("plan_")
+        parse_plan(f"{PREFIX}PLAN_{plan.upper()}", value, DEFAULT_PLANS[plan])
+        return value
+
+    @model_validator(mode="after")
+    def _no_development_secret_in_production(self) -> Settings:
+        if self.environment == "production" and self.jwt_hs256_secret == DEV_HS256_SECRET:
+            raise ValueError(f"{PREFIX}JWT_HS256_SECRET is the development default; set a real secret")
+        return self
+
+    @cached_property
+    def plans(self) -> Mapping[str, PlanLimits]:
+        """What each plan allows: the defaults, with the ``REFERENCE_APP_PLAN_<PLAN>`` changes."""
+        return {
+            plan: parse_plan(f"{PREFIX}PLAN_{plan.upper()}", getattr(self, f"plan_{plan}"), limits)
             for plan, limits in DEFAULT_PLANS.items()
         }
-        return cls(
-            database_url=required("DATABASE_URL"),
-            platform_database_url=required("PLATFORM_DATABASE_URL"),
-            jwt_private_key_file=key_file,
-            jwt_issuer=env.get(PREFIX + "JWT_ISSUER", cls.jwt_issuer),
-            jwt_audience=env.get(PREFIX + "JWT_AUDIENCE", cls.jwt_audience),
-            jwt_hs256_secret=secret,
-            environment=environment,  # type: ignore[arg-type]
-            max_body_bytes=int(number("MAX_BODY_BYTES", cls.max_body_bytes)),
-            max_import_bytes=int(number("MAX_IMPORT_BYTES", cls.max_import_bytes)),
-            internal_url=env.get(PREFIX + "INTERNAL_URL", "").strip().rstrip("/") or None,
-            internal_token_ttl_seconds=int(number("INTERNAL_TOKEN_TTL_SECONDS", cls.internal_token_ttl_seconds)),
-            redis_url=env.get(PREFIX + "REDIS_URL", "").strip() or None,
-            cache_max_entries=int(number("CACHE_MAX_ENTRIES", cls.cache_max_entries)),
-            cache_ttl_seconds=int(number("CACHE_TTL_SECONDS", cls.cache_ttl_seconds)),
-            plans=plans,
-            analytics_min_tenants=int(number("ANALYTICS_MIN_TENANTS", cls.analytics_min_tenants)),
-            metrics_max_tenants=int(number("METRICS_MAX_TENANTS", cls.metrics_max_tenants)),
-            db_pool_size=int(number("DB_POOL_SIZE", cls.db_pool_size)),
-            db_acquire_timeout_seconds=number("DB_ACQUIRE_TIMEOUT_SECONDS", cls.db_acquire_timeout_seconds, float),
-            db_connections_per_tenant=int(number("DB_CONNECTIONS_PER_TENANT", 0)) or None,
-            worker_poll_seconds=number("WORKER_POLL_SECONDS", cls.worker_poll_seconds, float),
-            job_lease_seconds=number("JOB_LEASE_SECONDS", cls.job_lease_seconds, float),
-            throttle_delay_ms=int(number("THROTTLE_DELAY_MS", cls.throttle_delay_ms)),
-            api_workers=int(number("API_WORKERS", cls.api_workers)),
-        )
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        """The settings of this process; a bad or missing variable raises ConfigError naming it and the fix."""
+        try:
+            return cls()  # type: ignore[call-arg]  # the required settings come from the environment
+        except ValidationError as exc:
+            raise ConfigError("; ".join(_explain(error) for error in exc.errors())) from None
+
+
+def _explain(error: ErrorDetails) -> str:
+    """One validation error as the user's mistake: the variable, the value, what it must be."""
+    field = str(error["loc"][0]) if error["loc"] else ""
+    variable = field if field.startswith(PREFIX) else PREFIX + field.upper()
+    value = error.get("input")
+    kind = error["type"]
+    if kind == "missing":
+        return f"{variable} is not set; see the README for what it must hold"
+    if kind == "int_parsing":
+        return f"{variable}={value!r} must be an integer"
+    if kind == "float_parsing":
+        return f"{variable}={value!r} must be a number"
+    if kind == "greater_than":
+        return f"{variable}={value} must be greater than 0"
+    if kind == "literal_error":
+        return f"{variable}={value!r}: expected {error['ctx']['expected']}"
+    if kind == "value_error":
+        return str(error["ctx"]["error"])
+    return f"{variable}={value!r}: {error['msg']}"

@@ -21,8 +21,6 @@ from alembic import command
 from alembic.config import Config
 from psycopg import sql
 
-from reference_app import faults
-
 OWNER_ROLE = "pake_owner"
 APP_ROLE = "pake_app"
 PLATFORM_ROLE = "pake_platform"
@@ -52,20 +50,16 @@ def sqlalchemy_url(dsn: str) -> str:
     return "postgresql+psycopg://" + dsn.split("://", 1)[1]
 
 
-def bootstrap_roles(admin_dsn: str, seeded_faults: tuple[str, ...] | None = None) -> dict[str, str]:
+def bootstrap_roles(admin_dsn: str) -> dict[str, str]:
     """Create (or re-password) the three roles; returns role name → new password.
 
     Needs a superuser or a role with CREATEROLE. Idempotent: re-running rotates passwords
-    and resets the attributes (so it also undoes the ``app_role_bypassrls`` seeded fault).
+    and resets the attributes (so it also undoes a BYPASSRLS someone granted the app role).
     """
     passwords = {role: secrets.token_urlsafe(24) for role in (OWNER_ROLE, APP_ROLE, PLATFORM_ROLE)}
-    app_bypass = (
-        faults.app_role_bypassrls.active if seeded_faults is None else faults.app_role_bypassrls.name in seeded_faults
-    )
     attributes = {
         OWNER_ROLE: "LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEROLE",
-        # Seeded fault app_role_bypassrls: the DBA's "temporary" BYPASSRLS for a backfill, never revoked.
-        APP_ROLE: f"LOGIN NOSUPERUSER {'BYPASSRLS' if app_bypass else 'NOBYPASSRLS'} NOCREATEROLE NOCREATEDB",
+        APP_ROLE: "LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEROLE NOCREATEDB",
         PLATFORM_ROLE: "LOGIN NOSUPERUSER BYPASSRLS NOCREATEROLE NOCREATEDB",
     }
     with psycopg.connect(admin_dsn, autocommit=True) as conn:
@@ -108,18 +102,15 @@ def drop_database(admin_dsn: str, dbname: str) -> None:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname)))
 
 
-def alembic_config(owner_dsn: str, seeded_faults: tuple[str, ...] | None = None) -> Config:
-    """``seeded_faults`` overrides ``REFERENCE_APP_FAULTS`` for schema-level faults (tests use it)."""
+def alembic_config(owner_dsn: str) -> Config:
     config = Config(str(MIGRATIONS_DIR / "alembic.ini"))
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes["dsn"] = owner_dsn
-    if seeded_faults is not None:
-        config.attributes["faults"] = seeded_faults
     return config
 
 
-def upgrade(owner_dsn: str, revision: str = "head", seeded_faults: tuple[str, ...] | None = None) -> None:
-    command.upgrade(alembic_config(owner_dsn, seeded_faults), revision)
+def upgrade(owner_dsn: str, revision: str = "head") -> None:
+    command.upgrade(alembic_config(owner_dsn), revision)
 
 
 def downgrade(owner_dsn: str, revision: str) -> None:

@@ -39,22 +39,15 @@ from reference_app.recent import RecentNotes
 logger = logging.getLogger("reference_app")
 
 
-def app_dsn(settings: Settings) -> str:
-    """The DSN tenant requests use; the platform one only when a seeded fault reuses it (see faults.py)."""
-    if any(fault.platform_dsn for fault in faults.active() if fault is not faults.search_unscoped):
-        return settings.platform_database_url
-    return settings.database_url
-
-
 def create_app(settings: Settings | None = None) -> FastAPI:
-    settings = settings or Settings.from_env()
-    faults.announce("API", logger)
+    faults.install("API", logger)  # seeded faults (FAULTS.md): none unless REFERENCE_APP_FAULTS names some
+    settings = faults.connection_settings("API", settings or Settings.from_env())
     signing_key = SigningKey.from_pem(settings.jwt_private_key_file.read_bytes())
     token_settings = TokenSettings(
         issuer=settings.jwt_issuer, audience=settings.jwt_audience, hs256_secret=settings.jwt_hs256_secret
     )
     database = Database(
-        app_dsn(settings),
+        settings.database_url,
         settings.platform_database_url,
         max_size=settings.db_pool_size,
         acquire_timeout=settings.db_acquire_timeout_seconds,
@@ -115,6 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         metrics,
     ):
         app.include_router(module.router)
+    faults.configure(app)
 
     @app.get("/.well-known/jwks.json", tags=["auth"], operation_id="jwks")
     async def jwks() -> dict[str, Any]:

@@ -30,13 +30,6 @@ class NoteCreate(Strict):
     tags: list[TagName] = Field(default_factory=list, max_length=20)
 
 
-class NoteCreateImport(NoteCreate):
-    """The bulk-import tool's shape, which names the tenant. Only the seeded fault
-    ``mass_assignment_tenant`` ever lets a request body use it."""
-
-    tenant_id: UUID | None = None
-
-
 class NoteUpdate(Strict):
     title: str | None = Field(default=None, min_length=1, max_length=200)
     body: str | None = Field(default=None, max_length=100_000)
@@ -151,7 +144,6 @@ class Me(BaseModel):
     subject: str
     tenant: TenantPublic
     roles: list[str]
-    search_token: str | None = None  # only ever set by the seeded fault me_exposes_service_token
 
 
 class Problem(BaseModel):

@@ -10,10 +10,9 @@ from collections import OrderedDict, deque
 from datetime import UTC, datetime
 from uuid import UUID
 
-from reference_app import faults
 from reference_app.models import NotePublic, RecentNote
 
-UserKey = tuple[UUID | None, str]
+UserKey = tuple[UUID, str]
 
 
 class RecentNotes:
@@ -43,7 +42,4 @@ class RecentNotes:
 
     @staticmethod
     def _key(tenant_id: UUID, subject: str) -> UserKey:
-        if faults.recent_notes_keyed_by_user.active:
-            # Fault recent_notes_keyed_by_user: "a subject is unique in our identity provider".
-            return None, subject
         return tenant_id, subject

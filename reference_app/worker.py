@@ -23,7 +23,6 @@ from uuid import UUID
 
 import psycopg
 
-from reference_app import faults
 from reference_app.dal import Database, bundle, jobs
 from reference_app.dal import tenants as tenant_rows
 
@@ -52,15 +51,9 @@ class Worker:
         self.listen_dsn = listen_dsn
         self.poll_seconds = poll_seconds
         self.lease_seconds = lease_seconds
-        self._export_runner: ExportRunner | None = None
         self.processed = 0
 
     def export_runner(self, job: jobs.ClaimedJob) -> ExportRunner:
-        if faults.job_context_lost.active:
-            # Fault job_context_lost: "warm" runner reuse; it still carries the first job's tenant.
-            if self._export_runner is None:
-                self._export_runner = ExportRunner(self.database, job.tenant_id)
-            return self._export_runner
         return ExportRunner(self.database, job.tenant_id)
 
     async def run_once(self) -> bool:

@@ -17,11 +17,11 @@ from uuid import UUID
 from fastapi import Depends, Request
 from fastapi.security import HTTPBearer
 
-from reference_app import faults, limits
-from reference_app.api.errors import ProblemError
+from reference_app import limits
+from reference_app.api.errors import ProblemError, not_found
 from reference_app.auth import InvalidToken, Principal, TokenVerifier
 from reference_app.config import PlanLimits, Settings
-from reference_app.dal import Database, Gate, TenantSession
+from reference_app.dal import Database, Gate, TenantSession, notes
 from reference_app.dal.session import Row
 from reference_app.metrics import Metrics
 
@@ -191,22 +191,38 @@ async def tenant_context(request: Request, principal: CurrentPrincipal) -> Tenan
     if principal.tenant_id is None:
         raise ProblemError(403, "Forbidden", "This endpoint needs a tenant token.")
     tenant_id = principal.tenant_id
-    header = request.headers.get(TENANT_HEADER)
-    if faults.trust_tenant_header.active and header:
-        # Fault trust_tenant_header: "the gateway sets X-Tenant-ID", so it wins over the token.
-        try:
-            tenant_id = UUID(header.strip())
-        except ValueError:
-            raise ProblemError(400, "Bad request", "X-Tenant-ID is not a tenant id.") from None
-    else:
-        claimed = [header, request.query_params.get("tenant_id")]
-        if any(value is not None and value.strip().lower() != str(tenant_id) for value in claimed):
-            raise ProblemError(403, "Forbidden", "The tenant named in the request is not the token's tenant.")
+    claimed = [request.headers.get(TENANT_HEADER), request.query_params.get("tenant_id")]
+    if any(value is not None and value.strip().lower() != str(tenant_id) for value in claimed):
+        raise ProblemError(403, "Forbidden", "The tenant named in the request is not the token's tenant.")
     request.state.tenant_id = tenant_id
     return TenantContext(principal, tenant_id, request.app.state.database, request)
 
 
 TenantDep = Annotated[TenantContext, Depends(tenant_context)]
+
+
+@dataclass
+class NoteScope:
+    """The tenant context of a route under ``/v1/notes/{note_id}/...``: the parent note named in the path."""
+
+    ctx: TenantContext
+    note_id: UUID
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[TenantSession]:
+        """The tenant's transaction, which first checks that the note is the tenant's: a note of another
+        tenant answers 404 exactly like a missing one, and no child of it is read or written."""
+        async with self.ctx.session() as session:
+            if not await notes.exists(session, self.note_id):
+                raise not_found("note")
+            yield session
+
+
+async def parent_note(ctx: TenantDep, note_id: UUID) -> NoteScope:
+    return NoteScope(ctx, note_id)
+
+
+ParentNote = Annotated[NoteScope, Depends(parent_note)]
 
 
 async def platform_admin(request: Request, principal: CurrentPrincipal) -> Database:

@@ -20,7 +20,6 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from reference_app import faults
 from reference_app.dal import TenantBusyError
 from reference_app.limits import QuotaExceeded
 from reference_app.models import Problem
@@ -74,11 +73,6 @@ def not_found(what: str) -> ProblemError:
 def conflict(detail: str, exc: psycopg.Error) -> ProblemError:
     """A constraint violation as a 409 that names nothing internal (the driver's text goes to the log)."""
     logger.info("conflict: %s", exc.sqlstate)
-    if faults.error_detail_leak.active:
-        # Fault error_detail_leak: "clients asked which field conflicts", so the driver's text goes out.
-        detail = f"{exc.sqlstate}: {exc.diag.message_primary}" + (
-            f" DETAIL: {exc.diag.message_detail}" if exc.diag.message_detail else ""
-        )
     return ProblemError(409, "Conflict", detail)
 
 
@@ -169,8 +163,7 @@ async def _tenant_busy(request: Request, exc: Exception) -> JSONResponse:
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     logger.exception("unhandled error on %s %s", request.method, request.url.path)
-    detail = f"{type(exc).__name__}: {exc}" if faults.error_detail_leak.active else None
-    return problem_response(Problem(status=500, title="Internal error", detail=detail))
+    return problem_response(Problem(status=500, title="Internal error"))
 
 
 def install(app: FastAPI) -> None:

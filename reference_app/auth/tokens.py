@@ -10,16 +10,15 @@ from __future__ import annotations
 import hashlib
 import time
 import uuid
-from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jwt
+from cachetools import TLRUCache
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from reference_app import faults
 from reference_app.auth.keys import SIGNING_ALG, SigningKey
 
 HS256 = "HS256"
@@ -129,6 +128,11 @@ def mint_token(
     return jwt.encode(claims, key.private_key, algorithm=SIGNING_ALG, headers={"kid": key.kid})
 
 
+def decode_options() -> jwt.types.Options:
+    """What PyJWT checks besides the signature: the required claims, and (its default) audience and expiry."""
+    return {"require": list(REQUIRED_CLAIMS)}
+
+
 class TokenVerifier:
     """Turns a bearer token into a Principal or raises InvalidToken; built once, used per request.
 
@@ -147,22 +151,17 @@ class TokenVerifier:
         cache_entries: int = VERIFIED_CACHE_ENTRIES,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._verified: OrderedDict[bytes, tuple[float, Principal]] = OrderedDict()  # digest -> (exp, principal)
-        self._cache_entries = cache_entries
+        # digest -> (exp, principal), each until its exp, least recently used dropped first
+        self._verified: TLRUCache[bytes, tuple[float, Principal]] = TLRUCache(
+            maxsize=cache_entries, ttu=lambda _digest, entry, _now: entry[0], timer=clock
+        )
         self._clock = clock
         # Key objects, not PEMs: PyJWT then skips parsing a key on every request.
         self._public_keys: dict[str, rsa.RSAPublicKey] = {key.kid: key.public_key for key in keys}
         self._settings = settings
         self._hs256_key = settings.hs256_secret.encode() if settings.hs256_secret is not None else None
         self._leeway = timedelta(seconds=settings.leeway_seconds)
-        self._verified_signatures: set[str] = set()  # only ever filled by the fault jwt_signature_cache
-        self._options: jwt.types.Options = {"require": list(REQUIRED_CLAIMS)}
-        if faults.jwt_skip_audience.active:
-            # Fault jwt_skip_audience: "we only have one API", so the audience went unchecked.
-            self._options["verify_aud"] = False
-        if faults.jwt_expired_accepted.active:
-            # Fault jwt_expired_accepted: expiry off after clock-skew complaints.
-            self._options["verify_exp"] = False
+        self._options = decode_options()
 
     def verify(self, token: str) -> Principal:
         if len(token) > MAX_TOKEN_CHARS:
@@ -170,21 +169,16 @@ class TokenVerifier:
         digest = hashlib.sha256(token.encode()).digest()
         cached = self._verified.get(digest)
         if cached is not None:
-            if self._clock() < cached[0]:
-                self._verified.move_to_end(digest)
-                return cached[1]
-            del self._verified[digest]
+            return cached[1]
         principal, expires = self._verify(token)
-        if expires is not None and expires > self._clock():  # an expired one only when expiry went unchecked
+        if expires is not None and expires > self._clock():
             self._verified[digest] = (expires, principal)
-            while len(self._verified) > self._cache_entries:
-                self._verified.popitem(last=False)
         return principal
 
     def forget_tenant(self, tenant_id: uuid.UUID) -> None:
         """Drop the remembered tokens of one tenant (it was suspended or deprovisioned)."""
         for digest in [d for d, (_, principal) in self._verified.items() if principal.tenant_id == tenant_id]:
-            del self._verified[digest]
+            self._verified.pop(digest, None)
 
     def _verify(self, token: str) -> tuple[Principal, float | None]:
         """The full check; the principal and until when it may be remembered (None: never)."""
@@ -192,10 +186,6 @@ class TokenVerifier:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
             raise InvalidToken("malformed token") from None
-        if faults.jwt_alg_none.active and header.get("alg") == "none":
-            return self._unsigned(token), None
-        if faults.jwt_signature_cache.active and token.rsplit(".", 1)[-1] in self._verified_signatures:
-            return self._unsigned(token), None
         alg, key = self._key_for(header)
         try:
             claims = jwt.decode(
@@ -212,20 +202,7 @@ class TokenVerifier:
         except jwt.PyJWTError as exc:
             raise InvalidToken(_reason(exc)) from None
         _check_lifetime(claims, self._settings.max_ttl_seconds)
-        if faults.jwt_signature_cache.active:
-            # Fault jwt_signature_cache: RSA verification showed up in profiles, so a verified signature
-            # is remembered and its token's claims are only decoded next time. The key should be the whole
-            # token; the signature alone lets any payload ride on a signature once seen.
-            self._verified_signatures.add(token.rsplit(".", 1)[-1])
         return _principal_from_claims(claims), float(claims["exp"])
-
-    def _unsigned(self, token: str) -> Principal:
-        """Faults jwt_alg_none and jwt_signature_cache: claims read without checking the signature."""
-        try:
-            claims = jwt.decode(token, options={"verify_signature": False, "verify_aud": False})
-        except jwt.PyJWTError as exc:
-            raise InvalidToken(_reason(exc)) from None
-        return _principal_from_claims(claims)
 
     def _key_for(self, header: dict[str, Any]) -> tuple[str, rsa.RSAPublicKey | bytes]:
         """Pick the key by our allow-list before any signature work: the token's alg is only a claim."""

@@ -6,25 +6,11 @@ row-level or small-group figure ever reaches the application, let alone the resp
 
 from __future__ import annotations
 
-from reference_app import faults
 from reference_app.dal.session import PlatformSession, Row
 
 
 async def notes_per_plan_per_day(session: PlatformSession, *, days: int, min_tenants: int) -> tuple[list[Row], int]:
     """(groups of at least ``min_tenants`` tenants, number of groups suppressed)."""
-    if faults.analytics_row_level.active:
-        # Fault analytics_row_level: the sales drill-down, per tenant, without the k floor.
-        rows = await session.fetch_all(
-            """
-            select t.plan, (n.created_at at time zone 'UTC')::date as day, t.slug as tenant,
-                   count(distinct n.tenant_id) as tenants, count(*) as notes
-            from notes n join tenants t on t.id = n.tenant_id
-            where n.created_at >= now() - make_interval(days => %(days)s)
-            group by 1, 2, 3 order by 2, 1, 3
-            """,
-            {"days": days},
-        )
-        return rows, 0
     grouped = """
         select t.plan, (n.created_at at time zone 'UTC')::date as day,
                count(distinct n.tenant_id) as tenants, count(*) as notes

@@ -6,12 +6,12 @@ from uuid import UUID
 
 from reference_app.dal.session import Row, TenantSession
 
-_COLUMNS = "id, note_id, body, author, created_at"
+COLUMNS = "id, note_id, body, author, created_at"
 
 
 async def list_for_note(session: TenantSession, note_id: UUID) -> list[Row]:
     return await session.fetch_all(
-        f"select {_COLUMNS} from comments where tenant_id = %(tenant_id)s and note_id = %(note_id)s "
+        f"select {COLUMNS} from comments where tenant_id = %(tenant_id)s and note_id = %(note_id)s "
         "order by created_at, id",
         {"note_id": note_id},
     )
@@ -20,7 +20,7 @@ async def list_for_note(session: TenantSession, note_id: UUID) -> list[Row]:
 async def recent(session: TenantSession, note_id: UUID | None, limit: int) -> list[Row]:
     """The tenant's newest comments, of one note when ``note_id`` is given."""
     return await session.fetch_all(
-        f"select {_COLUMNS} from comments where tenant_id = %(tenant_id)s "
+        f"select {COLUMNS} from comments where tenant_id = %(tenant_id)s "
         "and (%(note_id)s::uuid is null or note_id = %(note_id)s) order by created_at desc, id desc limit %(limit)s",
         {"note_id": note_id, "limit": limit},
     )
@@ -28,22 +28,15 @@ async def recent(session: TenantSession, note_id: UUID | None, limit: int) -> li
 
 async def get(session: TenantSession, note_id: UUID, comment_id: UUID) -> Row | None:
     return await session.fetch_one(
-        f"select {_COLUMNS} from comments where tenant_id = %(tenant_id)s and note_id = %(note_id)s and id = %(id)s",
+        f"select {COLUMNS} from comments where tenant_id = %(tenant_id)s and note_id = %(note_id)s and id = %(id)s",
         {"note_id": note_id, "id": comment_id},
-    )
-
-
-async def get_by_id(session: TenantSession, comment_id: UUID) -> Row | None:
-    """Used only by the seeded fault nested_parent_unchecked."""
-    return await session.fetch_one(
-        f"select {_COLUMNS} from comments where tenant_id = %(tenant_id)s and id = %(id)s", {"id": comment_id}
     )
 
 
 async def create(session: TenantSession, note_id: UUID, *, body: str, author: str) -> Row:
     row = await session.fetch_one(
         f"insert into comments (tenant_id, note_id, body, author) "
-        f"values (%(tenant_id)s, %(note_id)s, %(body)s, %(author)s) returning {_COLUMNS}",
+        f"values (%(tenant_id)s, %(note_id)s, %(body)s, %(author)s) returning {COLUMNS}",
         {"note_id": note_id, "body": body, "author": author},
     )
     assert row is not None

@@ -26,8 +26,6 @@ from psycopg.pq import TransactionStatus
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool
 
-from reference_app import faults
-
 Row = dict[str, Any]
 Params = Mapping[str, Any]
 
@@ -159,19 +157,17 @@ class TenantSession:
         await self._set_tenant(read_only=gate is None)
         if gate is not None:
             await self._queue_gate(gate)
-            if not faults.session_set_bleed.active:
-                await self._conn.execute(f"select {_READ_ONLY}")
-
-    async def _set_tenant(self, *, read_only: bool) -> None:
-        if faults.session_set_bleed.active:
-            self.tenant_id = await _connection_bound_tenant(self._conn, self.tenant_id)
-        else:
-            statement = _SET_TENANT_READ_ONLY if read_only else _SET_TENANT
-            await self._conn.execute(statement, {"tenant_id": str(self.tenant_id)})
+            await self._conn.execute(f"select {_READ_ONLY}")
 
     async def _queue_gate(self, gate: Gate) -> None:
         params = {**gate.params, "tenant_id": self.tenant_id, "subject": gate.subject}
         self._gate = (await self._conn.execute(gate.statement, params), gate)
+
+    async def _set_tenant(self, *, read_only: bool) -> None:
+        """Queue the transaction-local tenant setting: it ends with the transaction, so a pooled connection
+        never carries one tenant's context into the next unit of work."""
+        statement = _SET_TENANT_READ_ONLY if read_only else _SET_TENANT
+        await self._conn.execute(statement, {"tenant_id": str(self.tenant_id)})
 
     async def _admit(self) -> None:
         """Check the gate's answer (it arrives with the first round trip) before any result is used."""
@@ -287,24 +283,6 @@ class _IdleCheck:
             if self.pool is not None:
                 await self.pool.drain()
             raise
-
-
-async def _connection_bound_tenant(conn: AsyncConnection[DictRow], tenant_id: UUID) -> UUID:
-    """Fault ``session_set_bleed``: the tenant lives on the connection, at session scope.
-
-    A tenant already on the connection is kept "so a nested unit of work cannot clobber the
-    outer one's tenant", and queries are bound to the connection's tenant. Nothing clears a
-    session-level setting, so whatever tenant used the connection last is still there for the
-    next borrower.
-    """
-    cursor = await conn.execute(
-        "select set_config('app.tenant_id', coalesce(nullif(current_setting('app.tenant_id', true), ''), %s), false)"
-        " as tenant",
-        (str(tenant_id),),
-    )
-    row = await cursor.fetchone()
-    assert row is not None
-    return UUID(row["tenant"])
 
 
 class Database:

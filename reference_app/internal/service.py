@@ -42,9 +42,6 @@ class SearchResult(BaseModel):
 
 def _principal(request: Request, tenant_id: UUID) -> InternalPrincipal:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if faults.internal_service_trusts_caller.active:
-        # Fault internal_service_trusts_caller: "only the API can reach us", so the path decides.
-        return InternalPrincipal(service="unverified", tenant_id=tenant_id)
     if scheme.lower() != "bearer" or not token.strip():
         raise ProblemError(401, "Unauthorized", "An internal token is required.", {"WWW-Authenticate": "Bearer"})
     verifier: InternalTokenVerifier = request.app.state.verifier
@@ -61,13 +58,11 @@ InternalCaller = Annotated[InternalPrincipal, Depends(_principal)]
 
 
 def create_internal_app(settings: Settings | None = None) -> FastAPI:
-    settings = settings or Settings.from_env()
-    faults.announce("internal search service", logger)
+    faults.install("internal", logger)
+    settings = faults.connection_settings("internal", settings or Settings.from_env())
     key = SigningKey.from_pem(settings.jwt_private_key_file.read_bytes())
-    # Fault search_unscoped: the search service "indexes every tenant" and got the platform DSN.
-    dsn = settings.platform_database_url if faults.search_unscoped.active else settings.database_url
     database = Database(
-        dsn,
+        settings.database_url,
         settings.platform_database_url,
         max_size=settings.db_pool_size,
         acquire_timeout=settings.db_acquire_timeout_seconds,
@@ -83,6 +78,7 @@ def create_internal_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="PAKE internal search service", version="1.0.0", lifespan=lifespan, openapi_url=None)
     app.state.verifier = InternalTokenVerifier(key, settings.jwt_issuer)
     install(app)
+    faults.configure(app)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
@@ -101,10 +97,7 @@ def create_internal_app(settings: Settings | None = None) -> FastAPI:
             tenant = await tenant_rows.current(session)
             if tenant is None or tenant["status"] != "active":
                 raise ProblemError(403, "Forbidden", "The tenant is not active.")
-            if faults.search_unscoped.active:
-                rows = await notes.search_all_tenants(session, payload.q, payload.limit)
-            else:
-                rows = await notes.search(session, payload.q, payload.limit)
+            rows = await notes.search(session, payload.q, payload.limit)
         return SearchResult(items=[NotePublic.model_validate(row) for row in rows])
 
     return app

@@ -8,9 +8,7 @@ foreign keys to other tenant tables that include ``tenant_id``; indexes that lea
 ``WITH CHECK`` both compare ``tenant_id`` with the transaction's ``app.tenant_id``.
 """
 
-from alembic import context, op
-
-from reference_app import faults
+from alembic import op
 
 # NULL when unset or empty, so "no tenant context" matches no row rather than raising.
 CURRENT_TENANT = "nullif(current_setting('app.tenant_id', true), '')::uuid"
@@ -18,18 +16,16 @@ APP_ROLE = "pake_app"
 PLATFORM_ROLE = "pake_platform"
 
 
-def fault_active(fault: faults.Fault) -> bool:
-    """Schema-level seeded faults: from ``database.upgrade(faults=...)``, else the environment."""
-    names = context.config.attributes.get("faults")
-    return fault.active if names is None else fault.name in names
-
-
 def enable_tenant_isolation(table: str, column: str = "tenant_id") -> None:
     """Force row-level security on ``table`` and grant the app role the DML it needs (never TRUNCATE)."""
-    # Seeded fault rls_disabled: the policy below without these two statements is ignored by PostgreSQL.
-    if not fault_active(faults.rls_disabled):
-        op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
-        op.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
+    # Without these two statements PostgreSQL ignores the policy (and the table owner bypasses it).
+    op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
+    op.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
+    create_tenant_policy(table, column)
+
+
+def create_tenant_policy(table: str, column: str = "tenant_id") -> None:
+    """The tenant policy on ``table`` and the app roles' DML grants (never TRUNCATE)."""
     op.execute(
         f"CREATE POLICY tenant_isolation ON {table} "
         f"USING ({column} = {CURRENT_TENANT}) WITH CHECK ({column} = {CURRENT_TENANT})"

@@ -269,15 +269,10 @@ DAL_FAULTS = ("dal_unscoped_get", "list_unfiltered", "idor_update", "idor_delete
 
 
 @pytest.fixture
-def seeded_fault(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[faults.Fault]:
-    """Switches one fault on in this process, as ``REFERENCE_APP_FAULTS`` does in the app's."""
-    monkeypatch.setenv(faults.ENV, request.param)
-    faults.active_names.cache_clear()
-    try:
-        yield faults.REGISTRY[request.param]
-    finally:
-        monkeypatch.delenv(faults.ENV)
-        faults.active_names.cache_clear()
+def seeded_fault(request: pytest.FixtureRequest) -> Iterator[faults.Fault]:
+    """Puts one fault's code in place in this process, as ``REFERENCE_APP_FAULTS`` does in the app's."""
+    with faults.installed(request.param) as (fault,):
+        yield fault
 
 
 @pytest.mark.parametrize("seeded_fault", DAL_FAULTS, indirect=True)

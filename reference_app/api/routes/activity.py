@@ -7,7 +7,6 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query
 
-from reference_app import faults
 from reference_app.api.deps import TenantDep
 from reference_app.api.errors import PROBLEM_RESPONSES
 from reference_app.dal import comments
@@ -22,17 +21,6 @@ async def list_recent_comments(
     note_id: Annotated[UUID | None, Query(description="only the comments of this note")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> list[CommentPublic]:
-    if note_id is not None and faults.comment_feed_filter_unscoped.active:
-        await ctx.ensure_active()
-        # Fault comment_feed_filter_unscoped: a note's feed is served from the reporting connection by the
-        # (note_id, created_at) index alone, "a note id is unique, so it already names the tenant".
-        async with ctx.database.platform("per-note feed from the reporting replica") as reporting:
-            rows = await reporting.fetch_all(
-                "select id, note_id, body, author, created_at from comments where note_id = %(note_id)s "
-                "order by created_at desc, id desc limit %(limit)s",
-                {"note_id": note_id, "limit": limit},
-            )
-    else:
-        async with ctx.session() as session:
-            rows = await comments.recent(session, note_id, limit)
+    async with ctx.session() as session:
+        rows = await comments.recent(session, note_id, limit)
     return [CommentPublic.model_validate(row) for row in rows]

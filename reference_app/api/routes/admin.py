@@ -10,7 +10,6 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Request, Response
 
-from reference_app import faults
 from reference_app.api.deps import PlatformDep
 from reference_app.api.errors import PROBLEM_RESPONSES, ProblemError, not_found
 from reference_app.dal import analytics, bundle, jobs, tenants
@@ -28,9 +27,6 @@ from reference_app.models import (
 
 router = APIRouter(prefix="/v1/admin", tags=["platform"], responses=PROBLEM_RESPONSES)
 logger = logging.getLogger("reference_app")
-
-# What deprovisioning purged before the audit log and the job queue existed (seeded fault deprovision_orphans).
-LEGACY_TENANT_TABLES = ("note_tags", "comments", "attachments", "tags", "notes", "users")
 
 
 @router.get("/tenants", operation_id="listTenants")
@@ -114,6 +110,13 @@ async def remaining_rows(
     return {table: n for table, n in counts.items() if n}
 
 
+async def purge_tenant(session: PlatformSession, tenant_id: UUID) -> dict[str, int]:
+    """Delete the tenant row (its rows go with it, ON DELETE CASCADE); the rows left behind, by table."""
+    if not await tenants.delete(session, tenant_id):
+        raise not_found("tenant")
+    return await remaining_rows(session, tenant_id, await tenant_tables(session))
+
+
 @router.delete("/tenants/{tenant_id}", status_code=204, operation_id="deprovisionTenant")
 async def deprovision_tenant(database: PlatformDep, request: Request, tenant_id: UUID) -> Response:
     """Delete the tenant and, through ON DELETE CASCADE, every row of it; then prove nothing is left.
@@ -123,17 +126,7 @@ async def deprovision_tenant(database: PlatformDep, request: Request, tenant_id:
     """
     started = time.perf_counter()
     async with database.platform("platform admin deprovisions a tenant") as session:
-        if faults.deprovision_orphans.active:
-            # Fault deprovision_orphans: purge a hard-coded list, keep the tenant row "for billing".
-            for table in LEGACY_TENANT_TABLES:
-                await session.execute(f"delete from {table} where tenant_id = %(id)s", {"id": tenant_id})
-            if await tenants.set_status(session, tenant_id, "suspended") is None:
-                raise not_found("tenant")
-            left = await remaining_rows(session, tenant_id, LEGACY_TENANT_TABLES)
-        else:
-            if not await tenants.delete(session, tenant_id):
-                raise not_found("tenant")
-            left = await remaining_rows(session, tenant_id, await tenant_tables(session))
+        left = await purge_tenant(session, tenant_id)
         await forget_bucket(session, tenant_id)
         if left:
             logger.error("deprovisioning %s left rows behind: %s; rolled back", tenant_id, left)

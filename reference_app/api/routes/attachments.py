@@ -6,21 +6,19 @@ from uuid import UUID
 
 from fastapi import APIRouter, Response
 
-from reference_app.api.deps import TenantDep
+from reference_app.api.deps import ParentNote, TenantDep
 from reference_app.api.errors import PROBLEM_RESPONSES, not_found
 from reference_app.api.links import created
-from reference_app.dal import attachments, audit, notes
+from reference_app.dal import attachments, audit
 from reference_app.models import AttachmentCreate, AttachmentPublic
 
 router = APIRouter(prefix="/v1/notes/{note_id}/attachments", tags=["attachments"], responses=PROBLEM_RESPONSES)
 
 
 @router.get("", operation_id="listAttachments")
-async def list_attachments(ctx: TenantDep, note_id: UUID) -> list[AttachmentPublic]:
-    async with ctx.session() as session:
-        if not await notes.exists(session, note_id):
-            raise not_found("note")
-        rows = await attachments.list_for_note(session, note_id)
+async def list_attachments(note: ParentNote) -> list[AttachmentPublic]:
+    async with note.session() as session:
+        rows = await attachments.list_for_note(session, note.note_id)
     return [AttachmentPublic.model_validate(row) for row in rows]
 
 
@@ -30,15 +28,14 @@ async def list_attachments(ctx: TenantDep, note_id: UUID) -> list[AttachmentPubl
     operation_id="createAttachment",
     openapi_extra=created("attachment_id", "getAttachment", "deleteAttachment", carry=("note_id",)),
 )
-async def create_attachment(ctx: TenantDep, note_id: UUID, payload: AttachmentCreate) -> AttachmentPublic:
+async def create_attachment(note: ParentNote, payload: AttachmentCreate) -> AttachmentPublic:
+    ctx = note.ctx
     ctx.require("member")
-    async with ctx.session() as session:
-        if not await notes.exists(session, note_id):
-            raise not_found("note")
+    async with note.session() as session:
         await ctx.check_storage(session, attachment_bytes=payload.size_bytes)
         row = await attachments.create(
             session,
-            note_id,
+            note.note_id,
             filename=payload.filename,
             content_type=payload.content_type,
             size_bytes=payload.size_bytes,

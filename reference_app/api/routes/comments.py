@@ -6,22 +6,19 @@ from uuid import UUID
 
 from fastapi import APIRouter, Response
 
-from reference_app import faults
-from reference_app.api.deps import TenantDep
+from reference_app.api.deps import ParentNote, TenantDep
 from reference_app.api.errors import PROBLEM_RESPONSES, not_found
 from reference_app.api.links import created
-from reference_app.dal import audit, comments, notes
+from reference_app.dal import audit, comments
 from reference_app.models import CommentCreate, CommentPublic
 
 router = APIRouter(prefix="/v1/notes/{note_id}/comments", tags=["comments"], responses=PROBLEM_RESPONSES)
 
 
 @router.get("", operation_id="listComments")
-async def list_comments(ctx: TenantDep, note_id: UUID) -> list[CommentPublic]:
-    async with ctx.session() as session:
-        if not await notes.exists(session, note_id):
-            raise not_found("note")
-        rows = await comments.list_for_note(session, note_id)
+async def list_comments(note: ParentNote) -> list[CommentPublic]:
+    async with note.session() as session:
+        rows = await comments.list_for_note(session, note.note_id)
     return [CommentPublic.model_validate(row) for row in rows]
 
 
@@ -31,12 +28,11 @@ async def list_comments(ctx: TenantDep, note_id: UUID) -> list[CommentPublic]:
     operation_id="createComment",
     openapi_extra=created("comment_id", "getComment", "deleteComment", carry=("note_id",)),
 )
-async def create_comment(ctx: TenantDep, note_id: UUID, payload: CommentCreate) -> CommentPublic:
+async def create_comment(note: ParentNote, payload: CommentCreate) -> CommentPublic:
+    ctx = note.ctx
     ctx.require("member")
-    async with ctx.session() as session:
-        if not await notes.exists(session, note_id):
-            raise not_found("note")
-        row = await comments.create(session, note_id, body=payload.body, author=ctx.actor)
+    async with note.session() as session:
+        row = await comments.create(session, note.note_id, body=payload.body, author=ctx.actor)
         await audit.record(session, actor=ctx.actor, action="create", entity="comment", entity_id=row["id"])
     return CommentPublic.model_validate(row)
 
@@ -44,11 +40,7 @@ async def create_comment(ctx: TenantDep, note_id: UUID, payload: CommentCreate) 
 @router.get("/{comment_id}", operation_id="getComment")
 async def get_comment(ctx: TenantDep, note_id: UUID, comment_id: UUID) -> CommentPublic:
     async with ctx.session() as session:
-        if faults.nested_parent_unchecked.active:
-            # Fault nested_parent_unchecked: "comment ids are unique", so the note in the path is never looked at.
-            row = await comments.get_by_id(session, comment_id)
-        else:
-            row = await comments.get(session, note_id, comment_id)
+        row = await comments.get(session, note_id, comment_id)
     if row is None:
         raise not_found("comment")
     return CommentPublic.model_validate(row)

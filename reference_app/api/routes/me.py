@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from reference_app import faults
 from reference_app.api.deps import TenantDep
 from reference_app.api.errors import PROBLEM_RESPONSES
 from reference_app.dal import tenants
-from reference_app.internal.client import SearchClient
 from reference_app.models import Me, RecentNote, TenantPublic
 from reference_app.recent import RecentNotes
 
@@ -19,13 +17,7 @@ router = APIRouter(prefix="/v1", tags=["me"], responses=PROBLEM_RESPONSES)
 async def get_me(ctx: TenantDep) -> Me:
     async with ctx.session(single=True) as session:
         tenant = await tenants.current(session)
-    me = Me(subject=ctx.actor, tenant=TenantPublic.model_validate(tenant), roles=sorted(ctx.roles))
-    search_client: SearchClient | None = ctx.state.search_client
-    if faults.me_exposes_service_token.active and search_client is not None:
-        # Fault me_exposes_service_token: "the SPA calls search directly", so it gets the API's own
-        # service-to-service credential, which the internal service trusts as the API itself.
-        me.search_token = search_client.token(ctx.tenant_id)
-    return me
+    return Me(subject=ctx.actor, tenant=TenantPublic.model_validate(tenant), roles=sorted(ctx.roles))
 
 
 @router.get("/me/recent-notes", operation_id="listMyRecentNotes")

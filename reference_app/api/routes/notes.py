@@ -8,29 +8,22 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from datetime import datetime
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Header, Query, Request, Response
 
-from reference_app import faults
 from reference_app.api.deps import TenantDep
 from reference_app.api.errors import PROBLEM_RESPONSES, ProblemError, not_found
 from reference_app.api.links import created
 from reference_app.cache import TenantCache
 from reference_app.dal import audit, notes
 from reference_app.internal.client import InternalServiceError, SearchClient
-from reference_app.models import NoteCount, NoteCreate, NoteCreateImport, NotePage, NotePublic, NoteUpdate
+from reference_app.models import NoteCount, NoteCreate, NotePage, NotePublic, NoteUpdate
 
 router = APIRouter(prefix="/v1/notes", tags=["notes"], responses=PROBLEM_RESPONSES)
 logger = logging.getLogger("reference_app")
-
-if TYPE_CHECKING:
-    NoteCreateBody = NoteCreate
-else:
-    # Fault mass_assignment_tenant: the create endpoint took over the bulk-import shape, tenant_id and all.
-    NoteCreateBody = NoteCreateImport if faults.mass_assignment_tenant.active else NoteCreate
 
 
 def _cache(ctx: TenantDep) -> TenantCache:
@@ -42,15 +35,15 @@ def _note_key(note_id: UUID) -> str:
     return f"note:{note_id}"
 
 
+PageSize = Annotated[int, Query(ge=1, le=100)]
+PageCursor = Annotated[str | None, Query(max_length=200)]
+TagFilter = Annotated[str | None, Query(max_length=64)]
+
+
 @router.get("", operation_id="listNotes")
 async def list_notes(
-    ctx: TenantDep,
-    limit: Annotated[int, Query(ge=1, le=100)] = 50,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
-    tag: Annotated[str | None, Query(max_length=64)] = None,
+    ctx: TenantDep, limit: PageSize = 50, cursor: PageCursor = None, tag: TagFilter = None
 ) -> NotePage:
-    if faults.cursor_names_tenant.active:
-        return await _page_named_by_cursor(ctx, limit, cursor, tag)
     try:
         position = notes.decode_cursor(cursor) if cursor else None
     except ValueError:
@@ -60,31 +53,6 @@ async def list_notes(
     page = [NotePublic.model_validate(row) for row in rows[:limit]]
     next_cursor = notes.encode_cursor(page[-1].created_at, page[-1].id) if len(rows) > limit else None
     return NotePage(items=page, next_cursor=next_cursor)
-
-
-async def _page_named_by_cursor(ctx: TenantDep, limit: int, cursor: str | None, tag: str | None) -> NotePage:
-    """Fault cursor_names_tenant: later pages come from the reporting connection, for the tenant the cursor names.
-
-    "The cursor carries everything the next page needs", so deep pagination stays off the primary:
-    the first page is read as usual and its cursor is ``<tenant id>.<position>``.
-    """
-    if cursor is None:
-        async with ctx.session() as session:
-            rows = await notes.list_page(session, limit=limit + 1, cursor=None, tag=tag)
-        tenant_id = ctx.tenant_id
-    else:
-        await ctx.ensure_active()
-        try:
-            named, position = cursor.split(".", 1)
-            tenant_id = UUID(named)
-            after = notes.decode_cursor(position)
-        except ValueError:
-            raise ProblemError(400, "Bad cursor", "Pass back the next_cursor of a previous page.") from None
-        async with ctx.database.platform("later pages offloaded to the reporting connection") as reporting:
-            rows = await notes.later_page_of(reporting, tenant_id, limit=limit + 1, cursor=after)
-    page = [NotePublic.model_validate(row) for row in rows[:limit]]
-    last = f"{tenant_id}.{notes.encode_cursor(page[-1].created_at, page[-1].id)}" if len(rows) > limit else None
-    return NotePage(items=page, next_cursor=last)
 
 
 @router.get("/search", operation_id="searchNotes")
@@ -112,12 +80,6 @@ async def search_notes(
 
 @router.get("/count", operation_id="countNotes")
 async def count_notes(ctx: TenantDep) -> NoteCount:
-    if faults.count_leak.active:
-        await ctx.ensure_active()
-        # Fault count_leak: moved to the reporting connection (platform role); "RLS will scope it".
-        async with ctx.database.platform("note count offloaded to the reporting connection") as reporting:
-            row = await reporting.fetch_one("select count(*) as n from notes")
-        return NoteCount(count=int(row["n"]) if row else 0)
     async with ctx.session(single=True) as session:
         return NoteCount(count=await notes.count(session))
 
@@ -137,27 +99,16 @@ async def count_notes(ctx: TenantDep) -> NoteCount:
         "createAttachment",
     ),
 )
-async def create_note(ctx: TenantDep, payload: NoteCreateBody) -> NotePublic:
+async def create_note(ctx: TenantDep, payload: NoteCreate) -> NotePublic:
     ctx.require("member")
-    owner = getattr(payload, "tenant_id", None)
     async with ctx.session() as session:
         await ctx.check_storage(session, notes=1)
         note_id = await notes.create(
-            session, title=payload.title, body=payload.body, author=ctx.actor, tags=payload.tags, owner=owner
+            session, title=payload.title, body=payload.body, author=ctx.actor, tags=payload.tags
         )
         await audit.record(session, actor=ctx.actor, action="create", entity="note", entity_id=note_id)
         row = await notes.get(session, note_id)
-    if row is None:  # the note went to the tenant_id of the body (seeded fault mass_assignment_tenant)
-        now = datetime.now(UTC)
-        return NotePublic(
-            id=note_id,
-            title=payload.title,
-            body=payload.body,
-            author=ctx.actor,
-            tags=[],
-            created_at=now,
-            updated_at=now,
-        )
+    assert row is not None  # written in this transaction
     return NotePublic.model_validate(row)
 
 
@@ -171,10 +122,6 @@ async def get_note(
     ctx: TenantDep, note_id: UUID, response: Response, if_none_match: Annotated[str | None, Header()] = None
 ) -> Any:
     cache = _cache(ctx)
-    if faults.etag_precheck_unscoped.active and if_none_match:
-        unchanged = await _unchanged_fast_path(ctx, note_id, if_none_match)
-        if unchanged is not None:
-            return unchanged
     # One round trip: the tenant check with the note's query, or alone on a cache hit.
     async with ctx.session(single=True) as session:
         cached = await cache.get(ctx.tenant_id, _note_key(note_id))
@@ -182,8 +129,6 @@ async def get_note(
             note = NotePublic.model_validate_json(cached)
             ctx.state.recent_notes.opened(ctx.tenant_id, ctx.actor, note)
             return _conditional(note, if_none_match, response)
-        if faults.existence_oracle.active:
-            await _forbid_foreign(ctx, note_id)
         row = await notes.get(session, note_id)
     if row is None:
         raise not_found("note")
@@ -209,27 +154,6 @@ def _conditional(note: NotePublic, if_none_match: str | None, response: Response
         return Response(status_code=304, headers={"ETag": etag})
     response.headers["ETag"] = etag
     return note
-
-
-async def _unchanged_fast_path(ctx: TenantDep, note_id: UUID, if_none_match: str) -> Response | None:
-    """Fault etag_precheck_unscoped: answer 304 from an index-only lookup before loading the note.
-
-    "Most reads are revalidations", so the version is read on the reporting connection without
-    the tenant scope: a 304 then confirms a foreign note exists and what version it is at.
-    """
-    async with ctx.database.platform("conditional GET fast path") as lookup:
-        row = await lookup.fetch_one("select updated_at from notes where id = %(id)s", {"id": note_id})
-    if row is None or not _matches(if_none_match, etag := _etag(note_id, row["updated_at"])):
-        return None
-    return Response(status_code=304, headers={"ETag": etag})
-
-
-async def _forbid_foreign(ctx: TenantDep, note_id: UUID) -> None:
-    """Fault existence_oracle: "a clearer error": 403 when the note exists in another tenant."""
-    async with ctx.database.platform("tell 'not yours' from 'not found'") as lookup:
-        owner = await lookup.fetch_one("select tenant_id from notes where id = %(id)s", {"id": note_id})
-    if owner is not None and owner["tenant_id"] != ctx.tenant_id:
-        raise ProblemError(403, "Forbidden", "This note belongs to another tenant.")
 
 
 @router.patch("/{note_id}", operation_id="updateNote")

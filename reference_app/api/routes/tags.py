@@ -7,8 +7,9 @@ from uuid import UUID
 from fastapi import APIRouter, Response
 from psycopg.errors import UniqueViolation
 
+from reference_app.api import errors
 from reference_app.api.deps import TenantDep
-from reference_app.api.errors import PROBLEM_RESPONSES, conflict, not_found
+from reference_app.api.errors import PROBLEM_RESPONSES, not_found
 from reference_app.api.links import created
 from reference_app.dal import audit, tags
 from reference_app.models import TagCreate, TagPublic
@@ -31,7 +32,7 @@ async def create_tag(ctx: TenantDep, payload: TagCreate) -> TagPublic:
             row = await tags.create(session, payload.name)
             await audit.record(session, actor=ctx.actor, action="create", entity="tag", entity_id=row["id"])
     except UniqueViolation as exc:
-        raise conflict("A tag of this name already exists.", exc) from None
+        raise errors.conflict("A tag of this name already exists.", exc) from None
     return TagPublic.model_validate(row)
 
 
