@@ -46,7 +46,8 @@ class MemoryCache:
         return self._entries.get(cache_key(tenant_id, key))
 
     async def set(self, tenant_id: UUID, key: str, value: bytes) -> None:
-        self._entries[cache_key(tenant_id, key)] = value
+        if self._entries.maxsize:  # no entries (several API processes without Redis): keep nothing, never raise
+            self._entries[cache_key(tenant_id, key)] = value
 
     async def delete(self, tenant_id: UUID, key: str) -> None:
         self._entries.pop(cache_key(tenant_id, key), None)

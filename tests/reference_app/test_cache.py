@@ -40,6 +40,18 @@ def test_memory_cache_is_bounded_and_evicts_least_recently_used() -> None:
     assert asyncio.run(scenario()) == (b"1", None, 2)
 
 
+def test_a_memory_cache_of_no_entries_keeps_nothing() -> None:
+    """What the API uses in each of several processes without Redis: a write in one must not be hidden."""
+
+    async def scenario() -> tuple[bytes | None, int]:
+        cache = MemoryCache(max_entries=0, ttl_seconds=60)
+        tenant = uuid.uuid4()
+        await cache.set(tenant, "a", b"1")
+        return await cache.get(tenant, "a"), len(cache)
+
+    assert asyncio.run(scenario()) == (None, 0)
+
+
 def test_memory_cache_entries_expire() -> None:
     async def scenario() -> bytes | None:
         cache = MemoryCache(max_entries=10, ttl_seconds=0.01)
