@@ -128,9 +128,8 @@ def running(dsns: RoleDsns | None, seeded: tuple[str, ...], env: dict[str, str] 
 
 
 @pytest.fixture(scope="module")
-def api(db: DatabaseUrls) -> Iterator[ReferenceStack]:
-    with ReferenceStack(dsns=role_dsns(db), extra_env=LIMITS) as stack:
-        yield stack
+def app_env() -> dict[str, str]:
+    return LIMITS
 
 
 @pytest.fixture(scope="module")
