@@ -165,15 +165,8 @@ def render_faults() -> str:
         "|---|---|---|---|---|",
     ]
     for fault in REGISTRY.values():
-        below = (
-            "realised by `setup`"
-            if fault.at_setup
-            else "connects as the platform role (no RLS)"
-            if fault.platform_dsn
-            else "—"
-        )
         out.append(
-            f"| `{fault.name}` | {fault.layer} | {_cell(fault.summary)} | {below} "
+            f"| `{fault.name}` | {fault.layer} | {_cell(fault.summary)} | {fault.below} "
             f"| [{fault.control}](controls.md#{fault.control.lower()}) |"
         )
     return "\n".join(out)

@@ -83,6 +83,13 @@ class Fault:
         return self.doc.split("\n\n", 1)[0].replace("\n", " ")
 
     @property
+    def below(self) -> str:
+        """The layer beneath the fault that is switched off with it (a column of ``FAULTS.md``)."""
+        if self.at_setup:
+            return "realised by `setup`"
+        return "connects as the platform role (no RLS)" if self.platform_dsn else "—"
+
+    @property
     def code(self) -> str:
         """Where the fault lives, and which code of the app it takes the place of."""
         if self.branch_in is not None:
@@ -327,15 +334,8 @@ def table(faults: Iterable[Fault] | None = None) -> str:
         "|---|---|---|---|---|---|",
     ]
     for fault in faults if faults is not None else REGISTRY.values():
-        below = (
-            "realised by `setup`"
-            if fault.at_setup
-            else "connects as the platform role (no RLS)"
-            if fault.platform_dsn
-            else "—"
-        )
         rows.append(
-            f"| `{fault.name}` | {fault.layer} | {fault.summary} | {below} | `{fault.control}` | {fault.code} |"
+            f"| `{fault.name}` | {fault.layer} | {fault.summary} | {fault.below} | `{fault.control}` | {fault.code} |"
         )
     return "\n".join(rows)
 

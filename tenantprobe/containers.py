@@ -91,30 +91,62 @@ def build_image(client: docker.DockerClient, settings: LaunchSettings, source: P
         prune_images(client, settings.image, settings.image)
 
 
-class ContainerTarget:
-    """The engine and containers of a launched target; ``profile`` is the profile filled in from them."""
+class _Launched:
+    """An engine, a Docker client on it and one launch; :meth:`stop` releases all three.
 
-    def __init__(self, profile: TargetProfile, settings: LaunchSettings, log_dir: Path | None = None) -> None:
-        self.settings = settings
-        self.profile = profile
+    With ``log_dir``, the containers' logs (redacted) are kept there before the containers go.
+    """
+
+    def __init__(self, log_dir: Path | None = None) -> None:
         self.log_dir = log_dir
         self.engine = Engine()
         self.launch: Launch | None = None
         self._client: docker.DockerClient | None = None
 
-    def start(self) -> ContainerTarget:
-        source = str(self.profile.source or "profile")
+    def _start_launch(
+        self, settings: LaunchSettings, source: str, profile: Path | None = None, *, dependencies_only: bool = False
+    ) -> Launch:
+        """Start the engine, build what ``settings`` builds (relative to ``profile``) and start the launch.
+
+        A failure at any step releases what the earlier steps took before it propagates.
+        """
         self.engine.start()
         try:
             self._client = client = docker.from_env()
-            build_image(client, self.settings, self.profile.source)
-            base_dir = self.profile.source.parent if self.profile.source is not None else None
-            self.launch = Launch(self.settings, source, lambda name: builtin_image(client, name), base_dir)
-            self.launch.start()
+            build_image(client, settings, profile)
+            base_dir = profile.parent if profile is not None else None
+            self.launch = Launch(settings, source, lambda name: builtin_image(client, name), base_dir)
+            self.launch.start(dependencies_only=dependencies_only)
         except BaseException:
             self.stop()
             raise
-        self.profile = self._filled(self.launch)
+        return self.launch
+
+    def stop(self) -> None:
+        if self.launch is not None:
+            if self.log_dir is not None:
+                self.log_dir.mkdir(parents=True, exist_ok=True)
+                for name, text in self.launch.logs().items():
+                    (self.log_dir / f"container-{name}.log").write_text(redact_text(text))
+            self.launch.stop()
+            self.launch = None
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+        self.engine.stop()
+
+
+class ContainerTarget(_Launched):
+    """The engine and containers of a launched target; ``profile`` is the profile filled in from them."""
+
+    def __init__(self, profile: TargetProfile, settings: LaunchSettings, log_dir: Path | None = None) -> None:
+        super().__init__(log_dir)
+        self.settings = settings
+        self.profile = profile
+
+    def start(self) -> ContainerTarget:
+        launch = self._start_launch(self.settings, str(self.profile.source or "profile"), self.profile.source)
+        self.profile = self._filled(launch)
         return self
 
     def _filled(self, launch: Launch) -> TargetProfile:
@@ -134,21 +166,8 @@ class ContainerTarget:
             base_url=launch.base_url, auth=auth, database=database, internal_services=services
         )
 
-    def stop(self) -> None:
-        if self.launch is not None:
-            if self.log_dir is not None:
-                self.log_dir.mkdir(parents=True, exist_ok=True)
-                for name, text in self.launch.logs().items():
-                    (self.log_dir / f"container-{name}.log").write_text(redact_text(text))
-            self.launch.stop()
-            self.launch = None
-        if self._client is not None:
-            self._client.close()
-            self._client = None
-        self.engine.stop()
 
-
-class DatabaseContainer:
+class DatabaseContainer(_Launched):
     """PostgreSQL from an image, for the reference app's database (``--db container[:IMAGE]``).
 
     The image gets ``POSTGRES_PASSWORD`` and ``PGPORT`` (the official ``postgres`` images honour both);
@@ -156,29 +175,10 @@ class DatabaseContainer:
     """
 
     def __init__(self, image: str = "builtin:postgres") -> None:
-        self.engine = Engine()
+        super().__init__()
         self.image = image
-        self.launch: Launch | None = None
-        self._client: docker.DockerClient | None = None
 
     def start(self) -> str:
         """Start the engine and the server; returns a superuser DSN."""
-        self.engine.start()
-        try:
-            self._client = client = docker.from_env()
-            settings = LaunchSettings(image=self.image, postgres=PostgresSpec(self.image))
-            self.launch = Launch(settings, "--db", lambda name: builtin_image(client, name))
-            self.launch.start(dependencies_only=True)
-        except BaseException:
-            self.stop()
-            raise
-        return self.launch.values["postgres.dsn"]
-
-    def stop(self) -> None:
-        if self.launch is not None:
-            self.launch.stop()
-            self.launch = None
-        if self._client is not None:
-            self._client.close()
-            self._client = None
-        self.engine.stop()
+        settings = LaunchSettings(image=self.image, postgres=PostgresSpec(self.image))
+        return self._start_launch(settings, "--db", dependencies_only=True).values["postgres.dsn"]

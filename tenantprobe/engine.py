@@ -19,7 +19,6 @@ import socket
 import subprocess
 import tempfile
 from pathlib import Path
-from types import TracebackType
 from typing import IO
 
 import docker
@@ -27,6 +26,7 @@ import docker.errors
 
 from tenantprobe.child import Child, NotReady, wait_ready
 from tenantprobe.errors import ProvisioningError
+from tenantprobe.lifecycle import Service
 
 DEFAULT_SOCKET = "/var/run/docker.sock"
 DATA_ROOT_ENV = "TENANTPROBE_DOCKER_ROOT"
@@ -95,7 +95,7 @@ def _unmount_under(directory: Path) -> None:
         subprocess.run(["umount", point], capture_output=True, check=False)
 
 
-class Engine:
+class Engine(Service["Engine"]):
     """The Docker API of a run; ``host`` is its URL once started.
 
     Example::
@@ -220,11 +220,3 @@ class Engine:
         if self._scratch_root:
             shutil.rmtree(self.data_root, ignore_errors=True)
             self._scratch_root = False
-
-    def __enter__(self) -> Engine:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()

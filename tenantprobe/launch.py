@@ -22,7 +22,6 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import docker
@@ -32,6 +31,7 @@ import httpx
 from tenantprobe.child import free_port
 from tenantprobe.compose import compose_command
 from tenantprobe.errors import ProfileError, TargetError
+from tenantprobe.lifecycle import Service
 from tenantprobe.profiles import ComposeSpec, LaunchSettings, PostgresSpec, ServiceSpec
 from tenantprobe.redact import redact_text
 
@@ -101,7 +101,7 @@ def wait_http(
             time.sleep(0.2)
 
 
-class Launch:
+class Launch(Service["Launch"]):
     """The containers of one launched target.
 
     ``resolve_image`` turns ``builtin:NAME`` into a local image tag (built from this machine's files).
@@ -360,14 +360,6 @@ class Launch:
             self._client = None
         atexit.unregister(self.stop)
         shutil.rmtree(self._workdir, ignore_errors=True)
-
-    def __enter__(self) -> Launch:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
 
 class ComposeLaunch:

@@ -15,13 +15,13 @@ import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
 from typing import TYPE_CHECKING
 
 import httpx
 
 from tenantprobe.child import Child, NotReady, free_port, stop_all, wait_ready
 from tenantprobe.errors import ProfileError, TargetError
+from tenantprobe.lifecycle import Service
 from tenantprobe.pgserver import PostgresServer
 
 if TYPE_CHECKING:
@@ -53,7 +53,7 @@ class RoleDsns:
 
 
 @dataclass
-class ReferenceStack:
+class ReferenceStack(Service["ReferenceStack"]):
     """The reference app and its database, for one run.
 
     ``database_url`` names a server to use (a superuser DSN); without it an embedded
@@ -231,11 +231,3 @@ class ReferenceStack:
             self._database_container = None
         # The work directory holds the JWT signing key: it must not outlive the run.
         shutil.rmtree(self._workdir, ignore_errors=True)
-
-    def __enter__(self) -> ReferenceStack:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()

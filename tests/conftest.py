@@ -83,9 +83,15 @@ def db(admin_dsn: str, role_passwords: dict[str, str], migrated_template: str) -
 
 
 @pytest.fixture(scope="module")
-def api(db: DatabaseUrls) -> Iterator[ReferenceStack]:
+def app_env() -> dict[str, str]:
+    """Extra environment of this module's reference app; a module overrides it to set plans, limits or workers."""
+    return {}
+
+
+@pytest.fixture(scope="module")
+def api(db: DatabaseUrls, app_env: dict[str, str]) -> Iterator[ReferenceStack]:
     """The reference app serving this module's database over real HTTP."""
-    with ReferenceStack(dsns=role_dsns(db)) as stack:
+    with ReferenceStack(dsns=role_dsns(db), extra_env=app_env) as stack:
         yield stack
 
 

@@ -285,6 +285,27 @@ class _IdleCheck:
             raise
 
 
+def _pool(
+    dsn: str, name: str, min_size: int, max_size: int, timeout: float
+) -> AsyncConnectionPool[AsyncConnection[DictRow]]:
+    """A pool (not yet open) whose connections are configured on connect and checked for a dead server at checkout."""
+    check = _IdleCheck()
+    pool: AsyncConnectionPool[AsyncConnection[DictRow]] = AsyncConnectionPool(
+        dsn,
+        min_size=min_size,
+        max_size=max_size,
+        open=False,
+        timeout=timeout,
+        reconnect_timeout=RECONNECT_WINDOW_SECONDS,
+        configure=_configure,
+        check=check,
+        kwargs={"row_factory": dict_row},
+        name=name,
+    )
+    check.pool = pool
+    return pool
+
+
 class Database:
     """The app's two connection pools and the units of work over them.
 
@@ -306,32 +327,8 @@ class Database:
     ) -> None:
         self.acquire_timeout = acquire_timeout
         self._tenant_slots = _TenantSlots(per_tenant or max(1, max_size // 2))
-        app_check, platform_check = _IdleCheck(), _IdleCheck()
-        self.app_pool: AsyncConnectionPool[AsyncConnection[DictRow]] = AsyncConnectionPool(
-            app_dsn,
-            min_size=min(2, max_size),
-            max_size=max_size,
-            open=False,
-            timeout=acquire_timeout,
-            reconnect_timeout=RECONNECT_WINDOW_SECONDS,
-            configure=_configure,
-            check=app_check,
-            kwargs={"row_factory": dict_row},
-            name="app",
-        )
-        self.platform_pool: AsyncConnectionPool[AsyncConnection[DictRow]] = AsyncConnectionPool(
-            platform_dsn,
-            min_size=1,
-            max_size=4,
-            open=False,
-            timeout=acquire_timeout,
-            reconnect_timeout=RECONNECT_WINDOW_SECONDS,
-            configure=_configure,
-            check=platform_check,
-            kwargs={"row_factory": dict_row},
-            name="platform",
-        )
-        app_check.pool, platform_check.pool = self.app_pool, self.platform_pool
+        self.app_pool = _pool(app_dsn, "app", min(2, max_size), max_size, acquire_timeout)
+        self.platform_pool = _pool(platform_dsn, "platform", 1, 4, acquire_timeout)
 
     async def open(self) -> None:
         await self.app_pool.open(wait=True)

@@ -8,7 +8,7 @@ succeeded. A refusal must also look exactly like the answer for an id that exist
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 
@@ -158,6 +158,35 @@ def fresh_objects(
     return obj, own
 
 
+class ArmedWrite(NamedTuple):
+    """A write attack made ready: fresh objects, the attacker's canary in the body, the victim's view before.
+
+    The positive control (the same write on the attacker's own object) is already sent: it goes first, so
+    that its effect cannot show up in the victim's snapshots.
+    """
+
+    obj: SeededObject
+    own: SeededObject
+    canary: str
+    body: Any
+    positive: Exchange
+    before: tuple[Exchange, ...]
+
+
+def arm_write(
+    target: Target, probe: Probe, op: Operation, creator: Creator, attacker: SeededTenant, victim: SeededTenant
+) -> ArmedWrite | None:
+    """Fresh objects on both sides (a successful attack spoils nothing else), or None when they cannot be made."""
+    fresh = fresh_objects(target, probe, op, creator, attacker, victim)
+    if fresh is None:
+        return None
+    obj, own = fresh
+    canary = target.canaries.issue(attacker.slug)
+    body = valid_body(op.body_schema, canary) if op.body_schema else None
+    positive = probe.request(target.owner(attacker), op.method, op.url(own.bindings), json_body=body)
+    return ArmedWrite(obj, own, canary, body, positive, snapshot(target, probe, victim, obj))
+
+
 @pytest.mark.attack("path-ids")
 @pytest.mark.controls("API-CROSS-TENANT-WRITE", "API-EXISTENCE-ORACLE")
 def test_foreign_writes_change_nothing(target: Target, pairs: list[tuple[Any, Any]], probe: Probe) -> None:
@@ -169,16 +198,10 @@ def test_foreign_writes_change_nothing(target: Target, pairs: list[tuple[Any, An
             continue
         for attacker, victim in pairs:
             pair = {"attacker": attacker.slug, "victim": victim.slug}
-            # Fresh objects per attack, so that a successful attack (or the positive control) spoils nothing else.
-            fresh = fresh_objects(target, probe, op, creator, attacker, victim)
-            if fresh is None:
+            armed = arm_write(target, probe, op, creator, attacker, victim)
+            if armed is None:
                 continue
-            obj, own = fresh
-            canary = target.canaries.issue(attacker.slug)
-            body = valid_body(op.body_schema, canary) if op.body_schema else None
-            # The positive control goes first: its effect must not show up in the victim's snapshots.
-            positive = probe.request(target.owner(attacker), op.method, op.url(own.bindings), json_body=body)
-            before = snapshot(target, probe, victim, obj)
+            obj, _, canary, body, positive, before = armed
             attack = probe.request(target.owner(attacker), op.method, op.url(obj.bindings), json_body=body)
             missing = probe.request(
                 target.owner(attacker), op.method, op.url(missing_bindings(op, obj.bindings)), json_body=body
@@ -212,14 +235,10 @@ def judge_nested_write(
     if creator is None:
         probe.skip_operation(op.key, "no operation creates its objects")
         return
-    fresh = fresh_objects(target, probe, op, creator, attacker, victim)
-    if fresh is None:
+    armed = arm_write(target, probe, op, creator, attacker, victim)
+    if armed is None:
         return
-    obj, own = fresh
-    canary = target.canaries.issue(attacker.slug)
-    body = valid_body(op.body_schema, canary) if op.body_schema else None
-    positive = probe.request(target.owner(attacker), op.method, op.url(own.bindings), json_body=body)
-    before = snapshot(target, probe, victim, obj)
+    obj, own, canary, body, positive, before = armed
     child = op.path_params[-1]
     mixed = {**{p: own.bindings[p] for p in op.path_params[:-1]}, child: obj.bindings[child]}
     attack = probe.request(target.owner(attacker), op.method, op.url(mixed), json_body=body)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -84,20 +83,22 @@ def _database(admin_dsn: str, database: str) -> str:
     return urlunsplit(urlsplit(admin_dsn)._replace(path=f"/{database}"))
 
 
-def _serve(app: psycopg.Connection[Any], watcher: appdb.Watcher, requests: int = 4) -> None:
-    """What a request does to the database: one statement on the app's connection."""
-    for number in range(requests):
-        watcher.watch(f"tenant-{number % 2}", lambda: app.execute("select 1"))
+def _watched(admin_dsn: str, roles: Roles, harness_dsn: str) -> appdb.Watcher:
+    """The harness (connected as ``harness_dsn``) watching four requests of the app, one statement each."""
+    with (
+        psycopg.connect(_as(admin_dsn, roles.app, roles.database), autocommit=True) as app,
+        appdb.connect(harness_dsn) as harness,
+    ):
+        watcher = appdb.Watcher(harness)
+        for number in range(4):
+            watcher.watch(f"tenant-{number % 2}", lambda: app.execute("select 1"))
+    return watcher
 
 
 def test_app_that_can_set_role_into_a_bypassrls_role_fails_the_audit(admin_dsn: str, roles: Roles) -> None:
-    with (
-        psycopg.connect(_as(admin_dsn, roles.app, roles.database), autocommit=True) as app,
-        appdb.connect(_database(admin_dsn, roles.database)) as harness,
-    ):
-        watcher = appdb.Watcher(harness)
-        _serve(app, watcher)
-        found = appdb.decide_app_roles(None, watcher)
+    watcher = _watched(admin_dsn, roles, _database(admin_dsn, roles.database))
+    found = appdb.decide_app_roles(None, watcher)
+    with appdb.connect(_database(admin_dsn, roles.database)) as harness:
         findings = appdb.privilege_findings(harness, roles.app, ["public.parent", "public.child"])
         (bypass,) = one(harness, "select rolbypassrls from pg_roles where rolname = %s", (roles.app,))
     assert (found.roles, found.source) == ((roles.app,), "observed")
@@ -115,24 +116,14 @@ def test_app_role_without_bypass_owner_or_membership_passes_the_audit(admin_dsn:
 def test_sessions_hidden_from_the_harness_are_the_only_candidates_when_nothing_visible_moved(
     admin_dsn: str, roles: Roles
 ) -> None:
-    with (
-        psycopg.connect(_as(admin_dsn, roles.app, roles.database), autocommit=True) as app,
-        appdb.connect(_as(admin_dsn, roles.clean, roles.database)) as harness,
-    ):
-        watcher = appdb.Watcher(harness)
-        _serve(app, watcher)
+    watcher = _watched(admin_dsn, roles, _as(admin_dsn, roles.clean, roles.database))
     found = appdb.decide_app_roles(None, watcher)
     assert (found.roles, found.source) == ((roles.app,), "inferred")
     assert appdb.decide_app_roles("named", watcher).source == "database.app_role"
 
 
 def test_one_session_serving_two_tenants_in_turn_is_seen_as_reuse(admin_dsn: str, roles: Roles) -> None:
-    with (
-        psycopg.connect(_as(admin_dsn, roles.app, roles.database), autocommit=True) as app,
-        appdb.connect(_database(admin_dsn, roles.database)) as harness,
-    ):
-        watcher = appdb.Watcher(harness)
-        _serve(app, watcher)
+    watcher = _watched(admin_dsn, roles, _database(admin_dsn, roles.database))
     reused = appdb.cross_tenant_reuse(watcher.windows, [roles.app])
     assert [(label_from, label_to) for _, label_from, label_to in reused] == [
         ("tenant-0", "tenant-1"),

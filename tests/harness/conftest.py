@@ -139,6 +139,32 @@ def run_against(app: Any, profile: dict[str, Any], folder: Path, suite: str = SU
     return HarnessRun(run, folder)
 
 
+def run_modes(
+    kind: Callable[[str], Any], profile: dict[str, Any], runs: dict[str, tuple[str, ...]], root: Path
+) -> dict[str, HarnessRun]:
+    """The isolation suite against each mode of ``kind`` (with that mode's pytest options), two runs at a time."""
+
+    def attack_mode(mode: str) -> HarnessRun:  # the app is made in the thread that serves it
+        return run_against(app_of(kind, mode), profile, root / mode, SUITE, *runs[mode])
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = {mode: pool.submit(attack_mode, mode) for mode in runs}
+        return {mode: future.result() for mode, future in futures.items()}
+
+
+def assert_clean(run: SuiteRun, judged: set[str]) -> None:
+    """A secure build's run: exit 0, no control failed, and every control of ``judged`` passed (not skipped)."""
+    __tracebackhide__ = True
+    assert run.exit_code == 0, run.output
+    assert run.controls_with("fail") == set(), run.output
+    assert run.controls_with("pass") >= judged, run.output
+
+
+def failed_summaries(run: HarnessRun, control: str) -> list[str]:
+    """The summaries of the run's failed records of ``control``."""
+    return [r["summary"] for r in run.run.records if r["control_id"] == control and r["status"] == "fail"]
+
+
 def attack(scenario: Scenario, folder: Path) -> HarnessRun:
     """The scenario's app served on loopback, its profile written, the isolation suite run against it."""
     return run_against(scenario.app(), scenario.profile, folder, SUITE, *scenario.options)

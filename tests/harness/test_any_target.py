@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.harness.conftest import GATES, USER_STATE, HarnessRun
+from tests.harness.conftest import GATES, USER_STATE, HarnessRun, assert_clean
 
 # Whichever test comes first pays for every scenario of the session fixture (18 suite runs, two at a time).
 pytestmark = pytest.mark.timeout(1800)
@@ -34,9 +34,7 @@ def test_secure_build_passes_with_every_cross_tenant_control_judged(
     name: str, harness_runs: dict[str, HarnessRun]
 ) -> None:
     run = harness_runs[name].run
-    assert run.exit_code == 0, run.output
-    assert run.controls_with("fail") == set(), run.output
-    assert run.controls_with("pass") >= GATES, run.output
+    assert_clean(run, GATES)
 
 
 @pytest.mark.parametrize(

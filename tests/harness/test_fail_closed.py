@@ -14,7 +14,7 @@ import re
 
 import pytest
 
-from tests.harness.conftest import FOOLING, GATES, HarnessRun
+from tests.harness.conftest import FOOLING, GATES, HarnessRun, assert_clean
 
 # Whichever test comes first pays for every scenario of the session fixture (18 suite runs, two at a time).
 pytestmark = pytest.mark.timeout(1800)
@@ -25,9 +25,7 @@ def test_secure_helpdesk_passes_with_every_cross_tenant_control_judged(
     mode: str, harness_runs: dict[str, HarnessRun]
 ) -> None:
     run = harness_runs[f"helpdesk:{mode}"].run
-    assert run.exit_code == 0, run.output
-    assert run.controls_with("fail") == set(), run.output
-    assert run.controls_with("pass") >= GATES, run.output
+    assert_clean(run, GATES)
     judged = [r for r in run.records if r["control_id"] == "API-CROSS-TENANT-WRITE" and r["status"] == "pass"]
     assert all(r["measured"]["attempts"] > 0 for r in judged)
 

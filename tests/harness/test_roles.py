@@ -11,13 +11,9 @@ project's id, which the attacker wrote and is no leak.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-from functools import partial
-from pathlib import Path
-
 import pytest
 
-from tests.harness.conftest import HarnessRun, app_of, run_against
+from tests.harness.conftest import HarnessRun, assert_clean, failed_summaries, run_modes
 from tests.targets import crew
 
 pytestmark = pytest.mark.timeout(900)
@@ -31,27 +27,14 @@ RUNS = {
 }
 
 
-def _attack(mode: str, folder: Path) -> HarnessRun:
-    return run_against(app_of(crew.Crew, mode), crew.profile(""), folder, "suites/isolation", *RUNS[mode])
-
-
 @pytest.fixture(scope="module")
 def crew_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, HarnessRun]:
-    root = tmp_path_factory.mktemp("crew")
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        futures = {mode: pool.submit(partial(_attack, mode, root / mode)) for mode in RUNS}
-        return {mode: future.result() for mode, future in futures.items()}
-
-
-def _failed(run: HarnessRun, control: str) -> list[str]:
-    return [r["summary"] for r in run.run.records if r["control_id"] == control and r["status"] == "fail"]
+    return run_modes(crew.Crew, crew.profile(""), RUNS, tmp_path_factory.mktemp("crew"))
 
 
 def test_secure_build_passes_with_roles_and_references_judged(crew_runs: dict[str, HarnessRun]) -> None:
     run = crew_runs["secure"].run
-    assert run.exit_code == 0, run.output
-    assert run.controls_with("fail") == set(), run.output
-    assert {"API-AUTHZ-ROLE", "API-CROSS-TENANT-WRITE"} <= run.controls_with("pass"), run.output
+    assert_clean(run, {"API-AUTHZ-ROLE", "API-CROSS-TENANT-WRITE"})
     role = next(r for r in run.records if r["control_id"] == "API-AUTHZ-ROLE")
     # Adding a member and changing a member's role were tried, not skipped for want of a user or an object.
     assert not any("members" in op for op in role["measured"].get("operations_not_exercised", [])), role
@@ -60,12 +43,12 @@ def test_secure_build_passes_with_roles_and_references_judged(crew_runs: dict[st
 
 
 def test_a_member_who_renames_the_workspace_is_found(crew_runs: dict[str, HarnessRun]) -> None:
-    found = _failed(crew_runs["member_edits_workspace"], "API-AUTHZ-ROLE")
+    found = failed_summaries(crew_runs["member_edits_workspace"], "API-AUTHZ-ROLE")
     assert any("member PATCH /api/workspaces/{workspace_id}: expected denied, got 200" in s for s in found), found
 
 
 def test_a_member_who_adds_members_and_changes_roles_is_found(crew_runs: dict[str, HarnessRun]) -> None:
-    found = " ".join(_failed(crew_runs["members_manage_members"], "API-AUTHZ-ROLE"))
+    found = " ".join(failed_summaries(crew_runs["members_manage_members"], "API-AUTHZ-ROLE"))
     assert "member POST /api/workspaces/{workspace_id}/members: expected denied, got 201" in found, found
     assert "member PATCH /api/workspaces/{workspace_id}/members/{user_id}: expected denied, got 200" in found, found
 
@@ -74,7 +57,7 @@ def test_a_foreign_reference_accepted_is_a_write_and_reading_it_back_is_no_leak(
     crew_runs: dict[str, HarnessRun],
 ) -> None:
     run = crew_runs["project_ref_not_checked"]
-    assert any("project_id" in s for s in _failed(run, "API-CROSS-TENANT-WRITE")), run.run.output
-    assert _failed(run, "API-CANARY-ORACLE") == [], run.run.output
-    assert _failed(run, "API-LIST-FILTER") == [], run.run.output
+    assert any("project_id" in s for s in failed_summaries(run, "API-CROSS-TENANT-WRITE")), run.run.output
+    assert failed_summaries(run, "API-CANARY-ORACLE") == [], run.run.output
+    assert failed_summaries(run, "API-LIST-FILTER") == [], run.run.output
     assert "API-LIST-FILTER" in run.run.controls_with("pass"), run.run.output

@@ -8,15 +8,13 @@ a refusal is held 300 ms.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import httpx
 import pytest
 
 from reference_app.config import DEFAULT_PLANS, ConfigError, parse_plan
-from reference_app.database import DatabaseUrls
 from reference_app.metrics import TenantLabels
-from tenantprobe.stack import ReferenceStack, RoleDsns
 from tests.reference_app.conftest import Tenant
 
 LIMITS = {
@@ -28,10 +26,8 @@ LIMITS = {
 
 
 @pytest.fixture(scope="module")
-def api(db: DatabaseUrls) -> Iterator[ReferenceStack]:
-    dsns = RoleDsns(owner=db.owner, app=db.app, platform=db.platform)
-    with ReferenceStack(dsns=dsns, extra_env=LIMITS) as stack:
-        yield stack
+def app_env() -> dict[str, str]:
+    return LIMITS
 
 
 def test_plan_settings_name_the_variable_and_the_key() -> None:

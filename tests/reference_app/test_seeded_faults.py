@@ -128,9 +128,8 @@ def running(dsns: RoleDsns | None, seeded: tuple[str, ...], env: dict[str, str] 
 
 
 @pytest.fixture(scope="module")
-def api(db: DatabaseUrls) -> Iterator[ReferenceStack]:
-    with ReferenceStack(dsns=role_dsns(db), extra_env=LIMITS) as stack:
-        yield stack
+def app_env() -> dict[str, str]:
+    return LIMITS
 
 
 @pytest.fixture(scope="module")
@@ -186,6 +185,17 @@ def pair(app: App, plan: str = "free") -> tuple[Tenant, Tenant]:
     return app.tenant(plan), app.tenant(plan)
 
 
+def assert_shown_only_if_faulty(app: App, response: httpx.Response, secret: str, refused: int) -> None:
+    """The faulty app answers 200 with the victim's ``secret``; the secure one answers ``refused`` without it."""
+    __tracebackhide__ = True
+    if app.faulty:
+        assert response.status_code == 200, response.text
+        assert secret in response.text
+    else:
+        assert response.status_code == refused, response.text
+        assert secret not in response.text
+
+
 # ------------------------------------------------------------------------------------ the group start
 def test_any_active_fault_is_announced_loudly_at_start(grouped: Callable[[str], App], api: ReferenceStack) -> None:
     for process in ("api", "internal", "worker"):
@@ -224,11 +234,7 @@ def test_jwt_alg_none_lets_an_unsigned_token_read_any_tenant(app: App) -> None:
     victim = app.tenant()
     secret = app.note(victim)["title"]
     listing = app.http.get("/v1/notes", headers={"Authorization": f"Bearer {_unsigned(_claims(victim))}"})
-    if app.faulty:
-        assert listing.status_code == 200
-        assert secret in listing.text
-    else:
-        assert listing.status_code == 401
+    assert_shown_only_if_faulty(app, listing, secret, 401)
 
 
 def _signed(app: App, claims: dict[str, Any]) -> str:
@@ -257,12 +263,7 @@ def test_trust_tenant_header_switches_tenant_with_a_valid_token(app: App) -> Non
     attacker, victim = pair(app)
     secret = app.note(victim)["title"]
     listing = app.http.get("/v1/notes", headers={**attacker.headers(), "X-Tenant-ID": victim.id})
-    if app.faulty:
-        assert listing.status_code == 200
-        assert secret in listing.text
-    else:
-        assert listing.status_code == 403
-        assert secret not in listing.text
+    assert_shown_only_if_faulty(app, listing, secret, 403)
 
 
 @demonstrates("role_escalation")
@@ -379,11 +380,7 @@ def test_jwt_signature_cache_lets_a_seen_signature_carry_another_tenant(app: App
     header, _, signature = token.split(".")
     payload = base64.urlsafe_b64encode(json.dumps(_claims(victim)).encode()).rstrip(b"=").decode()
     listing = app.http.get("/v1/notes", headers={"Authorization": f"Bearer {header}.{payload}.{signature}"})
-    if app.faulty:
-        assert listing.status_code == 200
-        assert secret in listing.text
-    else:
-        assert listing.status_code == 401
+    assert_shown_only_if_faulty(app, listing, secret, 401)
 
 
 @demonstrates("etag_precheck_unscoped")
@@ -467,11 +464,7 @@ def test_dal_unscoped_get_reads_another_tenants_note_by_id(app: App) -> None:
     attacker, victim = pair(app)
     note = app.note(victim)
     read = app.http.get(f"/v1/notes/{note['id']}", headers=attacker.headers())
-    if app.faulty:
-        assert read.status_code == 200
-        assert read.json()["title"] == note["title"]
-    else:
-        assert read.status_code == 404
+    assert_shown_only_if_faulty(app, read, note["title"], 404)
 
 
 @demonstrates("list_unfiltered")
@@ -563,12 +556,7 @@ def test_internal_service_trusts_caller_serves_a_call_without_a_token(app: App) 
     call = httpx.post(
         f"{app.stack.internal_url}/internal/v1/tenants/{victim.id}/search", json={"q": secret}, timeout=10
     )
-    if app.faulty:
-        assert call.status_code == 200
-        assert secret in call.text
-    else:
-        assert call.status_code == 401
-        assert secret not in call.text
+    assert_shown_only_if_faulty(app, call, secret, 401)
 
 
 @demonstrates("search_unscoped")
@@ -587,11 +575,7 @@ def test_cache_key_without_tenant_serves_one_tenants_note_to_another(app: App) -
     note = app.note(owner)
     assert app.http.get(f"/v1/notes/{note['id']}", headers=owner.headers()).status_code == 200
     stolen = app.http.get(f"/v1/notes/{note['id']}", headers=other.headers())
-    if app.faulty:
-        assert stolen.status_code == 200
-        assert stolen.json()["title"] == note["title"]
-    else:
-        assert stolen.status_code == 404
+    assert_shown_only_if_faulty(app, stolen, note["title"], 404)
 
 
 # ------------------------------------------------------------------------------------ faults with their own app

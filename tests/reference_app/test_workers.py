@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import psutil
 import pytest
 
-from reference_app.database import DatabaseUrls
-from tenantprobe.stack import ReferenceStack, RoleDsns
+from tenantprobe.stack import ReferenceStack
 from tests.reference_app.conftest import Tenant
 
 RATE, BURST = 5.0, 5
@@ -33,10 +32,8 @@ ENV = {
 
 
 @pytest.fixture(scope="module")
-def api(db: DatabaseUrls) -> Iterator[ReferenceStack]:
-    dsns = RoleDsns(owner=db.owner, app=db.app, platform=db.platform)
-    with ReferenceStack(dsns=dsns, extra_env=ENV) as stack:
-        yield stack
+def app_env() -> dict[str, str]:
+    return ENV
 
 
 def _workers(stack: ReferenceStack) -> list[psutil.Process]:

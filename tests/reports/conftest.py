@@ -58,6 +58,13 @@ def record(control_id: str, status: str = "pass", **fields: Any) -> dict[str, An
     return loaded
 
 
+def foreign_read(summary: str = "tp-b read tp-a's note", **fields: Any) -> dict[str, Any]:
+    """tp-b reading tp-a's note: the failed critical isolation control the verdict tests build on."""
+    return record(
+        "API-CROSS-TENANT-READ", "fail", summary=summary, pair={"attacker": "tp-b", "victim": "tp-a"}, **fields
+    )
+
+
 def write_records(results: Path, records: Iterable[dict[str, Any]], name: str = "suite-1.jsonl") -> Path:
     results.mkdir(parents=True, exist_ok=True)
     path = results / name

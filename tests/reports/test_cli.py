@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from reports import ReportOptions, build_report
 from reports._render import render_html
 from tenantprobe.cli import app
-from tests.reports.conftest import assert_snapshot, passing_everything, record, write_records
+from tests.reports.conftest import assert_snapshot, foreign_read, passing_everything, record, write_records
 
 
 def _invoke(tmp_path: Path, *args: str) -> tuple[int, str]:
@@ -106,15 +106,7 @@ def test_missing_waivers_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize("section", ["verdict", "metrics"])
 def test_report_html_key_sections(tmp_path: Path, section: str) -> None:
     records = [r for r in passing_everything() if not r["control_id"].startswith(("NET-", "INFRA-"))]
-    records.append(
-        record(
-            "API-CROSS-TENANT-READ",
-            "fail",
-            summary="tp-b read tp-a's note 7",
-            measured={"attempts": 4, "blocked": 3},
-            pair={"attacker": "tp-b", "victim": "tp-a"},
-        )
-    )
+    records.append(foreign_read("tp-b read tp-a's note 7", measured={"attempts": 4, "blocked": 3}))
     write_records(tmp_path, records)
     report = build_report(ReportOptions(results_dir=tmp_path, now=datetime(2026, 11, 26, 12, 0, tzinfo=UTC)))
     html = render_html(report)

@@ -10,7 +10,7 @@ import pytest
 from reports import Report, Verdict
 from reports._metrics import MetricRow
 from tenantprobe.controls import load_catalogue
-from tests.reports.conftest import passing_everything, record, report_for, write_records
+from tests.reports.conftest import foreign_read, passing_everything, record, report_for, write_records
 
 TODAY = date(2026, 11, 26)
 
@@ -30,15 +30,7 @@ def test_every_control_passing_gives_pass(tmp_path: Path) -> None:
 
 def test_critical_isolation_failure_fails_whatever_the_score(tmp_path: Path) -> None:
     records = passing_everything()
-    records.append(
-        record(
-            "API-CROSS-TENANT-READ",
-            "fail",
-            summary="tp-b read tp-a's note",
-            measured={"attempts": 1, "blocked": 0},
-            pair={"attacker": "tp-b", "victim": "tp-a"},
-        )
-    )
+    records.append(foreign_read(measured={"attempts": 1, "blocked": 0}))
     write_records(tmp_path, records)
     report = report_for(tmp_path)
     assert report.score.security_audit_score > 95
@@ -249,14 +241,7 @@ def test_a_critical_isolation_control_in_error_or_declared_by_a_suite_is_a_gap(
 
 def test_a_waiver_on_a_failing_critical_isolation_control_shows_waived_and_still_fails(tmp_path: Path) -> None:
     records = passing_everything()
-    records.append(
-        record(
-            "API-CROSS-TENANT-READ",
-            "fail",
-            summary="tp-b read tp-a's note",
-            pair={"attacker": "tp-b", "victim": "tp-a"},
-        )
-    )
+    records.append(foreign_read())
     write_records(tmp_path / "results", records)
     waivers = tmp_path / "waivers.yaml"
     waivers.write_text(WAIVER.format("API-CROSS-TENANT-READ"))

@@ -42,13 +42,13 @@ import urllib.error
 import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
-from types import TracebackType
 
 from cryptography.hazmat.primitives import serialization
 
 from tenantprobe.child import Child, NotReady, free_port, wait_ready
 from tenantprobe.errors import TargetError
 from tenantprobe.kube.local.pki import CertificateAuthority, KeyPair, key_pem, new_key
+from tenantprobe.lifecycle import Service
 
 __all__ = ["BUILD_SCRIPT", "ControlPlaneError", "LocalControlPlane", "binaries_current", "ensure_binaries"]
 
@@ -139,7 +139,7 @@ def _safe_filename(name: str) -> str:
 # --------------------------------------------------------------------------- control plane
 
 
-class LocalControlPlane:
+class LocalControlPlane(Service["LocalControlPlane"]):
     """etcd + kube-apiserver + kube-controller-manager on 127.0.0.1.
 
     Args:
@@ -297,17 +297,6 @@ class LocalControlPlane:
         self.apiserver_port = 0
         self._admin_kubeconfig = None
         self._user_kubeconfigs.clear()
-
-    def __enter__(self) -> LocalControlPlane:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # ---------------------------------------------------------------- internals
 

@@ -28,11 +28,11 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterable
 from pathlib import Path
-from types import TracebackType
 from typing import IO
 
 from tenantprobe.child import Child, NotReady, free_port, wait_ready
 from tenantprobe.errors import TargetError
+from tenantprobe.lifecycle import Service
 
 HERE = Path(__file__).resolve().parent
 BUILD_SCRIPT = HERE / "build_kube_router.sh"
@@ -155,7 +155,7 @@ def wait_synced(pods: Iterable[str], timeout: float = 60.0, settle: float = 1.0)
     return False
 
 
-class KubeRouter:
+class KubeRouter(Service["KubeRouter"]):
     """One kube-router process for one node, with its log in ``workdir``."""
 
     def __init__(self, kubeconfig: Path, node_name: str, workdir: Path, *, lock_timeout: float = 600.0) -> None:
@@ -241,11 +241,3 @@ class KubeRouter:
 
     def _cleanup(self) -> None:
         remove_kube_router_rules()
-
-    def __enter__(self) -> KubeRouter:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()

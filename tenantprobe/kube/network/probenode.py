@@ -25,7 +25,6 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import Protocol
 
 from tenantprobe.errors import TargetError
@@ -33,6 +32,7 @@ from tenantprobe.kube.client.api import KubeClient
 from tenantprobe.kube.local import enforcer
 from tenantprobe.kube.local.nodeagent import MERGE_PATCH, NODE_LABEL, NodeAgent
 from tenantprobe.kube.local.podnet import BRIDGE_NF
+from tenantprobe.lifecycle import Service
 
 ENFORCER_ANNOTATION = "tenantprobe.io/enforcer"
 HEALTH_ANNOTATION = "tenantprobe.io/enforcer-health"
@@ -111,7 +111,7 @@ def local_probing_unavailable() -> str | None:
     return None
 
 
-class LocalProbeNode:
+class LocalProbeNode(Service["ProbeNode"]):
     """Node agent + kube-router for the cluster of ``client``; :meth:`stop` removes both and their traces."""
 
     def __init__(self, client: KubeClient, kubeconfig: Path, workdir: Path, kubelet_client_ca: Path) -> None:
@@ -141,11 +141,3 @@ class LocalProbeNode:
     def stop(self) -> None:
         self.enforcer.stop()
         self.agent.stop()
-
-    def __enter__(self) -> ProbeNode:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
