@@ -72,7 +72,6 @@ class Fault:
     wraps: Mapping[Callable[..., Any], Callable[[Any], Callable[..., Any]]] = field(default_factory=dict, repr=False)
     overrides: Mapping[Callable[..., Any], Callable[..., Any]] = field(default_factory=dict, repr=False)
     endpoints: Mapping[Endpoint, Callable[[Endpoint], Endpoint]] = field(default_factory=dict, repr=False)
-    branch_in: str | None = None  # a fault still realised as an ``if faults.<name>.active`` branch in this file
 
     @property
     def active(self) -> bool:
@@ -92,8 +91,6 @@ class Fault:
     @property
     def code(self) -> str:
         """Where the fault lives, and which code of the app it takes the place of."""
-        if self.branch_in is not None:
-            return f"a branch in `{self.branch_in}`"
         taken = [
             *(f"`{_dotted(secure)}`" for secure in [*self.replaces, *self.wraps]),
             *(f"dependency `{_dotted(secure)}`" for secure in self.overrides),
@@ -121,7 +118,6 @@ def _declared(module: ModuleType) -> Fault:
         wraps=values.get("WRAPS", {}),
         overrides=values.get("OVERRIDES", {}),
         endpoints=values.get("ENDPOINTS", {}),
-        branch_in=values.get("BRANCH_IN"),
     )
 
 

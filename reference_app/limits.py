@@ -20,13 +20,11 @@ from __future__ import annotations
 
 import json
 import math
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from reference_app import faults
 from reference_app.config import PlanLimits
 from reference_app.dal.session import TENANT_GATE, PlatformSession, Row, TenantSession
 
@@ -103,9 +101,8 @@ async def forget_bucket(session: PlatformSession, tenant_id: UUID) -> None:
 
 
 def bucket_key(tenant_id: UUID, client_address: str | None) -> str:
-    if faults.rate_limit_global.active:
-        # Fault rate_limit_global: keyed by client address; every tenant comes through the same gateway.
-        return f"address:{client_address}"
+    """The bucket a request is charged to: its verified tenant's, never the caller's address (every tenant
+    may arrive through one gateway, and one noisy tenant would then throttle all)."""
     return f"tenant:{tenant_id}"
 
 
@@ -137,20 +134,11 @@ async def usage(session: TenantSession) -> Usage:
     return Usage(notes=int(row["notes"]), attachment_bytes=int(row["bytes"]))
 
 
-# Fault quota_unenforced: usage snapshots per tenant, "refreshed every five minutes".
-_snapshots: dict[UUID, tuple[float, Usage]] = {}
-SNAPSHOT_SECONDS = 300.0
-
-
 async def _usage_for_check(session: TenantSession) -> Usage:
-    if not faults.quota_unenforced.active:
-        await session.execute("select pg_advisory_xact_lock(hashtextextended(%(tenant_id)s::text, 0))")
-        return await usage(session)
-    cached = _snapshots.get(session.tenant_id)
-    if cached is None or cached[0] < time.monotonic():
-        cached = (time.monotonic() + SNAPSHOT_SECONDS, await usage(session))
-        _snapshots[session.tenant_id] = cached
-    return cached[1]
+    """The tenant's usage now, with its writes serialised (a transaction-level advisory lock per tenant), so
+    two concurrent writes cannot both fit under the quota that only one of them fits."""
+    await session.execute("select pg_advisory_xact_lock(hashtextextended(%(tenant_id)s::text, 0))")
+    return await usage(session)
 
 
 async def check_storage(

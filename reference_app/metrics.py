@@ -25,10 +25,7 @@ from pathlib import Path
 from uuid import UUID
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, multiprocess
-from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-from reference_app import faults
 
 MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 NO_TENANT = "none"
@@ -114,8 +111,6 @@ class Metrics:
 
 def _tenant_of(scope: Scope) -> UUID | str | None:
     """The authenticated tenant, which the tenant dependency leaves in the request state."""
-    if faults.metrics_tenant_from_header.active:
-        return Headers(scope=scope).get("x-tenant-id")
     tenant: UUID | None = scope.get("state", {}).get("tenant_id")
     return tenant
 

@@ -77,10 +77,8 @@ def test_faults_md_documents_the_registry() -> None:
     )
 
 
-# The secure code reads as if faults did not exist: only the start-up wiring names them. The three
-# operations faults of limits.py and metrics.py are still branches there (those files are being reworked).
+# The secure code reads as if faults did not exist: only the start-up wiring names them.
 WIRING = {"faults.py", "main.py", "__main__.py", "internal/service.py"}
-STILL_BRANCHING = {"limits.py", "metrics.py"}
 
 
 def _secure_sources() -> dict[str, str]:
@@ -94,15 +92,13 @@ def _secure_sources() -> dict[str, str]:
 
 def test_secure_code_names_no_fault_outside_the_start_up_wiring() -> None:
     naming = {name for name, text in _secure_sources().items() if re.search(r"\bfaults\.", text)}
-    assert naming <= WIRING | STILL_BRANCHING, naming - WIRING - STILL_BRANCHING
-    branching = {name for name, text in _secure_sources().items() if re.search(r"faults\.\w+\.active", text)}
-    assert branching <= STILL_BRANCHING, branching - STILL_BRANCHING
+    assert naming <= WIRING, naming - WIRING
 
 
 @pytest.mark.parametrize("name", sorted(REQUIRED))
 def test_each_fault_lives_in_its_module_and_takes_the_place_of_named_code(name: str) -> None:
     fault = faults.REGISTRY[name]
-    assert fault.code.startswith(f"`seeded_faults/{name}.py` for ") or fault.branch_in in STILL_BRANCHING
+    assert fault.code.startswith(f"`seeded_faults/{name}.py` for ")
     assert fault.code in faults.table()
     for secure, faulty in fault.replaces.items():
         assert list(inspect.signature(faulty).parameters) == list(inspect.signature(secure).parameters), secure
