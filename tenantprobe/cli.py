@@ -57,12 +57,19 @@ def _root(
     """Verify that a multi-tenant SaaS keeps its tenants apart."""
 
 
-def _wait_for_interrupt() -> None:
-    """Until Ctrl-C or SIGTERM. Both handlers are installed here: a shell that starts a job in the
-    background leaves SIGINT ignored, and Python keeps it so, which would make Ctrl-C a no-op."""
+def _on_interrupt() -> threading.Event:
+    """An event that Ctrl-C or SIGTERM sets from now on; install it before saying "Ctrl-C stops it".
+
+    Both handlers are installed here: a shell that starts a job in the background leaves SIGINT
+    ignored, and Python keeps it so, so a Ctrl-C sent between the message and the wait would be lost.
+    """
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
+    return stop
+
+
+def _wait_until(stop: threading.Event) -> None:
     while not stop.wait(0.5):
         pass
 
@@ -90,6 +97,7 @@ def serve(
     """Start the reference app with its database, until Ctrl-C."""
     typer.echo("starting PostgreSQL and the reference app ...")
     with ReferenceStack(database_url=database_url, port=port, faults=_faults(faults)) as stack:
+        interrupted = _on_interrupt()
         typer.echo(f"reference app: {stack.base_url}  (OpenAPI: {stack.base_url}/docs)")
         typer.echo(f"signing key:   {stack.key_file}")
         typer.echo(
@@ -97,7 +105,7 @@ def serve(
             f"--key-file {stack.key_file} [--tenant UUID --role member]"
         )
         typer.echo("Ctrl-C stops it.")
-        _wait_for_interrupt()
+        _wait_until(interrupted)
 
 
 @app.command()
@@ -131,9 +139,10 @@ def demo(database_url: DatabaseUrlOption = None) -> None:
         typer.echo(f"OpenAPI document: {stack.base_url}/openapi.json")
         typer.echo(f"\nchecking isolation: pytest suites/isolation (results in {DEMO_DIR}/results) ...")
         _run_isolation_suite_and_report()
-        typer.echo("Ctrl-C stops the demo.")
         if os.environ.get("TENANTPROBE_DEMO_NO_WAIT") != "1":
-            _wait_for_interrupt()
+            interrupted = _on_interrupt()
+            typer.echo("Ctrl-C stops the demo.")
+            _wait_until(interrupted)
 
 
 DEMO_DIR = Path("build/demo")
@@ -190,9 +199,10 @@ def audit(
 def db_start() -> None:
     """Start a throwaway PostgreSQL on a free loopback port and print its DSN, until Ctrl-C."""
     with PostgresServer() as server:
+        interrupted = _on_interrupt()
         typer.echo(f"PostgreSQL listening: {server.address.dsn()}")
         typer.echo("the password above is for this throwaway server only; Ctrl-C stops and deletes it.")
-        _wait_for_interrupt()
+        _wait_until(interrupted)
 
 
 @db_app.command("migrate")
