@@ -30,22 +30,28 @@ def allowed(target: Target, op: Operation, role: str) -> bool:
     return roles.index(role) <= roles.index(minimum_role(target, op))
 
 
-def fresh_bindings(target: Target, tenant: SeededTenant, op: Operation, probe: Probe) -> dict[str, str] | None:
-    """Bindings whose deepest object is new, for operations that may destroy it.
+def role_bindings(target: Target, tenant: SeededTenant, op: Operation, probe: Probe) -> list[dict[str, str] | None]:
+    """The bindings each role's request addresses (highest role first); ``None`` where nothing can be addressed.
 
-    The tenant itself (a profile binding: ``/workspaces/{workspace_id}``) is never replaced by a new one: the
-    other roles belong to the tenant, not to a workspace its owner just made, so they are judged on the tenant's
-    own; deleting it is left out (it would end the run's tenant).
+    Operations that may destroy their object get fresh ones: one per role for a DELETE (a permitted one consumes
+    it), one shared by every role otherwise, so the allowed role's success also shows the object is there for the
+    refusals that follow. All are made before the first request: a target that commits after it answers (FastAPI's
+    dependencies with ``yield``) can answer 404 for an object it has just acknowledged. The tenant itself (a
+    profile binding: ``/workspaces/{workspace_id}``) is never replaced by a new one: the other roles belong to the
+    tenant, not to a workspace its owner just made; deleting it is left out (it would end the run's tenant).
     """
+    roles = len(target.profile.roles)
     if not op.mutates or not op.addresses_item:
-        return tenant.bindings
+        return [tenant.bindings] * roles
     creator = next((c for c in target.api.creators() if c.item_path == op.path), None)
     if creator is not None and creator.id_param in target.profile.bindings:
-        return None if op.method == "DELETE" else tenant.bindings
+        return [None if op.method == "DELETE" else tenant.bindings] * roles
     if creator is None:
-        return None
-    obj = target.create(tenant, creator, target.actor(tenant.ref, target.profile.highest_role), probe)
-    return None if isinstance(obj, str) else obj.bindings
+        return [None] * roles
+    owner = target.actor(tenant.ref, target.profile.highest_role)
+    made = [target.create(tenant, creator, owner, probe) for _ in range(roles if op.method == "DELETE" else 1)]
+    bindings = [None if isinstance(obj, str) else obj.bindings for obj in made]
+    return bindings if op.method == "DELETE" else bindings * roles
 
 
 @pytest.mark.attack("authorization")
@@ -58,8 +64,7 @@ def test_each_role_can_do_exactly_what_the_expectation_matrix_allows(
     operations = [op for op in target.api.operations if op.secured and not target.is_platform_operation(op.path)]
     for op in operations:
         positive: Exchange | None = None
-        for role in target.profile.roles:
-            bindings = fresh_bindings(target, tenant, op, probe)
+        for role, bindings in zip(target.profile.roles, role_bindings(target, tenant, op, probe), strict=True):
             if bindings is None or not set(op.path_params) <= set(bindings):
                 probe.skip_operation(op.key, "no object of the tenant to address")
                 continue
