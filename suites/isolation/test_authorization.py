@@ -33,12 +33,12 @@ def allowed(target: Target, op: Operation, role: str) -> bool:
 def role_bindings(target: Target, tenant: SeededTenant, op: Operation, probe: Probe) -> list[dict[str, str] | None]:
     """The bindings each role's request addresses (highest role first); ``None`` where nothing can be addressed.
 
-    Operations that may destroy their object get fresh ones: one per role for a DELETE (a permitted one consumes
-    it), one shared by every role otherwise, so the allowed role's success also shows the object is there for the
-    refusals that follow. All are made before the first request: a target that commits after it answers (FastAPI's
-    dependencies with ``yield``) can answer 404 for an object it has just acknowledged. The tenant itself (a
-    profile binding: ``/workspaces/{workspace_id}``) is never replaced by a new one: the other roles belong to the
-    tenant, not to a workspace its owner just made; deleting it is left out (it would end the run's tenant).
+    Operations that may change or destroy their object get a fresh one per role, so each role is judged on an
+    object in the state the first found it in. All are made before the first request: a target that commits after
+    it answers (FastAPI's dependencies with ``yield``) can answer 404 for an object it has just acknowledged. The
+    tenant itself (a profile binding: ``/workspaces/{workspace_id}``) is never replaced by a new one: the other roles
+    belong to the tenant, not to a workspace its owner just made; deleting it is left out (it would end the run's
+    tenant).
     """
     roles = len(target.profile.roles)
     if not op.mutates or not op.addresses_item:
@@ -49,9 +49,8 @@ def role_bindings(target: Target, tenant: SeededTenant, op: Operation, probe: Pr
     if creator is None:
         return [None] * roles
     owner = target.actor(tenant.ref, target.profile.highest_role)
-    made = [target.create(tenant, creator, owner, probe) for _ in range(roles if op.method == "DELETE" else 1)]
-    bindings = [None if isinstance(obj, str) else obj.bindings for obj in made]
-    return bindings if op.method == "DELETE" else bindings * roles
+    made = [target.create(tenant, creator, owner, probe) for _ in range(roles)]
+    return [None if isinstance(obj, str) else obj.bindings for obj in made]
 
 
 @pytest.mark.attack("authorization")
