@@ -135,8 +135,9 @@ class PhaseCounts:
 
     @classmethod
     def from_wire(cls, data: dict[str, Any]) -> PhaseCounts:
-        histograms = {name: LatencyHistogram.from_wire(data[name]) for name in HISTOGRAMS}
-        return cls(**{name: data[name] for name in COUNTERS}, **histograms)
+        values: dict[str, Any] = {name: int(data[name]) for name in COUNTERS}
+        values |= {name: LatencyHistogram.from_wire(data[name]) for name in HISTOGRAMS}
+        return cls(**values)
 
 
 # Merged and sent over the wire field by field: a counter added to PhaseCounts is carried without more code.

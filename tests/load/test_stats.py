@@ -52,8 +52,10 @@ def test_histogram_survives_the_wire_and_merges() -> None:
 
 
 def test_phase_counts_merge_and_survive_the_wire_counter_by_counter() -> None:
-    a = PhaseCounts(**{name: i + 1 for i, name in enumerate(COUNTERS)})
-    b = PhaseCounts(**{name: 10 * (i + 1) for i, name in enumerate(COUNTERS)})
+    a, b = PhaseCounts(), PhaseCounts()
+    for i, name in enumerate(COUNTERS):
+        setattr(a, name, i + 1)
+        setattr(b, name, 10 * (i + 1))
     a.latency.record(1_000)
     b.lag.record(2_000)
     merged = PhaseCounts.from_wire(json.loads(json.dumps(a.to_wire())))
