@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,12 @@ METHODS = ("get", "post", "put", "patch", "delete")
 
 def _cell(text: Any) -> str:
     return " ".join(str(text).split()).replace("|", "\\|")
+
+
+def _table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
+    """A Markdown table of cells already escaped, and the blank line that ends it."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return [*lines, *("| " + " | ".join(row) + " |" for row in rows), ""]
 
 
 @functools.cache
@@ -66,12 +72,18 @@ def render_api() -> str:
                 operation = item[method]
                 by_tag.setdefault((operation.get("tags") or ["other"])[0], []).append((method, path, operation))
     out = [f"Built from **{doc['info']['title']}** version {doc['info']['version']} (OpenAPI {doc['openapi']}).", ""]
-    out += ["| operation | summary | auth |", "|---|---|---|"]
-    for operations in by_tag.values():
-        for method, path, op in operations:
-            auth = "bearer token" if op.get("security") else "none"
-            out.append(f"| `{method.upper()} {path}` | {_cell(op.get('summary', ''))} | {auth} |")
-    out.append("")
+    out += _table(
+        ("operation", "summary", "auth"),
+        (
+            (
+                f"`{method.upper()} {path}`",
+                _cell(op.get("summary", "")),
+                "bearer token" if op.get("security") else "none",
+            )
+            for operations in by_tag.values()
+            for method, path, op in operations
+        ),
+    )
     for tag, operations in by_tag.items():
         out += [f"## {tag}", ""]
         for method, path, op in operations:
@@ -85,23 +97,36 @@ def render_api() -> str:
                 out += [op["description"].strip(), ""]
             params = op.get("parameters", [])
             if params:
-                out += ["| parameter | in | required | type | description |", "|---|---|---|---|---|"]
-                for p in params:
-                    out.append(
-                        f"| `{p['name']}` | {p['in']} | {'yes' if p.get('required') else 'no'} "
-                        f"| {_schema_name(p.get('schema', {}))} | {_cell(p.get('description', ''))} |"
-                    )
-                out.append("")
+                out += _table(
+                    ("parameter", "in", "required", "type", "description"),
+                    (
+                        (
+                            f"`{p['name']}`",
+                            p["in"],
+                            "yes" if p.get("required") else "no",
+                            _schema_name(p.get("schema", {})),
+                            _cell(p.get("description", "")),
+                        )
+                        for p in params
+                    ),
+                )
             body = op.get("requestBody")
             if body:
                 for media, content in body.get("content", {}).items():
                     out += [f"Request body ({media}): {_schema_name(content.get('schema', {}))}", ""]
-            out += ["| status | meaning | body |", "|---|---|---|"]
-            for status, response in op.get("responses", {}).items():
-                content = response.get("content", {})
-                shapes = ", ".join(f"{_schema_name(c.get('schema', {}))} ({m})" for m, c in content.items())
-                out.append(f"| {status} | {_cell(response.get('description', ''))} | {shapes} |")
-            out.append("")
+            out += _table(
+                ("status", "meaning", "body"),
+                (
+                    (
+                        status,
+                        _cell(response.get("description", "")),
+                        ", ".join(
+                            f"{_schema_name(c.get('schema', {}))} ({m})" for m, c in response.get("content", {}).items()
+                        ),
+                    )
+                    for status, response in op.get("responses", {}).items()
+                ),
+            )
     schemas = doc.get("components", {}).get("schemas", {})
     if schemas:
         out += ["## Schemas", ""]
@@ -112,10 +137,13 @@ def render_api() -> str:
             props = schema.get("properties", {})
             if props:
                 required = set(schema.get("required", []))
-                out += ["| field | type | required |", "|---|---|---|"]
-                for field, prop in props.items():
-                    out.append(f"| `{field}` | {_schema_name(prop)} | {'yes' if field in required else 'no'} |")
-                out.append("")
+                out += _table(
+                    ("field", "type", "required"),
+                    (
+                        (f"`{field}`", _schema_name(prop), "yes" if field in required else "no")
+                        for field, prop in props.items()
+                    ),
+                )
     return "\n".join(out)
 
 
@@ -124,13 +152,19 @@ def render_controls() -> str:
     metrics = catalogue.get("phase_metrics", {})
     controls = catalogue["controls"]
     out = [f"Catalogue version **{catalogue['version']}**, {len(controls)} controls.", ""]
-    out += ["| id | title | layer | severity | phase metric |", "|---|---|---|---|---|"]
-    for c in controls:
-        out.append(
-            f"| [{c['id']}](#{c['id'].lower()}) | {_cell(c['title'])} | {c['layer']} | {c['severity']} "
-            f"| {_cell(metrics.get(c.get('phase_metric'), {}).get('title', c.get('phase_metric', '')))} |"
-        )
-    out.append("")
+    out += _table(
+        ("id", "title", "layer", "severity", "phase metric"),
+        (
+            (
+                f"[{c['id']}](#{c['id'].lower()})",
+                _cell(c["title"]),
+                c["layer"],
+                c["severity"],
+                _cell(metrics.get(c.get("phase_metric"), {}).get("title", c.get("phase_metric", ""))),
+            )
+            for c in controls
+        ),
+    )
     layer = None
     for c in controls:
         if c["layer"] != layer:
@@ -160,16 +194,27 @@ def render_controls() -> str:
 def render_faults() -> str:
     from reference_app.faults import REGISTRY
 
-    out = [
-        "| fault | layer | what a real team got wrong | layer below switched off | control that should catch it |",
-        "|---|---|---|---|---|",
-    ]
-    for fault in REGISTRY.values():
-        out.append(
-            f"| `{fault.name}` | {fault.layer} | {_cell(fault.summary)} | {fault.below} "
-            f"| [{fault.control}](controls.md#{fault.control.lower()}) |"
+    return "\n".join(
+        _table(
+            (
+                "fault",
+                "layer",
+                "what a real team got wrong",
+                "layer below switched off",
+                "control that should catch it",
+            ),
+            (
+                (
+                    f"`{fault.name}`",
+                    fault.layer,
+                    _cell(fault.summary),
+                    fault.below,
+                    f"[{fault.control}](controls.md#{fault.control.lower()})",
+                )
+                for fault in REGISTRY.values()
+            ),
         )
-    return "\n".join(out)
+    )
 
 
 GENERATORS: dict[str, Callable[[], str]] = {"api": render_api, "controls": render_controls, "faults": render_faults}

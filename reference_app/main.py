@@ -30,7 +30,7 @@ from reference_app.api.routes import (
 from reference_app.auth import SigningKey, TokenSettings, TokenVerifier
 from reference_app.cache import create_cache
 from reference_app.config import Settings
-from reference_app.dal import Database
+from reference_app.dal import serving_database
 from reference_app.internal.client import SearchClient
 from reference_app.limits import RateLimiter
 from reference_app.metrics import Metrics, MetricsMiddleware
@@ -46,13 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     token_settings = TokenSettings(
         issuer=settings.jwt_issuer, audience=settings.jwt_audience, hs256_secret=settings.jwt_hs256_secret
     )
-    database = Database(
-        settings.database_url,
-        settings.platform_database_url,
-        max_size=settings.db_pool_size,
-        acquire_timeout=settings.db_acquire_timeout_seconds,
-        per_tenant=settings.db_connections_per_tenant,
-    )
+    database = serving_database(settings)
     # Several API processes without Redis keep no note cache: one process's copy would outlive an
     # update another process made (a cache of 0 entries forgets every note as it stores it).
     entries = settings.cache_max_entries if settings.api_workers == 1 or settings.redis_url else 0

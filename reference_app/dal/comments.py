@@ -4,17 +4,15 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from reference_app.dal.note_children import NoteChildren
 from reference_app.dal.session import Row, TenantSession
 
 COLUMNS = "id, note_id, body, author, created_at"
+_ROWS = NoteChildren("comments", COLUMNS)
 
 
 async def list_for_note(session: TenantSession, note_id: UUID) -> list[Row]:
-    return await session.fetch_all(
-        f"select {COLUMNS} from comments where tenant_id = %(tenant_id)s and note_id = %(note_id)s "
-        "order by created_at, id",
-        {"note_id": note_id},
-    )
+    return await _ROWS.list_for_note(session, note_id)
 
 
 async def recent(session: TenantSession, note_id: UUID | None, limit: int) -> list[Row]:
@@ -27,25 +25,12 @@ async def recent(session: TenantSession, note_id: UUID | None, limit: int) -> li
 
 
 async def get(session: TenantSession, note_id: UUID, comment_id: UUID) -> Row | None:
-    return await session.fetch_one(
-        f"select {COLUMNS} from comments where tenant_id = %(tenant_id)s and note_id = %(note_id)s and id = %(id)s",
-        {"note_id": note_id, "id": comment_id},
-    )
+    return await _ROWS.get(session, note_id, comment_id)
 
 
 async def create(session: TenantSession, note_id: UUID, *, body: str, author: str) -> Row:
-    row = await session.fetch_one(
-        f"insert into comments (tenant_id, note_id, body, author) "
-        f"values (%(tenant_id)s, %(note_id)s, %(body)s, %(author)s) returning {COLUMNS}",
-        {"note_id": note_id, "body": body, "author": author},
-    )
-    assert row is not None
-    return row
+    return await _ROWS.create(session, note_id, {"body": body, "author": author})
 
 
 async def delete(session: TenantSession, note_id: UUID, comment_id: UUID) -> bool:
-    deleted = await session.execute(
-        "delete from comments where tenant_id = %(tenant_id)s and note_id = %(note_id)s and id = %(id)s",
-        {"note_id": note_id, "id": comment_id},
-    )
-    return deleted == 1
+    return await _ROWS.delete(session, note_id, comment_id)

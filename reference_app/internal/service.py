@@ -23,7 +23,7 @@ from reference_app.api.errors import ProblemError, install
 from reference_app.auth import InvalidToken, SigningKey
 from reference_app.auth.internal import InternalPrincipal, InternalTokenVerifier
 from reference_app.config import Settings
-from reference_app.dal import Database, notes
+from reference_app.dal import notes, serving_database
 from reference_app.dal import tenants as tenant_rows
 from reference_app.models import NotePublic
 
@@ -61,13 +61,7 @@ def create_internal_app(settings: Settings | None = None) -> FastAPI:
     faults.install("internal", logger)
     settings = faults.connection_settings("internal", settings or Settings.from_env())
     key = SigningKey.from_pem(settings.jwt_private_key_file.read_bytes())
-    database = Database(
-        settings.database_url,
-        settings.platform_database_url,
-        max_size=settings.db_pool_size,
-        acquire_timeout=settings.db_acquire_timeout_seconds,
-        per_tenant=settings.db_connections_per_tenant,
-    )
+    database = serving_database(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

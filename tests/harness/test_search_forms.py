@@ -14,6 +14,8 @@ every filter of a search, and gave every run the same date-time:
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from tests.harness.conftest import HarnessRun, assert_clean, failed_summaries, run_modes
@@ -40,25 +42,26 @@ def test_secure_build_passes_with_the_search_and_fresh_runs_judged(pipeline_runs
     assert_clean(run, {"API-CROSS-TENANT-READ", "API-CROSS-TENANT-WRITE", "API-LIST-FILTER"})
 
 
-def test_a_filter_naming_a_bound_kind_is_attacked_with_the_victims_value(pipeline_runs: dict[str, HarnessRun]) -> None:
-    run = pipeline_runs["filter_trusts_pipeline"]
-    found = failed_summaries(run, "API-LIST-FILTER")
-    assert any(s.startswith("GET /runs?pipeline_id=<") for s in found), run.run.output
+# Each bug, the control that must fail for it, and what a finding of it says.
+FINDINGS = [
+    # A filter naming a bound kind is attacked with the victim's value.
+    ("filter_trusts_pipeline", "API-LIST-FILTER", lambda s: s.startswith("GET /runs?pipeline_id=<")),
+    # A search by POST is judged as a read.
+    (
+        "search_trusts_pipeline_ids",
+        "API-CROSS-TENANT-READ",
+        lambda s: "POST /runs/search with" in s and "body pipeline_ids[]" in s,
+    ),
+    # A search with no filter is read as a collection.
+    ("search_ignores_team", "API-LIST-FILTER", lambda s: s.startswith("POST /runs/search as")),
+    # Objects unique per moment are created afresh, so a foreign one can be written.
+    ("runs_by_id", "API-CROSS-TENANT-WRITE", lambda s: "PATCH" in s or "DELETE" in s),
+]
 
 
-def test_a_search_by_post_is_judged_as_a_read(pipeline_runs: dict[str, HarnessRun]) -> None:
-    run = pipeline_runs["search_trusts_pipeline_ids"]
-    found = failed_summaries(run, "API-CROSS-TENANT-READ")
-    assert any("POST /runs/search with" in s and "body pipeline_ids[]" in s for s in found), run.run.output
-
-
-def test_a_search_with_no_filter_is_read_as_a_collection(pipeline_runs: dict[str, HarnessRun]) -> None:
-    run = pipeline_runs["search_ignores_team"]
-    found = failed_summaries(run, "API-LIST-FILTER")
-    assert any(s.startswith("POST /runs/search as") for s in found), run.run.output
-
-
-def test_objects_unique_per_moment_are_created_afresh(pipeline_runs: dict[str, HarnessRun]) -> None:
-    run = pipeline_runs["runs_by_id"]
-    found = failed_summaries(run, "API-CROSS-TENANT-WRITE")
-    assert any("PATCH" in s or "DELETE" in s for s in found), run.run.output
+@pytest.mark.parametrize(("mode", "control", "shows"), FINDINGS, ids=[mode for mode, *_ in FINDINGS])
+def test_each_bug_fails_its_control(
+    pipeline_runs: dict[str, HarnessRun], mode: str, control: str, shows: Callable[[str], bool]
+) -> None:
+    run = pipeline_runs[mode]
+    assert any(shows(s) for s in failed_summaries(run, control)), run.run.output

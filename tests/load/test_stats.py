@@ -11,7 +11,17 @@ import pytest
 from tenantprobe.errors import ProfileError
 from tenantprobe.load.result import build_document, schema
 from tenantprobe.load.slo import Criteria, evaluate, exit_code, parse_slo_overrides
-from tenantprobe.load.stats import LatencyHistogram, LoadCollector, Phase, jain_index, merge_wires, percentile, summary
+from tenantprobe.load.stats import (
+    COUNTERS,
+    LatencyHistogram,
+    LoadCollector,
+    Phase,
+    PhaseCounts,
+    jain_index,
+    merge_wires,
+    percentile,
+    summary,
+)
 
 T0 = 1_000_000.0
 
@@ -39,6 +49,21 @@ def test_histogram_survives_the_wire_and_merges() -> None:
     assert merged.percentile(25) == pytest.approx(1_500, rel=0.002)
     assert merged.percentile(75) == pytest.approx(3_500, rel=0.002)
     assert (merged.min_us, merged.max_us) == (1_000, 3_999)
+
+
+def test_phase_counts_merge_and_survive_the_wire_counter_by_counter() -> None:
+    a, b = PhaseCounts(), PhaseCounts()
+    for i, name in enumerate(COUNTERS):
+        setattr(a, name, i + 1)
+        setattr(b, name, 10 * (i + 1))
+    a.latency.record(1_000)
+    b.lag.record(2_000)
+    merged = PhaseCounts.from_wire(json.loads(json.dumps(a.to_wire())))
+    merged.merge(PhaseCounts.from_wire(b.to_wire()))
+    assert {name: getattr(merged, name) for name in COUNTERS} == {name: 11 * (i + 1) for i, name in enumerate(COUNTERS)}
+    assert (merged.latency.count, merged.lag.count) == (1, 1)
+    assert "throttled_without_retry_after" in COUNTERS
+    assert "latency" not in COUNTERS
 
 
 def test_percentile_is_nearest_rank_and_always_a_sample() -> None:

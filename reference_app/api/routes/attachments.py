@@ -6,6 +6,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Response
 
+from reference_app.api.audited import delete_audited
 from reference_app.api.deps import ParentNote, TenantDep
 from reference_app.api.errors import PROBLEM_RESPONSES, not_found
 from reference_app.api.links import created
@@ -56,8 +57,7 @@ async def get_attachment(ctx: TenantDep, note_id: UUID, attachment_id: UUID) -> 
 @router.delete("/{attachment_id}", status_code=204, operation_id="deleteAttachment")
 async def delete_attachment(ctx: TenantDep, note_id: UUID, attachment_id: UUID) -> Response:
     ctx.require("member")
-    async with ctx.session() as session:
-        if not await attachments.delete(session, note_id, attachment_id):
-            raise not_found("attachment")
-        await audit.record(session, actor=ctx.actor, action="delete", entity="attachment", entity_id=attachment_id)
+    await delete_audited(
+        ctx, "attachment", attachment_id, lambda session: attachments.delete(session, note_id, attachment_id)
+    )
     return Response(status_code=204)

@@ -6,6 +6,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Response
 
+from reference_app.api.audited import delete_audited
 from reference_app.api.deps import ParentNote, TenantDep
 from reference_app.api.errors import PROBLEM_RESPONSES, not_found
 from reference_app.api.links import created
@@ -49,8 +50,5 @@ async def get_comment(ctx: TenantDep, note_id: UUID, comment_id: UUID) -> Commen
 @router.delete("/{comment_id}", status_code=204, operation_id="deleteComment")
 async def delete_comment(ctx: TenantDep, note_id: UUID, comment_id: UUID) -> Response:
     ctx.require("member")
-    async with ctx.session() as session:
-        if not await comments.delete(session, note_id, comment_id):
-            raise not_found("comment")
-        await audit.record(session, actor=ctx.actor, action="delete", entity="comment", entity_id=comment_id)
+    await delete_audited(ctx, "comment", comment_id, lambda session: comments.delete(session, note_id, comment_id))
     return Response(status_code=204)

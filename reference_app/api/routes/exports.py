@@ -6,6 +6,7 @@ answers exactly like a job that does not exist.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 from uuid import UUID
 
@@ -14,7 +15,8 @@ from fastapi import APIRouter, Query, Response
 from reference_app.api.deps import TenantDep
 from reference_app.api.errors import PROBLEM_RESPONSES, ProblemError, not_found
 from reference_app.api.links import created
-from reference_app.dal import audit, jobs
+from reference_app.dal import TenantSession, audit, jobs
+from reference_app.dal.session import Row
 from reference_app.models import JobPublic
 
 router = APIRouter(prefix="/v1/exports", tags=["exports"], responses=PROBLEM_RESPONSES)
@@ -43,14 +45,19 @@ async def list_exports(ctx: TenantDep, limit: Annotated[int, Query(ge=1, le=100)
     return [JobPublic.model_validate(row) for row in rows]
 
 
-@router.get("/{export_id}", operation_id="getExport")
-async def get_export(ctx: TenantDep, export_id: UUID) -> JobPublic:
+async def _read_export(ctx: TenantDep, read: Callable[[TenantSession], Awaitable[Row | None]]) -> Row:
+    """One export job of the caller's tenant, read in one round trip; a missing or foreign one answers 404."""
     ctx.require("admin")
     async with ctx.session(single=True) as session:
-        row = await jobs.get(session, export_id, KIND)
+        row = await read(session)
     if row is None:
         raise not_found("export")
-    return JobPublic.model_validate(row)
+    return row
+
+
+@router.get("/{export_id}", operation_id="getExport")
+async def get_export(ctx: TenantDep, export_id: UUID) -> JobPublic:
+    return JobPublic.model_validate(await _read_export(ctx, lambda session: jobs.get(session, export_id, KIND)))
 
 
 @router.get(
@@ -60,11 +67,7 @@ async def get_export(ctx: TenantDep, export_id: UUID) -> JobPublic:
     responses={200: {"content": {"application/json": {}}, "description": "The tenant bundle"}},
 )
 async def download_export(ctx: TenantDep, export_id: UUID) -> Response:
-    ctx.require("admin")
-    async with ctx.session(single=True) as session:
-        row = await jobs.result(session, export_id, KIND)
-    if row is None:
-        raise not_found("export")
+    row = await _read_export(ctx, lambda session: jobs.result(session, export_id, KIND))
     if row["status"] != "succeeded" or row["result"] is None:
         raise ProblemError(409, "Not ready", f"The export is {row['status']}; download it once it has succeeded.")
     return Response(

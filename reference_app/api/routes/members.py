@@ -6,6 +6,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Response
 
+from reference_app.api.audited import delete_audited
 from reference_app.api.deps import TenantDep
 from reference_app.api.errors import PROBLEM_RESPONSES, ProblemError, not_found
 from reference_app.api.links import created
@@ -59,9 +60,14 @@ async def get_member(ctx: TenantDep, member_id: UUID) -> MemberPublic:
 @router.patch("/{member_id}", operation_id="updateMember")
 async def update_member(ctx: TenantDep, member_id: UUID, payload: MemberUpdate) -> MemberPublic:
     ctx.require("admin")
-    _check_grantable(ctx, payload.role)
+    return await _change_role(ctx, member_id, payload.role)
+
+
+async def _change_role(ctx: TenantDep, member_id: UUID, role: str) -> MemberPublic:
+    """Give a member ``role`` (no higher than the caller may grant) and audit it; who may call it is the route's."""
+    _check_grantable(ctx, role)
     async with ctx.session() as session:
-        row = await members.update_role(session, member_id, payload.role)
+        row = await members.update_role(session, member_id, role)
         if row is None:
             raise not_found("member")
         await audit.record(session, actor=ctx.actor, action="update", entity="member", entity_id=member_id)
@@ -71,8 +77,5 @@ async def update_member(ctx: TenantDep, member_id: UUID, payload: MemberUpdate) 
 @router.delete("/{member_id}", status_code=204, operation_id="deleteMember")
 async def delete_member(ctx: TenantDep, member_id: UUID) -> Response:
     ctx.require("admin")
-    async with ctx.session() as session:
-        if not await members.delete(session, member_id):
-            raise not_found("member")
-        await audit.record(session, actor=ctx.actor, action="delete", entity="member", entity_id=member_id)
+    await delete_audited(ctx, "member", member_id, lambda session: members.delete(session, member_id))
     return Response(status_code=204)

@@ -14,6 +14,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Header, Query, Request, Response
 
+from reference_app.api.audited import delete_audited
 from reference_app.api.deps import TenantDep
 from reference_app.api.errors import PROBLEM_RESPONSES, ProblemError, not_found
 from reference_app.api.links import created
@@ -173,9 +174,6 @@ async def update_note(ctx: TenantDep, note_id: UUID, payload: NoteUpdate) -> Not
 @router.delete("/{note_id}", status_code=204, operation_id="deleteNote")
 async def delete_note(ctx: TenantDep, note_id: UUID) -> Response:
     ctx.require("member")
-    async with ctx.session() as session:
-        if not await notes.delete(session, note_id):
-            raise not_found("note")
-        await audit.record(session, actor=ctx.actor, action="delete", entity="note", entity_id=note_id)
+    await delete_audited(ctx, "note", note_id, lambda session: notes.delete(session, note_id))
     await _cache(ctx).delete(ctx.tenant_id, _note_key(note_id))
     return Response(status_code=204)

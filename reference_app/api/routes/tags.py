@@ -8,8 +8,9 @@ from fastapi import APIRouter, Response
 from psycopg.errors import UniqueViolation
 
 from reference_app.api import errors
+from reference_app.api.audited import delete_audited
 from reference_app.api.deps import TenantDep
-from reference_app.api.errors import PROBLEM_RESPONSES, not_found
+from reference_app.api.errors import PROBLEM_RESPONSES
 from reference_app.api.links import created
 from reference_app.dal import audit, tags
 from reference_app.models import TagCreate, TagPublic
@@ -39,10 +40,7 @@ async def create_tag(ctx: TenantDep, payload: TagCreate) -> TagPublic:
 @router.delete("/{tag_id}", status_code=204, operation_id="deleteTag")
 async def delete_tag(ctx: TenantDep, tag_id: UUID) -> Response:
     ctx.require("member")
-    async with ctx.session() as session:
-        if not await tags.delete(session, tag_id):
-            raise not_found("tag")
-        await audit.record(session, actor=ctx.actor, action="delete", entity="tag", entity_id=tag_id)
+    await delete_audited(ctx, "tag", tag_id, lambda session: tags.delete(session, tag_id))
     # Cached notes list their tags: drop the tenant's cached notes rather than hunt for them.
     await ctx.state.cache.clear_tenant(ctx.tenant_id)
     return Response(status_code=204)
