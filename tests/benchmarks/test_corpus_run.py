@@ -2,27 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
-from pathlib import Path
-from types import ModuleType
 
-ROOT = Path(__file__).parents[2]
+from tests.benchmarks import ROOT, load
 
-
-def _load() -> ModuleType:
-    # benchmarks/ is a script directory, not a package: load the runner from its file.
-    spec = importlib.util.spec_from_file_location("corpus_run", ROOT / "benchmarks/corpus/run.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-run = _load()
+run = load("corpus_run", "benchmarks/corpus/run.py")
 
 
 def test_one_quoted_string_of_pytest_args_is_split_as_a_shell_would() -> None:
