@@ -105,6 +105,9 @@ class ApiModel:
     excluded: dict[str, str] = field(default_factory=dict)  # "METHOD /path" -> why it is never called
     # Kinds of objects the tenants have without creating them (the profile's bindings: a DAG from a file).
     bound_kinds: tuple[str, ...] = ()
+    # Names an operation that needs credentials takes in its path and no public operation takes anywhere:
+    # a response field so named hands out an object reference (``file_token`` for ``/dagSources/{file_token}``).
+    reference_params: frozenset[str] = frozenset()
 
     def find(self, method: str, path: str) -> Operation | None:
         return next((op for op in self.operations if op.method == method and op.path == path), None)
@@ -291,7 +294,7 @@ def parse_openapi(
         raise TargetError("the OpenAPI document has no 'paths'; is the openapi location in the profile right?")
     global_security = _requires_credentials(document.get("security"))
     undeclared = not _declares_security(document)
-    operations, excluded = [], {}
+    operations, excluded, every = [], {}, []
     for path, item in document["paths"].items():
         for method in METHODS:
             spec = item.get(method)
@@ -317,6 +320,7 @@ def parse_openapi(
             )
             if any(operation.matches(pattern) for pattern in public):
                 operation = replace(operation, secured=False)
+            every.append(operation)
             reason = destructive_reason(operation.method, path, operation.operation_id)
             if any(operation.matches(pattern) for pattern in skip):
                 excluded[operation.key] = "skip_operations"
@@ -324,7 +328,21 @@ def parse_openapi(
                 excluded[operation.key] = f"{reason} (list it in allow_destructive to call it)"
             else:
                 operations.append(operation)
-    return ApiModel(operations, document, excluded)
+    return ApiModel(operations, document, excluded, reference_params=_reference_params(every))
+
+
+def _reference_params(operations: list[Operation]) -> frozenset[str]:
+    """Path parameters of operations that need credentials, less every name a public operation takes (in its
+    path, query or body): a value a public operation takes opens it without credentials, a capability (an
+    invitation's ``{token}``), not a reference. Skipped operations count: they are still the API's."""
+    secured = {name for op in operations if op.secured for name in op.path_params}
+    public = {
+        name
+        for op in operations
+        if not op.secured
+        for name in (*op.path_params, *(q.name for q in op.query), *(op.body_schema or {}).get("properties", {}))
+    }
+    return frozenset(secured - public)
 
 
 def _non_null(schema: dict[str, Any]) -> dict[str, Any]:

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from tenantprobe.redact import PASSWORD_HASH
@@ -116,12 +117,15 @@ def internal_markers(text: str) -> list[str]:
     return sorted({match.group(0)[:80] for match in INTERNAL_MARKERS.finditer(text)})
 
 
-# Fields whose string value is a credential: ``password``, ``client_secret``, ``api_key``, ``search_token``...
-SECRET_FIELD = re.compile(
-    r"(?:[a-z0-9]+[_-])*(?:password|passwd|passphrase|secret|client[_-]?secret|secret[_-]?key|api[_-]?key|apikey"
-    r"|private[_-]?key|token|access[_-]?token|refresh[_-]?token|id[_-]?token)",
-    re.IGNORECASE,
+_QUALIFIED = r"(?:[a-z0-9]+[_-])*"
+# Words that name a credential whatever else the field is: a password, a key, a token that authenticates.
+_CREDENTIAL = (
+    r"password|passwd|passphrase|secret|client[_-]?secret|secret[_-]?key|api[_-]?key|apikey|private[_-]?key"
+    r"|(?:access|refresh|id|auth|session|bearer)[_-]?token"
 )
+CREDENTIAL_FIELD = re.compile(rf"{_QUALIFIED}(?:{_CREDENTIAL})", re.IGNORECASE)
+# Fields whose string value is a credential: ``password``, ``client_secret``, ``api_key``, ``search_token``...
+SECRET_FIELD = re.compile(rf"{_QUALIFIED}(?:{_CREDENTIAL}|token)", re.IGNORECASE)
 # ...except the tokens that are no credential: pagination, CSRF (bound to a session), counts and kinds.
 NOT_A_SECRET = re.compile(r"page|cursor|continuation|next|sync|csrf|xsrf|nonce|count|type|expires|hint", re.IGNORECASE)
 JWT_VALUE = re.compile(r"eyJ[A-Za-z0-9_-]+\.eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*")
@@ -130,12 +134,15 @@ MASKED = re.compile(r"[*\u2022]{3,}|^x{4,}|\[REDACTED")
 MIN_SECRET_CHARS = 8
 
 
-def exposed_secrets(body: Any, sent: str, *, read: bool) -> list[str]:
+def exposed_secrets(
+    body: Any, sent: str, *, read: bool, is_reference: Callable[[str], bool] | None = None
+) -> list[str]:
     """Where (JSON paths, never values) ``body`` carries a secret the caller did not send itself.
 
     Password hashes and private keys count in any response. Secret-named fields and JWTs count
     only in reads: a create or a token endpoint hands out a credential once, by design, while a
-    read that repeats one keeps it in every cache and log it passes through.
+    read that repeats one keeps it in every cache and log it passes through. ``is_reference``
+    tells a field name that is an object reference of the API (see :func:`named_like_secret`).
     """
     found = []
     for path, value in flatten(body).items():
@@ -148,9 +155,25 @@ def exposed_secrets(body: Any, sent: str, *, read: bool) -> list[str]:
             found.append(f"{path} (a private key)")
         elif read and JWT_VALUE.fullmatch(value):
             found.append(f"{path} (a JWT)")
-        elif read and SECRET_FIELD.fullmatch(name) and not NOT_A_SECRET.search(name):
+        elif read and named_like_secret(name, is_reference):
             found.append(f"{path} (a field named like a secret)")
     return found
+
+
+def named_like_secret(name: str, is_reference: Callable[[str], bool] | None = None) -> bool:
+    """``name`` says credential: a password, a key, or a token that is not an object reference.
+
+    A ``token`` is often only a handle: Airflow's ``file_token`` is the DAG's own file path, signed,
+    and ``GET /dagSources/{file_token}`` takes it. A token field named like a path parameter of the
+    API (``is_reference``: of an operation that needs credentials, and taken by no public one, where
+    it would open something on its own) is such a reference, as an id is: whether the caller may see
+    the object it names is for the isolation checks to judge. A credential in it still shows by its
+    value (a JWT, a key, another tenant's token); names that say credential (``api_key``,
+    ``access_token``) count whatever takes them.
+    """
+    if not SECRET_FIELD.fullmatch(name) or NOT_A_SECRET.search(name):
+        return False
+    return CREDENTIAL_FIELD.fullmatch(name) is not None or is_reference is None or not is_reference(name)
 
 
 def id_bearing(key: str) -> bool:

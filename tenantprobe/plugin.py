@@ -334,6 +334,7 @@ def _new_probe(check_id: str, target: Any, writer: Any, controls: tuple[str, ...
         controls,
         observer=lambda *attempt: target.coverage(*attempt),
         skip_observer=lambda operation, why: target.coverage.skipped(operation, why),
+        is_reference=lambda name: name in target.api.reference_params,
     )
 
 

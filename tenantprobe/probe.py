@@ -325,6 +325,8 @@ class Probe:
     started_at: str = field(default_factory=now_iso)
     observer: Observer | None = None
     skip_observer: Callable[[str, str], None] | None = None
+    # Whether a response field name is an object reference of the API (``ApiModel.reference_params``).
+    is_reference: Callable[[str], bool] | None = None
     finished: bool = False  # finish() ran; the plugin finishes a check's probe when the check returns
 
     @property
@@ -398,7 +400,9 @@ class Probe:
                     attacker=who,
                     victim=owner,
                 )
-            secrets = exposed_secrets(body, sent, read=exchange.method in ("GET", "HEAD"))
+            secrets = exposed_secrets(
+                body, sent, read=exchange.method in ("GET", "HEAD"), is_reference=self.is_reference
+            )
             if secrets:
                 self.check(
                     SECRET_CONTROL,

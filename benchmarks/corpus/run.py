@@ -13,6 +13,7 @@ and how long the run took.
 
     .venv/bin/python benchmarks/corpus/run.py [--app praisonai] [--release vulnerable|fixed|both]
         [--markdown corpus.md] [--cache-dir ~/.cache/tenantprobe/corpus] [--keep]
+        [--pytest-args --controls API-AUTHZ-ROLE -x | --pytest-args "--controls API-AUTHZ-ROLE -x"]
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -150,6 +152,13 @@ def run_release(entry: Entry, which: str, args: argparse.Namespace, workdir: Pat
     return row
 
 
+def pytest_arguments(given: list[str]) -> list[str]:
+    """What ``--pytest-args`` passes on: one quoted string (``"--tenants 2 -k 'a and b'"``) is split as a shell
+    splits a line, or pytest would get it as one argument (a file it cannot find); several words pass as given,
+    so one of them may hold spaces (``-k "a and b"``)."""
+    return shlex.split(given[0]) if len(given) == 1 else given
+
+
 def run_releases(plan: list[tuple[Entry, str]], args: argparse.Namespace, workdir: Path) -> Iterator[Row]:
     """Each (entry, release) of ``plan``, ``args.jobs`` at a time, rows in plan order."""
     if args.jobs == 1:  # in this thread: Ctrl-C stops the running server at once
@@ -171,8 +180,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--jobs", type=int, default=1, help="releases run at once; their timings are comparable only at 1 (default)"
     )
-    parser.add_argument("--pytest-args", nargs=argparse.REMAINDER, default=[], help="passed on to pytest")
+    parser.add_argument(
+        "--pytest-args",
+        nargs=argparse.REMAINDER,
+        default=[],
+        help="the rest of the line, passed on to pytest; one quoted string is split as a shell would split it",
+    )
     args = parser.parse_args(argv)
+    try:
+        args.pytest_args = pytest_arguments(args.pytest_args)
+    except ValueError as exc:  # shlex: an unclosed quote
+        parser.error(f"--pytest-args {args.pytest_args[0]!r}: {exc}")
     if not args.uv.exists():
         parser.error(f"--uv={args.uv}: no such file; run `make venv` (it installs uv into .venv)")
     releases = ("vulnerable", "fixed") if args.release == "both" else (args.release,)

@@ -6,28 +6,11 @@ installs and starts real applications and is a benchmark, not a test.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
-ROOT = Path(__file__).parents[2]
+from tests.benchmarks import load
 
-
-def _load() -> ModuleType:
-    # benchmarks/ is a script directory, not a package: load the module from its file. dataclasses
-    # look their module up in sys.modules, hence the registration before it runs.
-    spec = importlib.util.spec_from_file_location("corpus_results_table", ROOT / "benchmarks/corpus/results_table.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-table = _load()
+table = load("corpus_results_table", "benchmarks/corpus/results_table.py")
 
 
 def _exchange(actor: str, method: str, url: str, status: int) -> dict[str, Any]:

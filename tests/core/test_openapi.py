@@ -67,6 +67,25 @@ def test_skip_patterns_drop_operations() -> None:
     assert model.find("DELETE", "/projects/{pid}") is None
 
 
+def test_reference_params_are_path_parameters_of_secured_operations_that_no_public_one_takes() -> None:
+    """``{file_token}`` addresses a DAG's source with credentials: a reference; an invitation's ``{token}``, which a
+    public operation also takes, opens that operation on its own: a capability, never a reference."""
+    token = {"content": {"application/json": {"schema": {"type": "object", "properties": {"code": {}}}}}}
+    document = {
+        "security": [{"bearer": []}],
+        "paths": {
+            "/dagSources/{file_token}": {"get": {"responses": {"200": {}}}},
+            "/invites/{token}": {"get": {"responses": {"200": {}}}},
+            "/invites/{token}/accept": {"post": {"security": [], "responses": {"200": {}}}},
+            "/resets/{code}": {"get": {"responses": {"200": {}}}},
+            "/resets": {"post": {"security": [], "requestBody": token, "responses": {"200": {}}}},
+            "/keys/{key_id}": {"delete": {"responses": {"204": {}}}},
+        },
+    }
+    model = parse_openapi(document, skip=("DELETE /keys/*",))  # a skipped operation is still the API's
+    assert model.reference_params == {"file_token", "key_id"}
+
+
 def test_synthesized_body_is_valid_and_carries_the_canary() -> None:
     body = synthesize(parse_openapi(DOC).find("POST", "/projects").body_schema, "tpcanaryabcdefx0123456789")  # type: ignore[union-attr]
     assert body["name"] == "tpcanaryabcdefx0123456789"

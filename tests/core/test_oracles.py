@@ -81,6 +81,40 @@ def test_secrets_are_found_by_shape_anywhere_and_by_name_only_in_reads() -> None
     assert exposed_secrets({"api_key": "k" * 20}, sent='{"api_key": "' + "k" * 20 + '"}', read=True) == []
 
 
+def test_a_token_the_apis_paths_take_is_a_reference_but_a_credential_named_so_is_still_a_secret() -> None:
+    """``file_token`` (Airflow's signed file path, taken by ``/dagSources/{file_token}``) is handed out to be used;
+    ``api_key``, ``password`` and ``access_token`` say credential even where a path takes them, and a JWT in a
+    reference is still a JWT."""
+    path_params = {"file_token", "api_key", "password", "access_token", "share_token"}
+    body = {
+        "dag": {"file_token": "Ii9kYWdzL3RlYW1fYS5weSI.c2lnbmF0dXJl", "api_key": "k" * 20, "password": "p" * 12},
+        "access_token": "a" * 20,
+        "upload_token": "u" * 20,  # no path takes it: a secret by name, as before
+        "share_token": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln",
+    }
+    assert exposed_secrets(body, sent="", read=True, is_reference=path_params.__contains__) == [
+        "dag.api_key (a field named like a secret)",
+        "dag.password (a field named like a secret)",
+        "access_token (a field named like a secret)",
+        "upload_token (a field named like a secret)",
+        "share_token (a JWT)",
+    ]
+    assert "dag.file_token (a field named like a secret)" in exposed_secrets(body, sent="", read=True)
+
+
+def test_another_tenants_credential_in_a_reference_field_is_still_found(tmp_path: Path) -> None:
+    registry = CanaryRegistry()
+    registry.remember_credential("victim-owner-token-0123", "victim")
+    attacker = Actor("attacker:owner", TenantRef("a", "attacker"), "owner", "attacker-owner-token")
+    writer = ResultWriter(tmp_path, "unit")
+    probe = Probe("t", ProbeClient("http://127.0.0.1:9"), registry, writer, is_reference={"file_token"}.__contains__)
+    for value in ("Ii9kYWdzL3RlYW1fYS5weSI.c2lnbmF0dXJl", "victim-owner-token-0123"):
+        text = json.dumps({"dags": [{"dag_id": "a_pipeline", "file_token": value}]})
+        probe.scan(Exchange(attacker, "GET", "http://t/dags", {}, None, 200, {}, text, 1.0))
+    failed = [attempt.summary for attempts in probe.attempts.values() for attempt in attempts if not attempt.ok]
+    assert failed == ["attacker:owner received 1 credential(s) of victim from GET http://t/dags"]
+
+
 def test_foreign_ids_count_in_id_fields_and_short_ones_only_under_their_paths() -> None:
     registry = CanaryRegistry()
     registry.remember_id("7", "victim", "/api/tickets", "/api/tickets/{ticket_id}")

@@ -10,6 +10,10 @@ every filter of a search, and gave every run the same date-time:
 - ``search_trusts_pipeline_ids``: the search with another team's pipeline in ``pipeline_ids`` is a read;
 - ``search_ignores_team``: the search with no filter (``{}``) lists every team's runs;
 - ``runs_by_id``: a foreign run changed by id needs a fresh run of each team, which needs a moment of its own.
+
+Every pipeline read carries a ``source_token`` that ``GET /sources/{source_token}`` takes, as Airflow's
+``file_token`` is taken by ``/dagSources/{file_token}``: an object reference, which the harness flagged as a
+secret by its name; ``shows_webhook_secret`` puts a real secret beside it, which must still be flagged.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ RUNS = {
     "search_trusts_pipeline_ids": ("-k", "test_foreign_references_outside_the_path_are_refused"),
     "search_ignores_team": ("-k", "test_collections_show_only_own_objects"),
     "runs_by_id": ("-k", "test_foreign_writes_change_nothing"),
+    "shows_webhook_secret": ("-k", "test_collections_show_only_own_objects"),
 }
 
 
@@ -39,7 +44,7 @@ def pipeline_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Harness
 
 def test_secure_build_passes_with_the_search_and_fresh_runs_judged(pipeline_runs: dict[str, HarnessRun]) -> None:
     run = pipeline_runs["secure"].run
-    assert_clean(run, {"API-CROSS-TENANT-READ", "API-CROSS-TENANT-WRITE", "API-LIST-FILTER"})
+    assert_clean(run, {"API-CROSS-TENANT-READ", "API-CROSS-TENANT-WRITE", "API-LIST-FILTER", "API-SECRET-EXPOSURE"})
 
 
 # Each bug, the control that must fail for it, and what a finding of it says.
@@ -56,6 +61,8 @@ FINDINGS = [
     ("search_ignores_team", "API-LIST-FILTER", lambda s: s.startswith("POST /runs/search as")),
     # Objects unique per moment are created afresh, so a foreign one can be written.
     ("runs_by_id", "API-CROSS-TENANT-WRITE", lambda s: "PATCH" in s or "DELETE" in s),
+    # A secret beside a token the API's paths take is still one (the secure build shows the token unflagged).
+    ("shows_webhook_secret", "API-SECRET-EXPOSURE", lambda s: "webhook_secret (a field named like a secret)" in s),
 ]
 
 

@@ -6,18 +6,24 @@ team's user signs up at ``POST /users`` (a bearer token back) and triggers runs 
 /pipelines/{pipeline_id}/runs``; a run's ``run_id`` is the client's to choose, and a pipeline has
 at most one run per ``scheduled_for`` moment (409 otherwise, as an Airflow DAG has one run per logical
 date). ``GET /runs`` lists the team's runs (``?pipeline_id=`` narrows it); ``POST /runs/search``
-(``search_runs``) is a search form whose body holds filters. Modes:
+(``search_runs``) is a search form whose body holds filters. A pipeline carries a ``source_token``, its
+file's path signed with the app's key as Airflow's ``file_token`` is, which ``GET /sources/{source_token}``
+takes to show the file. Modes:
 
 - ``secure``: every read and write checks the caller's team; a search naming another team's
   pipeline is refused (403), and one naming none lists the team's own runs;
 - ``filter_trusts_pipeline``: ``GET /runs?pipeline_id=`` lists that pipeline's runs, whoever owns it;
 - ``search_trusts_pipeline_ids``: a search that names pipelines lists their runs, whoever owns them;
 - ``search_ignores_team``: a search that names no pipeline lists every team's runs (GHSA-32wr-qqw6-5mfp's form);
-- ``runs_by_id``: a run is read, changed and deleted by its ``run_id`` alone, under any pipeline.
+- ``runs_by_id``: a run is read, changed and deleted by its ``run_id`` alone, under any pipeline;
+- ``shows_webhook_secret``: a pipeline read carries the secret its webhook calls are signed with.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import secrets
 import threading
 from datetime import UTC, datetime
@@ -27,7 +33,14 @@ from flask import Flask, jsonify, request
 
 from tests.targets import BUILDING, example_profile
 
-MODES = ("secure", "filter_trusts_pipeline", "search_trusts_pipeline_ids", "search_ignores_team", "runs_by_id")
+MODES = (
+    "secure",
+    "filter_trusts_pipeline",
+    "search_trusts_pipeline_ids",
+    "search_ignores_team",
+    "runs_by_id",
+    "shows_webhook_secret",
+)
 STATES = ["queued", "running", "success", "failed"]
 STRING = {"type": "string"}
 PIPELINE = {"name": "pipeline_id", "in": "path", "required": True, "schema": STRING}
@@ -70,6 +83,10 @@ OPENAPI: dict[str, Any] = {
         },
         "/pipelines": {"get": {"responses": _ok("the team's pipelines")}},
         "/pipelines/{pipeline_id}": {"parameters": [PIPELINE], "get": {"responses": _ok("a pipeline")}},
+        "/sources/{source_token}": {
+            "parameters": [{"name": "source_token", "in": "path", "required": True, "schema": STRING}],
+            "get": {"responses": _ok("the pipeline's file")},
+        },
         "/pipelines/{pipeline_id}/runs": {
             "parameters": [PIPELINE],
             "get": {"responses": _ok("the pipeline's runs")},
@@ -118,6 +135,8 @@ class Pipelines:
         self._pipelines = {f"{team}_etl": team for team in teams}  # pipeline -> team
         self._tokens: dict[str, str] = {}  # token -> team
         self._runs: dict[str, dict[str, Any]] = {}  # run_id -> run (with its pipeline)
+        self._key = secrets.token_bytes(16)  # signs source tokens (Airflow's webserver secret_key)
+        self._webhook_secrets = {pipeline: secrets.token_urlsafe(24) for pipeline in self._pipelines}
         self._lock = threading.Lock()
         with BUILDING:
             self.app = self._build()
@@ -133,6 +152,23 @@ class Pipelines:
         if self._pipelines.get(pipeline_id) != team:
             return jsonify(detail="pipeline not found"), 404
         return None
+
+    def _public(self, pipeline_id: str) -> dict[str, Any]:
+        """What a read shows of a pipeline: its source token (a reference), and its webhook secret in one mode."""
+        shown = {
+            "pipeline_id": pipeline_id,
+            "team": self._pipelines[pipeline_id],
+            "source_token": self._sign(pipeline_id),
+        }
+        if self.mode == "shows_webhook_secret":
+            shown["webhook_secret"] = self._webhook_secrets[pipeline_id]
+        return shown
+
+    def _sign(self, pipeline_id: str) -> str:
+        """The file's path and its signature, URL-safe, as itsdangerous' ``URLSafeSerializer.dumps`` makes it."""
+        path = f"/pipelines/{pipeline_id}.py".encode()
+        signature = hmac.new(self._key, path, hashlib.sha256).digest()[:16]
+        return ".".join(base64.urlsafe_b64encode(part).decode().rstrip("=") for part in (path, signature))
 
     def _build(self) -> Flask:
         app = Flask("pipelines")
@@ -156,11 +192,16 @@ class Pipelines:
             team = self._team()
             if team is None:
                 return jsonify(detail="not authenticated"), 401
-            return jsonify([{"pipeline_id": p} for p, owner in self._pipelines.items() if owner == team])
+            return jsonify([self._public(p) for p, owner in self._pipelines.items() if owner == team])
 
         @app.get("/pipelines/<pipeline_id>")
         def pipeline(pipeline_id: str) -> Any:
-            return self._pipeline(pipeline_id) or jsonify(pipeline_id=pipeline_id, team=self._pipelines[pipeline_id])
+            return self._pipeline(pipeline_id) or jsonify(self._public(pipeline_id))
+
+        @app.get("/sources/<source_token>")
+        def source(source_token: str) -> Any:
+            pipeline_id = next((p for p in self._pipelines if self._sign(p) == source_token), "")
+            return self._pipeline(pipeline_id) or jsonify(source=f"pipeline = Pipeline({pipeline_id!r})\n")
 
         @app.route("/pipelines/<pipeline_id>/runs", methods=["GET", "POST"])
         def runs(pipeline_id: str) -> Any:
