@@ -63,11 +63,14 @@ class _TenantSlots:
             raise TenantBusyError(f"tenant has {users[0]} units of work holding or waiting for a connection")
         users[0] += 1
         try:
-            try:
-                async with asyncio.timeout(timeout):
-                    await semaphore.acquire()
-            except TimeoutError:
-                raise TenantBusyError(f"tenant held {self.per_tenant} connections for {timeout:.1f} s") from None
+            if semaphore.locked():  # a wait in the tenant's line: bounded
+                try:
+                    async with asyncio.timeout(timeout):
+                        await semaphore.acquire()
+                except TimeoutError:
+                    raise TenantBusyError(f"tenant held {self.per_tenant} connections for {timeout:.1f} s") from None
+            else:  # a free slot, taken without waiting: no timer to arm and cancel (the common case)
+                await semaphore.acquire()
             try:
                 yield
             finally:
@@ -150,7 +153,11 @@ class TenantSession:
             if gate is not None:
                 await self._set_tenant(read_only=False)
                 await self._queue_gate(gate)
-                self._pipeline._enqueue_sync()  # sync() would also wait for the answer: a round trip
+                # Private psycopg API (3.2-3.3; pyproject.toml caps psycopg below 3.4 for it): queue a Sync
+                # without waiting. The public ways to send a Sync, Pipeline.sync() and leaving a nested
+                # pipeline, both wait for its answer: one more round trip per write
+                # (test_round_trips_of_a_unit_of_work counts them and fails if this breaks).
+                self._pipeline._enqueue_sync()
             await self._conn.execute("begin isolation level repeatable read" if snapshot else "begin")
             await self._set_tenant(read_only=False)
             return
