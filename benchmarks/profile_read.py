@@ -1,7 +1,8 @@
 """Where one ``GET /v1/notes/{id}`` of the reference app spends its time: a cProfile of the API process.
 
 Sets up the database and the load as ``isolation_overhead.py`` does (embedded PostgreSQL,
-``--tenants`` x ``--notes`` notes, target (a): note cache off), but serves the API under
+``--tenants`` x ``--notes`` notes, target (a): note cache off; ``--target baseline``: its
+single-tenant baseline (b), to set the two profiles side by side), but serves the API under
 a CPU-time cProfile (``time.process_time``, so time the process spent descheduled on a busy
 machine is not counted) that SIGUSR1 turns on after the warm-up and SIGUSR2 writes out after
 ``--seconds`` of load with the same load generator (so start-up is not in it), and prints:
@@ -15,7 +16,7 @@ machine is not counted) that SIGUSR1 turns on after the warm-up and SIGUSR2 writ
 cProfile's own overhead inflates the Python share, so read the groups as proportions, and the
 ``/proc`` CPU figures of the uninstrumented ``isolation_overhead.py`` runs as the absolute cost.
 
-    .venv/bin/python benchmarks/profile_read.py [--seconds 10] [--concurrency 16]
+    .venv/bin/python benchmarks/profile_read.py [--seconds 10] [--concurrency 16] [--target baseline]
 """
 
 from __future__ import annotations
@@ -34,15 +35,22 @@ from pathlib import Path
 import isolation_overhead as overhead
 import psutil
 
-# The API under a profiler that signals switch on and write out (``serve`` keeps SIGINT and SIGTERM).
+# The API under a profiler that signals switch on and write out (``serve`` keeps SIGINT and SIGTERM):
+# ``python -c PROFILED_SERVE PROFILE SCRIPT ARGS...``, SCRIPT a file or ``-m`` and a module.
 PROFILED_SERVE = """
-import cProfile, signal, sys, time
-from reference_app.__main__ import main
-profile = cProfile.Profile(time.process_time)
+import cProfile, runpy, signal, sys, time
+profile, output = cProfile.Profile(time.process_time), sys.argv[1]
 signal.signal(signal.SIGUSR1, lambda *_: profile.enable())
-signal.signal(signal.SIGUSR2, lambda *_: (profile.disable(), profile.dump_stats(sys.argv[1])))
-main(["serve", *sys.argv[2:]])
+signal.signal(signal.SIGUSR2, lambda *_: (profile.disable(), profile.dump_stats(output)))
+if sys.argv[2] == "-m":
+    sys.argv = [sys.argv[3], *sys.argv[4:]]
+    runpy.run_module(sys.argv[0], run_name="__main__", alter_sys=True)
+else:
+    sys.argv = sys.argv[2:]
+    runpy.run_path(sys.argv[0], run_name="__main__")
 """
+# What each target serves: (a) the reference app as shipped, (b) the single-tenant baseline.
+SERVE = {"isolation": ["-m", "reference_app", "serve"], "baseline": [str(overhead.HERE / "_baseline_app.py")]}
 
 # First match wins: a function's file path -> the group its self time is counted in.
 GROUPS = (
@@ -101,6 +109,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--tenants", type=int, default=10)
     parser.add_argument("--notes", type=int, default=1000)
+    parser.add_argument("--target", choices=sorted(SERVE), default="isolation", help="(a) or (b) (default isolation)")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="profile-read-"))
     profile = workdir / "api.prof"
@@ -110,11 +119,14 @@ def main() -> None:
         )
         stack.start()  # sets up the database; its own API is left idle
         try:
-            _single_dsn, ids, postmaster = overhead._seed(admin_dsn, args.tenants, args.notes)
-            env = {**stack.app_env, **overhead.CACHE_OFF}
+            single_dsn, ids, postmaster = overhead._seed(admin_dsn, args.tenants, args.notes)
+            env = {**stack.app_env, **overhead.CACHE_OFF, overhead.SINGLE_TENANT_DSN_ENV: single_dsn}
+            env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(overhead.HERE), os.environ.get("PYTHONPATH")]))
             port = free_port()
-            argv = [sys.executable, "-c", PROFILED_SERVE, str(profile), "--host", "127.0.0.1", "--port", str(port)]
-            process = Child("the profiled API", argv, workdir / "profiled.log", env={**os.environ, **env}).start()
+            argv = [sys.executable, "-c", PROFILED_SERVE, str(profile), *SERVE[args.target]]
+            argv += ["--host", "127.0.0.1", "--port", str(port)]
+            name = f"the profiled {args.target} API"
+            process = Child(name, argv, workdir / "profiled.log", env={**os.environ, **env}).start()
             server = overhead.Server("profiled", f"http://127.0.0.1:{port}", process, process.pid)
             overhead._wait_ready(server, "/healthz")
             key = SigningKey.from_pem(stack.key_file.read_bytes())
@@ -137,7 +149,8 @@ def main() -> None:
             served = max(int(result["requests"]), 1)
             pg_seconds = sum(value - pg_before.get(pid, 0.0) for pid, value in pg_after.items())
             print(
-                f"{served} requests in {args.seconds:g} s under the profiler ({result['throughput']:.0f} req/s); "
+                f"target {args.target}: {served} requests in {args.seconds:g} s under the profiler "
+                f"({result['throughput']:.0f} req/s); "
                 f"load average {os.getloadavg()[0]:.1f}"
             )
             print(

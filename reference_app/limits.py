@@ -26,7 +26,7 @@ from typing import Any
 from uuid import UUID
 
 from reference_app.config import PlanLimits
-from reference_app.dal.session import TENANT_GATE, PlatformSession, Row, TenantSession
+from reference_app.dal.session import READ_ONLY, TENANT_GATE, PlatformSession, Row, TenantSession
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,10 @@ _INSERT = "insert into rate_buckets as b (key, rate, burst, tokens, allowed, upd
 
 # The tenant gate (session.TENANT_GATE) and the charge of the tenant's bucket, in one statement. Only
 # a request the gate lets through is charged (an active tenant; a caller not removed from it), at its
-# plan's current limits (``plans``: the JSON of :meth:`RateLimiter.gate_params`).
+# plan's current limits (``plans``: the JSON of :meth:`RateLimiter.gate_params`). It also makes the rest of
+# the transaction read-only (session.READ_ONLY), whatever the gate found (no tenant row: a row of nulls,
+# which the gate refuses like a missing one): a single read's; a unit of work of several statements
+# commits its gate on its own, and the flag ends with it.
 GATE_AND_CHARGE = f"""
     with gate as ({TENANT_GATE}),
     charged as (
@@ -68,7 +71,8 @@ GATE_AND_CHARGE = f"""
         where g.status = 'active' and (g.member_role is not null or not g.removed)
         {_UPSERT}
     )
-    select g.*, c.tokens, c.allowed from gate g left join charged c on true
+    select g.*, c.tokens, c.allowed
+    from (select {READ_ONLY}) read_only left join gate g on true left join charged c on true
 """
 
 

@@ -105,6 +105,25 @@ class Metrics:
             registry=own,
         )
 
+        # (tenant, method, route, status) -> the request counter's and latency histogram's children:
+        # prometheus_client's labels() takes a lock and checks every value on each call. Bounded like the
+        # label values themselves (tenants x routes x methods x statuses).
+        self._children: dict[tuple[str, str, str, int], tuple[Counter, Histogram]] = {}
+
+    def observe(self, tenant: str, method: str, route: str, status: int, seconds: float) -> None:
+        """Count and time one request under its labels."""
+        key = (tenant, method, route, status)
+        children = self._children.get(key)
+        if children is None:
+            children = self._children[key] = (
+                self.requests.labels(tenant=tenant, method=method, route=route, status=str(status)),
+                self.latency.labels(tenant=tenant, method=method, route=route),
+            )
+        children[0].inc()
+        children[1].observe(seconds)
+        if status >= 400:
+            self.errors.labels(tenant=tenant, route=route, **{"class": f"{status // 100}xx"}).inc()
+
     def reject(self, tenant_id: UUID | None, quota: str) -> None:
         self.quota_rejections.labels(tenant=self.label(tenant_id), quota=quota).inc()
 
@@ -141,10 +160,4 @@ class MetricsMiddleware:
             route = scope.get("route")
             template = getattr(route, "path", None) or UNMATCHED
             tenant = self.metrics.label(_tenant_of(scope))
-            method = scope["method"]
-            self.metrics.requests.labels(tenant=tenant, method=method, route=template, status=str(status)).inc()
-            self.metrics.latency.labels(tenant=tenant, method=method, route=template).observe(
-                time.perf_counter() - started
-            )
-            if status >= 400:
-                self.metrics.errors.labels(tenant=tenant, route=template, **{"class": f"{status // 100}xx"}).inc()
+            self.metrics.observe(tenant, scope["method"], template, status, time.perf_counter() - started)

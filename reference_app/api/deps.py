@@ -126,7 +126,7 @@ class TenantContext:
             return Gate(self.principal.subject, self._admit)
         limiter: limits.RateLimiter = self.state.limiter
         params = limiter.gate_params(self._bucket_key)
-        return Gate(self.principal.subject, self._admit, limits.GATE_AND_CHARGE, params)
+        return Gate(self.principal.subject, self._admit, limits.GATE_AND_CHARGE, params, writes=True)
 
     @property
     def _bucket_key(self) -> str:

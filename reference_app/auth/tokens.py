@@ -171,7 +171,7 @@ class TokenVerifier:
         if cached is not None:
             return cached[1]
         principal, expires = self._verify(token)
-        if expires is not None and expires > self._clock():
+        if expires is not None and expires > self._clock() and self._verified.maxsize:  # 0: remember none
             self._verified[digest] = (expires, principal)
         return principal
 

@@ -63,11 +63,14 @@ class _TenantSlots:
             raise TenantBusyError(f"tenant has {users[0]} units of work holding or waiting for a connection")
         users[0] += 1
         try:
-            try:
-                async with asyncio.timeout(timeout):
-                    await semaphore.acquire()
-            except TimeoutError:
-                raise TenantBusyError(f"tenant held {self.per_tenant} connections for {timeout:.1f} s") from None
+            if semaphore.locked():  # a wait in the tenant's line: bounded
+                try:
+                    async with asyncio.timeout(timeout):
+                        await semaphore.acquire()
+                except TimeoutError:
+                    raise TenantBusyError(f"tenant held {self.per_tenant} connections for {timeout:.1f} s") from None
+            else:  # a free slot, taken without waiting: no timer to arm and cancel (the common case)
+                await semaphore.acquire()
             try:
                 yield
             finally:
@@ -89,10 +92,12 @@ TENANT_GATE = """
 """
 # Transaction-local (is_local = true): the setting dies with the transaction, never with the connection.
 _SET_TENANT = "select set_config('app.tenant_id', %(tenant_id)s, true)"
-# A single-statement read is also made read-only: it commits before its gate is read. After the gate
-# when there is one, since a gate may write (the rate-limit charge of reference_app/limits.py).
-_READ_ONLY = "set_config('transaction_read_only', 'on', true)"
-_SET_TENANT_READ_ONLY = f"select set_config('app.tenant_id', %(tenant_id)s, true), {_READ_ONLY}"
+# A single-statement read is also made read-only: it commits before its gate is read. With the tenant
+# setting, or, when the gate writes (the rate-limit charge of reference_app/limits.py), by the gate's own
+# statement, in its select list: PostgreSQL checks the flag as a statement starts, so the gate's writes
+# pass and every later statement of the transaction is refused a write.
+READ_ONLY = "set_config('transaction_read_only', 'on', true)"
+_SET_TENANT_READ_ONLY = f"select set_config('app.tenant_id', %(tenant_id)s, true), {READ_ONLY}"
 
 Admit = Callable[[Row | None], None]
 
@@ -101,12 +106,21 @@ Admit = Callable[[Row | None], None]
 class Gate:
     """What a tenant unit of work checks with its first round trip: ``statement`` (:data:`TENANT_GATE`
     or a statement built on it) for ``subject`` and ``params``, whose row goes to ``admit``; raising
-    there refuses the unit of work."""
+    there refuses the unit of work.
+
+    A statement that ``writes`` must select :data:`READ_ONLY` too: a single read's transaction is made
+    read-only by it, which saves the read a statement of its own.
+    """
 
     subject: str
     admit: Admit
     statement: str = TENANT_GATE
     params: Params = field(default_factory=dict)
+    writes: bool = False
+
+    def __post_init__(self) -> None:
+        if self.writes and READ_ONLY not in self.statement:
+            raise ValueError("a gate that writes must select READ_ONLY: a single read would not be read-only")
 
 
 class TenantSession:
@@ -150,14 +164,17 @@ class TenantSession:
             if gate is not None:
                 await self._set_tenant(read_only=False)
                 await self._queue_gate(gate)
-                self._pipeline._enqueue_sync()  # sync() would also wait for the answer: a round trip
+                # Private psycopg API (3.2-3.3; pyproject.toml caps psycopg below 3.4 for it): queue a Sync
+                # without waiting. The public ways to send a Sync, Pipeline.sync() and leaving a nested
+                # pipeline, both wait for its answer: one more round trip per write
+                # (test_round_trips_of_a_unit_of_work counts them and fails if this breaks).
+                self._pipeline._enqueue_sync()
             await self._conn.execute("begin isolation level repeatable read" if snapshot else "begin")
             await self._set_tenant(read_only=False)
             return
-        await self._set_tenant(read_only=gate is None)
+        await self._set_tenant(read_only=gate is None or not gate.writes)
         if gate is not None:
             await self._queue_gate(gate)
-            await self._conn.execute(f"select {_READ_ONLY}")
 
     async def _queue_gate(self, gate: Gate) -> None:
         params = {**gate.params, "tenant_id": self.tenant_id, "subject": gate.subject}

@@ -520,6 +520,19 @@ def test_the_cache_is_bounded_oldest_first(key: SigningKey) -> None:
         verifier.verify(first)
 
 
+def test_a_verifier_of_no_entries_verifies_every_time(key: SigningKey) -> None:
+    """``cache_entries=0`` remembers nothing (cachetools refuses to store in a cache of size 0)."""
+    now = [time.time()]
+    verifier = TokenVerifier([key], STRICT, cache_entries=0, clock=lambda: now[0])
+    token, exp = _expiring_soon(key)
+    assert verifier.verify(token).tenant_id == uuid.UUID(TENANT)
+    assert verifier.verify(token).tenant_id == uuid.UUID(TENANT)
+    _after(exp)
+    now[0] = exp - 0.5
+    with pytest.raises(InvalidToken, match="token expired"):
+        verifier.verify(token)
+
+
 def test_a_suspended_tenants_tokens_are_forgotten(key: SigningKey) -> None:
     now = [time.time()]
     verifier = TokenVerifier([key], STRICT, clock=lambda: now[0])

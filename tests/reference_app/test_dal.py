@@ -14,6 +14,8 @@ from uuid import UUID
 import psycopg
 import pytest
 
+from reference_app import limits
+from reference_app.config import DEFAULT_PLANS
 from reference_app.dal import Database, Gate, UnscopedQueryError
 from reference_app.dal import notes as note_rows
 from reference_app.database import DatabaseUrls
@@ -169,6 +171,22 @@ async def _single_writes(database: Database, tenant: UUID) -> None:
         await note_rows.create(session, title="read-only", body="", author="a", tags=[])
 
 
+def _charging_gate(admit: Callable[[dict[str, object] | None], None] = lambda row: None) -> Gate:
+    """The API's gate: it writes (the rate-limit charge), and its own statement makes a single read read-only."""
+    params = limits.RateLimiter(DEFAULT_PLANS).gate_params(f"dal-test:{uuid.uuid4()}")
+    return Gate("someone", admit, limits.GATE_AND_CHARGE, params, writes=True)
+
+
+async def _charged_single_writes(database: Database, tenant: UUID) -> None:
+    async with database.tenant(tenant, single=True, gate=_charging_gate()) as session:
+        await note_rows.create(session, title="read-only", body="", author="a", tags=[])
+
+
+async def _charged_write(database: Database, tenant: UUID) -> None:
+    async with database.tenant(tenant, gate=_charging_gate()) as session:
+        await note_rows.create(session, title="w", body="", author="a", tags=["x"])
+
+
 @pytest.mark.parametrize(
     "ending",
     [
@@ -180,6 +198,8 @@ async def _single_writes(database: Database, tenant: UUID) -> None:
         _gate_refuses_write,
         _gate_refuses_read,
         _single_writes,
+        _charged_single_writes,
+        _charged_write,
     ],
     ids=lambda f: f.__name__.lstrip("_"),
 )
@@ -208,7 +228,7 @@ def test_a_returned_connection_is_clean_however_the_unit_of_work_ends(
 
 def test_refused_and_read_only_units_of_work_write_nothing(db: DatabaseUrls, tenants: tuple[UUID, UUID]) -> None:
     async def work(database: Database) -> int:
-        for ending in (_gate_refuses_write, _single_writes, _body_raises):
+        for ending in (_gate_refuses_write, _single_writes, _charged_single_writes, _body_raises):
             with pytest.raises((Refused, psycopg.errors.ReadOnlySqlTransaction)):
                 await ending(database, tenants[1])
         async with database.tenant(tenants[1]) as session:
@@ -220,6 +240,42 @@ def test_refused_and_read_only_units_of_work_write_nothing(db: DatabaseUrls, ten
         return int(row["n"])
 
     assert run_with_db(db, work) == 0
+
+
+def test_a_charging_gate_makes_a_single_read_read_only_whatever_it_finds(
+    db: DatabaseUrls, tenants: tuple[UUID, UUID]
+) -> None:
+    """The charge is written (the flag is checked as a statement starts), the read after it may not write,
+    also when the gate finds no tenant (it then reads a row of nulls, which the API refuses); a write's own
+    transaction is not read-only. A read that fails takes its charge with it (one implicit transaction)."""
+    unknown = uuid.uuid4()
+    seen: list[dict[str, object] | None] = []
+
+    async def buckets(database: Database) -> int:
+        async with database.platform("test: count the buckets the gates charged") as platform:
+            row = await platform.fetch_one("select count(*) as n from rate_buckets where key like 'dal-test:%%'")
+        assert row is not None
+        return int(row["n"])
+
+    async def work(database: Database) -> int:
+        before = await buckets(database)
+        for tenant in (tenants[0], unknown):
+            with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+                await _charged_single_writes(database, tenant)
+        for tenant in (unknown, tenants[0]):
+            async with database.tenant(tenant, single=True, gate=_charging_gate(seen.append)) as session:
+                await note_rows.count(session)
+        await _charged_write(database, tenants[0])
+        return await buckets(database) - before
+
+    # The known tenant's read and write; never the unknown tenant; a failed read rolls its charge back.
+    assert run_with_db(db, work) == 2
+    assert [(row or {}).get("status", "no row") for row in seen] == [None, "active"]
+
+
+def test_a_gate_that_writes_must_make_a_single_read_read_only() -> None:
+    with pytest.raises(ValueError, match="READ_ONLY"):
+        Gate("someone", lambda row: None, "with c as (insert into rate_buckets default values) select 1", writes=True)
 
 
 def test_a_single_unit_of_work_runs_one_statement(db: DatabaseUrls, tenants: tuple[UUID, UUID]) -> None:
