@@ -25,7 +25,7 @@ from tenantprobe.controls import load_catalogue
 from tenantprobe.coverage import Coverage
 from tenantprobe.credentials import TenantRef, TokenSource, expires_at, render
 from tenantprobe.errors import ProfileError, ProvisioningError, TargetError, TenantProbeError
-from tenantprobe.objects import bind_fields, created_id, find_in_collection, reference_names
+from tenantprobe.objects import bind_fields, created_id, find_in_collection, pointer_path, reference_names
 from tenantprobe.openapi import (
     ApiModel,
     Creator,
@@ -33,6 +33,7 @@ from tenantprobe.openapi import (
     parse_openapi,
     under_server_path,
     valid_body,
+    with_fresh_ids,
     with_fresh_moments,
 )
 from tenantprobe.probe import PLATFORM_ROLE, Actor, Exchange, Probe, ProbeClient
@@ -509,6 +510,7 @@ class Target:
             body = own_request(Request({}, {}, body), refs, values).body
             body = without_unbound(body, operation.body_schema, refs, values)
             body = lowest_roles(body, canary, self.profile.roles[-1])
+            body = with_fresh_ids(body, operation.body_schema, own_id, canary) if own_id else body
         return body
 
     def _new_user_for(self, operation: Operation, body: dict[str, Any], refs: list[Reference]) -> dict[str, str]:
@@ -550,6 +552,8 @@ class Target:
         if not exchange.ok:
             return f"{operation.key} answered {exchange.outcome}: {redact_text(exchange.text)[:200]!r}"
         explicit = next((where for pattern, where in self.profile.ids.items() if operation.matches(pattern)), None)
+        if explicit is None and creator.id_pointer is not None:  # the document's link says where the id is
+            explicit = pointer_path(creator.id_pointer)
         object_id = created_id(exchange.json(), exchange.response_headers, creator.id_param, explicit)
         if object_id is None and explicit is None:  # no id in the answer: find the object in its collection
             listing = probe.request(actor, "GET", path)
@@ -565,7 +569,9 @@ class Target:
             object_id, seeded.slug, operation.url(seeded.bindings), creator.item_path.split("?")[0]
         )
         seeded.objects.append(obj)
-        for name in (creator.id_param, *reference_names(creator.item_path, creator.id_param)):
+        # An RPC-style create's item path (``/runs/get``) names no collection: its link named the id already.
+        names = () if creator.linked else reference_names(creator.item_path, creator.id_param)
+        for name in (creator.id_param, *names):
             seeded.bindings.setdefault(name, object_id)
         return obj
 

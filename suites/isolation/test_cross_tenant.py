@@ -16,6 +16,7 @@ from tenantprobe.objects import missing_like
 from tenantprobe.openapi import Creator, Operation, valid_body
 from tenantprobe.oracles import changed_by_others, looks_like_missing
 from tenantprobe.probe import Exchange, Probe
+from tenantprobe.references import Request, own_request, references
 from tenantprobe.target import SeededObject, SeededTenant, Target
 
 
@@ -129,11 +130,16 @@ def snapshot(target: Target, probe: Probe, victim: SeededTenant, obj: SeededObje
     Both reads, because a cached item read can hide a write that the collection shows; twice,
     so that what changes on its own (timestamps, view counters) is not taken for an attack.
     """
-    urls = [obj.creator.operation.url(obj.bindings)]
+    reads: list[tuple[str, dict[str, Any] | None]] = []
     item = target.api.find("GET", obj.creator.item_path)
     if item is not None:
-        urls.insert(0, item.url(obj.bindings))
-    return tuple(probe.request(target.owner(victim), "GET", url) for url in urls for _ in range(2))
+        # An RPC-style read takes the id in its query (``GET /runs/get?run_id=``): the object's own references.
+        params = own_request(Request({}, {}, None), references(target.api, item), obj.bindings).params
+        reads.append((item.url(obj.bindings), dict(params) or None))
+    if not obj.creator.linked:  # an RPC-style create's path (``POST /runs/create``) lists nothing
+        reads.append((obj.creator.operation.url(obj.bindings), None))
+    owner = target.owner(victim)
+    return tuple(probe.request(owner, "GET", url, params=params) for url, params in reads for _ in range(2))
 
 
 def changes(before: tuple[Exchange, ...], after: tuple[Exchange, ...]) -> dict[str, Any]:

@@ -32,6 +32,13 @@ def is_collection_read(op: Operation) -> bool:
     return op.method == "GET" and not op.addresses_item
 
 
+def reads_one_by_reference(op: Operation, refs: list[Reference]) -> bool:
+    """A GET that takes the object it reads in a required query parameter (``GET /runs/get?run_id=``, RPC style):
+    an item read, attacked with the victim's id like any other reference, not a collection filtered by it."""
+    required = {q.name for q in op.query if q.required}
+    return op.method == "GET" and any(ref.where == "query" and ref.path[0] in required for ref in refs)
+
+
 def creator_of(target: Target, kind: str, path: str | None = None) -> Creator | None:
     """The operation that creates objects of ``kind`` (the one ``path`` lies under, when given)."""
     return next(
@@ -119,7 +126,10 @@ def test_foreign_references_outside_the_path_are_refused(
 ) -> None:
     """One reference location at a time gets the victim's id; every other one keeps the attacker's own."""
     located = [
-        (op, refs) for op in tenant_scope(target) if not is_collection_read(op) if (refs := references(target.api, op))
+        (op, refs)
+        for op in tenant_scope(target)
+        if (refs := references(target.api, op))
+        if not is_collection_read(op) or reads_one_by_reference(op, refs)
     ]
     if not located:
         probe.not_applicable("API-CROSS-TENANT-WRITE", "no operation takes an object reference outside its path")
