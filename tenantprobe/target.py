@@ -500,6 +500,7 @@ class Target:
             # A create's own id field (``{"dag_run_id": ...}`` when the client names the run) is the new object's:
             # it keeps its fresh value, never an existing object's.
             own_id = next((c.id_param for c in self.api.creators() if c.operation.key == operation.key), None)
+            body = with_fresh_ids(body, operation.body_schema, own_id, canary) if own_id else body
             bindings = {name: value for name, value in seeded.bindings.items() if name != own_id}
             bind_fields(body, {name: bindings[name] for name in self.profile.bindings if name in bindings})
             # Fields that reference other objects (``{"project_id": ...}``) name the tenant's own, not a canary.
@@ -510,8 +511,14 @@ class Target:
             body = own_request(Request({}, {}, body), refs, values).body
             body = without_unbound(body, operation.body_schema, refs, values)
             body = lowest_roles(body, canary, self.profile.roles[-1])
-            body = with_fresh_ids(body, operation.body_schema, own_id, canary) if own_id else body
         return body
+
+    def own_query(self, seeded: SeededTenant, operation: Operation, canary: str) -> dict[str, str | list[str]]:
+        """The required query of ``operation``: free text ``canary``, references the tenant's own objects (an
+        RPC-style read's ``?run_id=``: a canary there is refused as unknown, whoever asks)."""
+        required = {q.name for q in operation.query if q.required}
+        refs = [ref for ref in references(self.api, operation) if ref.where == "query" and ref.path[0] in required]
+        return own_request(Request(dict(operation.required_query(canary)), {}, None), refs, seeded.bindings).params
 
     def _new_user_for(self, operation: Operation, body: dict[str, Any], refs: list[Reference]) -> dict[str, str]:
         """``{kind: id}`` of a new user when ``operation`` creates something and its body names a user."""

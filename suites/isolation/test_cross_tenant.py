@@ -370,7 +370,7 @@ def test_collections_show_only_own_objects(target: Target, pairs: list[tuple[Any
                     target.owner(attacker),
                     op.method,
                     op.url(bindings),
-                    params=op.required_query(obj.canary),
+                    params=target.own_query(attacker, op, obj.canary),
                     json_body=body,
                     reads=op.reads,
                 )
