@@ -159,18 +159,21 @@ def references(api: ApiModel, op: Operation) -> list[Reference]:
         items = _array_items(schema)
         many = items is not None
         plural = items is not None and _is_id_shaped(items)
-        by_link = linked.get((op.operation_id, where, (name,))) or linked.get((op.operation_id, "", (name,)))
-        kind = by_link or kind_of(name, kinds, plural, own_kind)
+        kind = (
+            linked.get((op.operation_id, where, (name,)))
+            or linked.get((op.operation_id, "", (name,)))
+            or kind_of(name, kinds, plural, own_kind)
+        )
         if kind is not None:
             found.append(Reference(where, (name,), kind, many))
     if op.body_schema:
         by_name = _body_references(op.body_schema, kinds, own_kind)
-        by_link = [
-            Reference("body", name, kind, _is_array_at(op.body_schema, name))
-            for (operation_id, where, name), kind in linked.items()
+        in_body = [
+            Reference("body", path, kind, _is_array_at(op.body_schema, path))
+            for (operation_id, where, path), kind in linked.items()
             if operation_id == op.operation_id and where == "body"
         ]
-        found += by_link + [ref for ref in by_name if ref.path not in {ref.path for ref in by_link}]
+        found += in_body + [ref for ref in by_name if ref.path not in {ref.path for ref in in_body}]
     return found
 
 
