@@ -248,16 +248,22 @@ def judge_nested_write(
     child = op.path_params[-1]
     mixed = {**{p: own.bindings[p] for p in op.path_params[:-1]}, child: obj.bindings[child]}
     attack = probe.request(target.owner(attacker), op.method, op.url(mixed), json_body=body)
+    # A child that exists nowhere, under the same parent: where it succeeds too (MLflow answers 200 to a DELETE of
+    # any assessment id under one's own trace), a success says nothing; the victim's re-read still judges the effect.
+    missing = probe.request(
+        target.owner(attacker), op.method, op.url({**mixed, child: missing_like(mixed[child])}), json_body=body
+    )
     after = snapshot(target, probe, victim, obj)
     changed = changes(before, after)
     probe.judge(
         "API-NESTED-PARENT",
         attack,
         positive=positive,
-        leaked=attack.ok or bool(changed) or any(canary in exchange.text for exchange in after),
+        leaked=(attack.ok and not missing.ok) or bool(changed) or any(canary in exchange.text for exchange in after),
         summary=f"{op.key}: {victim.slug}'s child under {attacker.slug}'s parent answered {attack.status}"
+        + (f" (a missing child {missing.status})" if missing.ok else "")
         + (f"; the victim now sees changes: {sorted(changed)}" if changed else ""),
-        exchanges=[positive, attack, *after[::2]],
+        exchanges=[positive, attack, missing, *after[::2]],
         views=[*before, *after],
         attacker=attacker.slug,
         victim=victim.slug,
