@@ -15,6 +15,7 @@ import pytest
 
 from suites.isolation.test_cross_tenant import changes, distinctive_ids, fresh_objects, snapshot
 from tenantprobe.formats import decoded_views
+from tenantprobe.objects import missing_like
 from tenantprobe.openapi import Creator, Operation, QueryParam, valid_body
 from tenantprobe.pagination import passed_back, smallest_page
 from tenantprobe.probe import Exchange, Probe
@@ -95,12 +96,18 @@ def judge_write(
     op: Operation,
     pair: tuple[SeededTenant, SeededTenant],
     watched: SeededObject,
+    missing: tuple[str, Request] | None = None,
 ) -> None:
-    """A write whose hostile part names ``watched`` (the victim's): refused, and the victim sees no change."""
+    """A write whose hostile part names ``watched`` (the victim's): refused, and the victim sees no change.
+
+    ``missing``: the same write naming an object that exists nowhere. Where it succeeds too (a batch delete that
+    answers ``{"deleted": 0}``), a success says nothing of the victim's object; the victim's re-read still judges.
+    """
     attacker, victim = pair
     positive = send(probe, target, attacker, op, *own)
     before = snapshot(target, probe, victim, watched)
     attack = send(probe, target, attacker, op, *hostile)
+    vacuous = missing is not None and send(probe, target, attacker, op, *missing).ok
     after = snapshot(target, probe, victim, watched)
     changed = changes(before, after)
     sent = json.dumps(hostile[1].body)
@@ -109,8 +116,9 @@ def judge_write(
         "API-CROSS-TENANT-WRITE",
         attack,
         positive=positive,
-        leaked=attack.ok or bool(changed) or bool(planted),
+        leaked=(attack.ok and not vacuous) or bool(changed) or bool(planted),
         summary=f"{attacker.slug} {op.key} with {victim.slug}'s object in {label} answered {attack.status}"
+        + (" (as for an object that exists nowhere)" if vacuous else "")
         + (f"; the victim now sees changes: {sorted(changed)}" if changed else "")
         + (f"; the victim's reads show what {attacker.slug} sent" if planted else ""),
         exchanges=[positive, attack, *after[::2]],
@@ -154,7 +162,9 @@ def test_foreign_references_outside_the_path_are_refused(
                     obj, mine = fresh
                     own = own_request(base, refs, own_values(attacker, {ref.kind: mine.id}))
                     hostile = own.with_reference(ref, obj.id)
-                    judge_write(target, probe, ref.label, (url, own), (url, hostile), op, (attacker, victim), obj)
+                    absent = (url, own.with_reference(ref, missing_like(obj.id)))
+                    sides = (attacker, victim)
+                    judge_write(target, probe, ref.label, (url, own), (url, hostile), op, sides, obj, absent)
                     continue
                 # A search form filters by every field it is given: the reference under test alone, or its answer
                 # would be empty for want of a match on the others.
