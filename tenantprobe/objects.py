@@ -102,6 +102,13 @@ def find_in_collection(listing: Any, canary: str, param: str) -> str | None:
     return None
 
 
+def pointer_path(pointer: str) -> str:
+    """A JSON pointer (an OpenAPI link's ``$response.body#/run/info/run_id``) as a JSON path: ``$.run.info.run_id``,
+    ``/items/0/id`` → ``$.items[0].id``."""
+    parts = [part.replace("~1", "/").replace("~0", "~") for part in pointer.split("/")[1:]]
+    return "$" + "".join(f"[{part}]" if part.isdigit() else f".{part}" for part in parts)
+
+
 def created_id(body: Any, headers: Mapping[str, str], param: str, path: str | None = None) -> str | None:
     """The new object's id from a create response: an explicit JSON ``path``, the body, or ``Location``."""
     if path is not None:

@@ -12,6 +12,7 @@ import fnmatch
 import functools
 import json
 import re
+import secrets
 import uuid
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -87,15 +88,72 @@ class Operation:
 
 @dataclass(frozen=True)
 class Creator:
-    """A POST on a collection whose objects are then addressable at ``item_path``."""
+    """A POST on a collection whose objects are then addressable at ``item_path``, or (``id_pointer`` set) an
+    RPC-style create (``POST /runs/create``) whose answer's id an OpenAPI link hands to ``item_path``'s operation
+    as the parameter or body field ``id_param`` (``GET /runs/get?run_id=``)."""
 
     operation: Operation
     item_path: str
     id_param: str
+    id_pointer: str | None = None  # where the answer holds the id: a link's ``$response.body#/run/info/run_id``
 
     @property
     def depth(self) -> int:
         return len(self.operation.path_params)
+
+    @property
+    def linked(self) -> bool:
+        """Created as a link says, not on a collection: no listing of its objects lives at its path."""
+        return self.id_pointer is not None
+
+
+@dataclass(frozen=True)
+class Link:
+    """One value an OpenAPI link takes from an answer's body to another operation: a parameter (``where`` is
+    ``path``, ``query``, ``header``, or empty when the link does not qualify it) or a field of the linked
+    operation's request body (``where`` is ``body``, ``name`` its keys from the root)."""
+
+    operation_id: str
+    where: str
+    name: tuple[str, ...]
+    pointer: str  # a JSON pointer into the answer's body: "/run/info/run_id"
+
+
+_BODY_EXPRESSION = re.compile(r"\{?\$response\.body#(/[^}]*)\}?")
+
+
+def _body_links(operation_id: str, node: Any, pointer_of: Any, prefix: tuple[str, ...] = ()) -> list[Link]:
+    """The links of a link's ``requestBody`` written as an object whose leaves are expressions."""
+    if isinstance(node, dict):
+        return [
+            link for key, value in node.items() for link in _body_links(operation_id, value, pointer_of, (*prefix, key))
+        ]
+    pointer = pointer_of(node)
+    return [Link(operation_id, "body", prefix, pointer)] if prefix and pointer else []
+
+
+def links_of(document: dict[str, Any], spec: dict[str, Any]) -> list[Link]:
+    """What the successful answers of the operation ``spec`` hand on through OpenAPI links, taken from its body."""
+
+    def pointer_of(expression: Any) -> str | None:
+        match = _BODY_EXPRESSION.fullmatch(expression) if isinstance(expression, str) else None
+        return match.group(1) if match else None
+
+    found: list[Link] = []
+    for code, response in (spec.get("responses") or {}).items():
+        if not str(code).startswith("2"):
+            continue
+        for link in (deref(document, response).get("links") or {}).values():
+            link = deref(document, link)
+            if not isinstance(link, dict):
+                continue
+            target = str(link.get("operationId", ""))
+            for parameter, expression in (link.get("parameters") or {}).items():
+                where, _, name = parameter.rpartition(".")
+                if (pointer := pointer_of(expression)) is not None:
+                    found.append(Link(target, where, (name,), pointer))
+            found += _body_links(target, link.get("requestBody"), pointer_of)
+    return found
 
 
 @dataclass
@@ -113,7 +171,8 @@ class ApiModel:
         return next((op for op in self.operations if op.method == method and op.path == path), None)
 
     def creators(self) -> list[Creator]:
-        """Creating operations in dependency order (parents before children)."""
+        """Creating operations in dependency order (parents before children): POSTs on a collection whose items
+        live at ``<collection>/{id}``, and POSTs whose answer links its id to other operations (RPC style)."""
         found = []
         for op in self.operations:
             if op.method != "POST" or op.addresses_item:
@@ -125,7 +184,22 @@ class ApiModel:
                 if match := _PARAM.fullmatch(other.path[len(base) :].rstrip("/")):
                     found.append(Creator(op, other.path, match.group(1)))
                     break
+            else:
+                if (linked := self._linked_creator(op)) is not None:
+                    found.append(linked)
         return sorted(found, key=lambda creator: (creator.depth, creator.operation.path))
+
+    def _linked_creator(self, op: Operation) -> Creator | None:
+        """``op`` as a create when its answer links an id to other operations: the link to a read (a GET that
+        takes it), else the first; the id's kind is the name the linked operation gives it."""
+        spec = self.document["paths"].get(op.path, {}).get(op.method.lower(), {})
+        by_id = {other.operation_id: other for other in self.operations}
+        links = [link for link in links_of(self.document, spec) if link.operation_id in by_id]
+        links.sort(key=lambda link: by_id[link.operation_id].method != "GET")
+        if not links:
+            return None
+        link = links[0]
+        return Creator(op, by_id[link.operation_id].path, link.name[-1], link.pointer)
 
     def kinds(self) -> list[str]:
         """Every kind a reference may name: what the API creates and what the tenants are bound to."""
@@ -192,19 +266,25 @@ def deref(document: dict[str, Any], node: Any) -> Any:
     return {}
 
 
-def _resolve(document: dict[str, Any], schema: Any, depth: int = 0) -> Any:
-    """Inline ``$ref``s (bounded, so recursive schemas terminate)."""
-    if depth > 12:
+_MAX_REF_HOPS = 6  # $refs followed along one branch: recursive schemas stop there
+_MAX_NESTING = 100
+
+
+def _resolve(document: dict[str, Any], schema: Any, hops: int = 0, depth: int = 0) -> Any:
+    """Inline ``$ref``s. A branch that follows too many refs (a recursive schema) ends in ``{}``, which is a
+    schema (any value): the bound counts refs, not nesting, so a deep but finite body keeps its leaves intact
+    (a ``type`` cut off at a fixed depth became ``type: {}``, which schema tools reject)."""
+    if hops > _MAX_REF_HOPS or depth > _MAX_NESTING:
         return {}
     if isinstance(schema, dict):
         if "$ref" in schema:
             target: Any = document
             for part in schema["$ref"].lstrip("#/").split("/"):
                 target = target[part]
-            return _resolve(document, target, depth + 1)
-        return {key: _resolve(document, value, depth + 1) for key, value in schema.items()}
+            return _resolve(document, target, hops + 1, depth + 1)
+        return {key: _resolve(document, value, hops, depth + 1) for key, value in schema.items()}
     if isinstance(schema, list):
-        return [_resolve(document, item, depth + 1) for item in schema]
+        return [_resolve(document, item, hops, depth + 1) for item in schema]
     return schema
 
 
@@ -428,6 +508,37 @@ def with_fresh_moments(body: Any, schema: dict[str, Any] | None, serial: int) ->
         return (_FIRST_MOMENT + timedelta(minutes=serial)).strftime("%Y-%m-%dT%H:%M:%SZ")
     if isinstance(body, str) and schema.get("format") == "date":
         return (_FIRST_MOMENT + timedelta(days=serial)).date().isoformat()
+    return body
+
+
+def _redrawn(value: str, pattern: str | None) -> str:
+    """``value`` with its digits drawn again (as hex digits where ``pattern`` allows, else decimal), still matching
+    ``pattern``; ``value`` itself when no redraw does."""
+    for pool in ("0123456789abcdef", "0123456789"):
+        candidate = "".join(secrets.choice(pool) if char.isdigit() else char for char in value)
+        if pattern is None or re.search(pattern, candidate):
+            return candidate
+    return value
+
+
+def with_fresh_ids(body: Any, schema: dict[str, Any] | None, name: str, canary: str) -> Any:
+    """``body`` with every field called ``name`` (a create's own id, the client's to choose: a trace's
+    ``trace_id``) given a value of its own that still matches its pattern: a generated value (``tr-000…``)
+    is the same for every create, and a second create with it is refused as a duplicate."""
+    schema = _non_null(schema or {})
+    if isinstance(body, dict):
+        properties = schema.get("properties", {})
+        fresh = {}
+        for key, value in body.items():
+            prop = properties.get(key) if isinstance(properties.get(key), dict) else {}
+            if key == name and isinstance(value, str) and canary not in value:
+                fresh[key] = _redrawn(value, _non_null(prop).get("pattern"))
+            else:
+                fresh[key] = with_fresh_ids(value, prop, name, canary)
+        return fresh
+    if isinstance(body, list):
+        items = schema.get("items")
+        return [with_fresh_ids(item, items if isinstance(items, dict) else {}, name, canary) for item in body]
     return body
 
 

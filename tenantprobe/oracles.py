@@ -28,7 +28,9 @@ INTERNAL_MARKERS = re.compile(
     r"SQLSTATE|violates (?:foreign key|unique|check|not-null) constraint|duplicate key value|"
     r"\bDETAIL:|Key \([^)]*\)=\(|syntax error at or near|relation \"[^\"]+\"|"
     r"column \"[^\"]+\" (?:does not exist|of relation)|\bat [\w.$]+\([\w.]+:\d+\)|"
-    r"-----BEGIN [A-Z ]*PRIVATE KEY-----",
+    r"-----BEGIN [A-Z ]*PRIVATE KEY-----|"
+    # SQLAlchemy's echo of the failed statement and SQLite's constraint messages (MLflow's duplicate experiment).
+    r"\[SQL: |\[parameters: |(?:UNIQUE|FOREIGN KEY|NOT NULL) constraint failed",
     re.IGNORECASE,
 )
 

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from tenantprobe.openapi import METHODS, ApiModel, Creator, Operation, _resolve, deref
+from tenantprobe.openapi import ApiModel, Creator, Operation, _resolve, links_of
 
 Where = Literal["query", "header", "body"]
 _ID_WORDS = ("id", "ids", "pk", "uuid", "uuids", "key", "keys", "slug", "slugs", "ref", "refs")
@@ -118,30 +118,34 @@ def _body_references(
     return found
 
 
-def _linked_parameters(api: ApiModel, kinds: list[str]) -> dict[tuple[str, str], str]:
-    """``(operationId, parameter) → kind`` from the document's links out of creating operations."""
-    by_creator = {creator.operation.operation_id: creator.id_param for creator in api.creators()}
-    linked: dict[tuple[str, str], str] = {}
-    for item in api.document.get("paths", {}).values():
-        for method in METHODS:
-            spec = item.get(method) if isinstance(item, dict) else None
-            if not isinstance(spec, dict) or spec.get("operationId") not in by_creator:
-                continue
-            kind = by_creator[spec["operationId"]]
-            for response in spec.get("responses", {}).values():
-                for link in (deref(api.document, response).get("links") or {}).values():
-                    link = deref(api.document, link)
-                    for parameter, expression in (link.get("parameters") or {}).items():
-                        if expression == "$response.body#/id" and kind in kinds:
-                            linked[(link.get("operationId", ""), parameter.rpartition(".")[2])] = kind
+def _linked(api: ApiModel, kinds: list[str]) -> dict[tuple[str, str, tuple[str, ...]], str]:
+    """``(operationId, where, name) → kind`` from the document's links out of creating operations: each link that
+    hands on the created object's id (``$response.body#/id``, or the pointer an RPC-style create is known by)."""
+    linked: dict[tuple[str, str, tuple[str, ...]], str] = {}
+    for creator in api.creators():
+        if creator.id_param not in kinds:
+            continue
+        spec = api.document["paths"].get(creator.operation.path, {}).get(creator.operation.method.lower(), {})
+        for link in links_of(api.document, spec):
+            if link.pointer in ("/id", creator.id_pointer) or link.pointer.endswith("/" + creator.id_param):
+                linked[(link.operation_id, link.where, link.name)] = creator.id_param
     return linked
+
+
+def _is_array_at(schema: Mapping[str, Any], path: tuple[str, ...]) -> bool:
+    """Whether the body field at ``path`` holds an array (of ids, for a linked field)."""
+    node: Mapping[str, Any] | None = schema
+    for key in path:
+        shape = _object(node) if node is not None else None
+        node = shape["properties"].get(key) if shape is not None else None
+    return isinstance(node, dict) and _array_items(node) is not None
 
 
 def references(api: ApiModel, op: Operation) -> list[Reference]:
     """Every place ``op`` takes a reference outside its path, with its kind (path parameters excluded)."""
     kinds = api.kinds()
     own_kind = next((c.id_param for c in api.creators() if c.operation.path == op.path), None)
-    linked = _linked_parameters(api, kinds)
+    linked = _linked(api, kinds)
     found: list[Reference] = []
     spec = api.document["paths"].get(op.path, {})
     parameters = [
@@ -155,11 +159,21 @@ def references(api: ApiModel, op: Operation) -> list[Reference]:
         items = _array_items(schema)
         many = items is not None
         plural = items is not None and _is_id_shaped(items)
-        kind = linked.get((op.operation_id, name)) or kind_of(name, kinds, plural, own_kind)
+        kind = (
+            linked.get((op.operation_id, where, (name,)))
+            or linked.get((op.operation_id, "", (name,)))
+            or kind_of(name, kinds, plural, own_kind)
+        )
         if kind is not None:
             found.append(Reference(where, (name,), kind, many))
     if op.body_schema:
-        found += _body_references(op.body_schema, kinds, own_kind)
+        by_name = _body_references(op.body_schema, kinds, own_kind)
+        in_body = [
+            Reference("body", path, kind, _is_array_at(op.body_schema, path))
+            for (operation_id, where, path), kind in linked.items()
+            if operation_id == op.operation_id and where == "body"
+        ]
+        found += in_body + [ref for ref in by_name if ref.path not in {ref.path for ref in in_body}]
     return found
 
 

@@ -25,7 +25,7 @@ from tenantprobe.controls import load_catalogue
 from tenantprobe.coverage import Coverage
 from tenantprobe.credentials import TenantRef, TokenSource, expires_at, render
 from tenantprobe.errors import ProfileError, ProvisioningError, TargetError, TenantProbeError
-from tenantprobe.objects import bind_fields, created_id, find_in_collection, reference_names
+from tenantprobe.objects import bind_fields, created_id, find_in_collection, pointer_path, reference_names
 from tenantprobe.openapi import (
     ApiModel,
     Creator,
@@ -33,6 +33,7 @@ from tenantprobe.openapi import (
     parse_openapi,
     under_server_path,
     valid_body,
+    with_fresh_ids,
     with_fresh_moments,
 )
 from tenantprobe.probe import PLATFORM_ROLE, Actor, Exchange, Probe, ProbeClient
@@ -499,6 +500,7 @@ class Target:
             # A create's own id field (``{"dag_run_id": ...}`` when the client names the run) is the new object's:
             # it keeps its fresh value, never an existing object's.
             own_id = next((c.id_param for c in self.api.creators() if c.operation.key == operation.key), None)
+            body = with_fresh_ids(body, operation.body_schema, own_id, canary) if own_id else body
             bindings = {name: value for name, value in seeded.bindings.items() if name != own_id}
             bind_fields(body, {name: bindings[name] for name in self.profile.bindings if name in bindings})
             # Fields that reference other objects (``{"project_id": ...}``) name the tenant's own, not a canary.
@@ -510,6 +512,13 @@ class Target:
             body = without_unbound(body, operation.body_schema, refs, values)
             body = lowest_roles(body, canary, self.profile.roles[-1])
         return body
+
+    def own_query(self, seeded: SeededTenant, operation: Operation, canary: str) -> dict[str, str | list[str]]:
+        """The required query of ``operation``: free text ``canary``, references the tenant's own objects (an
+        RPC-style read's ``?run_id=``: a canary there is refused as unknown, whoever asks)."""
+        required = {q.name for q in operation.query if q.required}
+        refs = [ref for ref in references(self.api, operation) if ref.where == "query" and ref.path[0] in required]
+        return own_request(Request(dict(operation.required_query(canary)), {}, None), refs, seeded.bindings).params
 
     def _new_user_for(self, operation: Operation, body: dict[str, Any], refs: list[Reference]) -> dict[str, str]:
         """``{kind: id}`` of a new user when ``operation`` creates something and its body names a user."""
@@ -550,6 +559,8 @@ class Target:
         if not exchange.ok:
             return f"{operation.key} answered {exchange.outcome}: {redact_text(exchange.text)[:200]!r}"
         explicit = next((where for pattern, where in self.profile.ids.items() if operation.matches(pattern)), None)
+        if explicit is None and creator.id_pointer is not None:  # the document's link says where the id is
+            explicit = pointer_path(creator.id_pointer)
         object_id = created_id(exchange.json(), exchange.response_headers, creator.id_param, explicit)
         if object_id is None and explicit is None:  # no id in the answer: find the object in its collection
             listing = probe.request(actor, "GET", path)
@@ -565,7 +576,9 @@ class Target:
             object_id, seeded.slug, operation.url(seeded.bindings), creator.item_path.split("?")[0]
         )
         seeded.objects.append(obj)
-        for name in (creator.id_param, *reference_names(creator.item_path, creator.id_param)):
+        # An RPC-style create's item path (``/runs/get``) names no collection: its link named the id already.
+        names = () if creator.linked else reference_names(creator.item_path, creator.id_param)
+        for name in (creator.id_param, *names):
             seeded.bindings.setdefault(name, object_id)
         return obj
 

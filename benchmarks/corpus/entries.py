@@ -104,7 +104,7 @@ MLFLOW = Entry(
     files={"basic_auth.ini": MLFLOW_AUTH_INI},
     ready_path="/health",
     profile="mlflow.yaml",
-    start_timeout=180.0,
+    start_timeout=300.0,  # 112 s and over 180 s on the shared 2-core VM at load 16
 )
 
 # Airflow 2.7's dependencies as resolved when 2.7.1 was installed by hand: newer releases of

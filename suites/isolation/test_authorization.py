@@ -71,7 +71,7 @@ def test_each_role_can_do_exactly_what_the_expectation_matrix_allows(
             # The body a member of the tenant would send: its own objects in reference fields, a new user where
             # it adds one; a canary there would be refused for being wrong, whoever sends it.
             body = target.create_body(tenant, op, canary) if op.body_schema else None
-            params = op.required_query(canary)
+            params = target.own_query(tenant, op, canary)
             exchange = probe.request(
                 target.actor(tenant.ref, role), op.method, op.url(bindings), json_body=body, params=params
             )

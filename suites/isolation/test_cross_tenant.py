@@ -16,6 +16,7 @@ from tenantprobe.objects import missing_like
 from tenantprobe.openapi import Creator, Operation, valid_body
 from tenantprobe.oracles import changed_by_others, looks_like_missing
 from tenantprobe.probe import Exchange, Probe
+from tenantprobe.references import Request, own_request, references
 from tenantprobe.target import SeededObject, SeededTenant, Target
 
 
@@ -129,11 +130,16 @@ def snapshot(target: Target, probe: Probe, victim: SeededTenant, obj: SeededObje
     Both reads, because a cached item read can hide a write that the collection shows; twice,
     so that what changes on its own (timestamps, view counters) is not taken for an attack.
     """
-    urls = [obj.creator.operation.url(obj.bindings)]
+    reads: list[tuple[str, dict[str, Any] | None]] = []
     item = target.api.find("GET", obj.creator.item_path)
     if item is not None:
-        urls.insert(0, item.url(obj.bindings))
-    return tuple(probe.request(target.owner(victim), "GET", url) for url in urls for _ in range(2))
+        # An RPC-style read takes the id in its query (``GET /runs/get?run_id=``): the object's own references.
+        params = own_request(Request({}, {}, None), references(target.api, item), obj.bindings).params
+        reads.append((item.url(obj.bindings), dict(params) or None))
+    if not obj.creator.linked:  # an RPC-style create's path (``POST /runs/create``) lists nothing
+        reads.append((obj.creator.operation.url(obj.bindings), None))
+    owner = target.owner(victim)
+    return tuple(probe.request(owner, "GET", url, params=params) for url, params in reads for _ in range(2))
 
 
 def changes(before: tuple[Exchange, ...], after: tuple[Exchange, ...]) -> dict[str, Any]:
@@ -242,16 +248,22 @@ def judge_nested_write(
     child = op.path_params[-1]
     mixed = {**{p: own.bindings[p] for p in op.path_params[:-1]}, child: obj.bindings[child]}
     attack = probe.request(target.owner(attacker), op.method, op.url(mixed), json_body=body)
+    # A child that exists nowhere, under the same parent: where it succeeds too (MLflow answers 200 to a DELETE of
+    # any assessment id under one's own trace), a success says nothing; the victim's re-read still judges the effect.
+    missing = probe.request(
+        target.owner(attacker), op.method, op.url({**mixed, child: missing_like(mixed[child])}), json_body=body
+    )
     after = snapshot(target, probe, victim, obj)
     changed = changes(before, after)
     probe.judge(
         "API-NESTED-PARENT",
         attack,
         positive=positive,
-        leaked=attack.ok or bool(changed) or any(canary in exchange.text for exchange in after),
+        leaked=(attack.ok and not missing.ok) or bool(changed) or any(canary in exchange.text for exchange in after),
         summary=f"{op.key}: {victim.slug}'s child under {attacker.slug}'s parent answered {attack.status}"
+        + (f" (a missing child {missing.status})" if missing.ok else "")
         + (f"; the victim now sees changes: {sorted(changed)}" if changed else ""),
-        exchanges=[positive, attack, *after[::2]],
+        exchanges=[positive, attack, missing, *after[::2]],
         views=[*before, *after],
         attacker=attacker.slug,
         victim=victim.slug,
@@ -364,7 +376,7 @@ def test_collections_show_only_own_objects(target: Target, pairs: list[tuple[Any
                     target.owner(attacker),
                     op.method,
                     op.url(bindings),
-                    params=op.required_query(obj.canary),
+                    params=target.own_query(attacker, op, obj.canary),
                     json_body=body,
                     reads=op.reads,
                 )

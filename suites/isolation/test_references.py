@@ -15,6 +15,7 @@ import pytest
 
 from suites.isolation.test_cross_tenant import changes, distinctive_ids, fresh_objects, snapshot
 from tenantprobe.formats import decoded_views
+from tenantprobe.objects import missing_like
 from tenantprobe.openapi import Creator, Operation, QueryParam, valid_body
 from tenantprobe.pagination import passed_back, smallest_page
 from tenantprobe.probe import Exchange, Probe
@@ -30,6 +31,13 @@ def tenant_scope(target: Target) -> list[Operation]:
 
 def is_collection_read(op: Operation) -> bool:
     return op.method == "GET" and not op.addresses_item
+
+
+def reads_one_by_reference(op: Operation, refs: list[Reference]) -> bool:
+    """A GET that takes the object it reads in a required query parameter (``GET /runs/get?run_id=``, RPC style):
+    an item read, attacked with the victim's id like any other reference, not a collection filtered by it."""
+    required = {q.name for q in op.query if q.required}
+    return op.method == "GET" and any(ref.where == "query" and ref.path[0] in required for ref in refs)
 
 
 def creator_of(target: Target, kind: str, path: str | None = None) -> Creator | None:
@@ -88,12 +96,18 @@ def judge_write(
     op: Operation,
     pair: tuple[SeededTenant, SeededTenant],
     watched: SeededObject,
+    missing: tuple[str, Request] | None = None,
 ) -> None:
-    """A write whose hostile part names ``watched`` (the victim's): refused, and the victim sees no change."""
+    """A write whose hostile part names ``watched`` (the victim's): refused, and the victim sees no change.
+
+    ``missing``: the same write naming an object that exists nowhere. Where it succeeds too (a batch delete that
+    answers ``{"deleted": 0}``), a success says nothing of the victim's object; the victim's re-read still judges.
+    """
     attacker, victim = pair
     positive = send(probe, target, attacker, op, *own)
     before = snapshot(target, probe, victim, watched)
     attack = send(probe, target, attacker, op, *hostile)
+    vacuous = missing is not None and send(probe, target, attacker, op, *missing).ok
     after = snapshot(target, probe, victim, watched)
     changed = changes(before, after)
     sent = json.dumps(hostile[1].body)
@@ -102,8 +116,9 @@ def judge_write(
         "API-CROSS-TENANT-WRITE",
         attack,
         positive=positive,
-        leaked=attack.ok or bool(changed) or bool(planted),
+        leaked=(attack.ok and not vacuous) or bool(changed) or bool(planted),
         summary=f"{attacker.slug} {op.key} with {victim.slug}'s object in {label} answered {attack.status}"
+        + (" (as for an object that exists nowhere)" if vacuous else "")
         + (f"; the victim now sees changes: {sorted(changed)}" if changed else "")
         + (f"; the victim's reads show what {attacker.slug} sent" if planted else ""),
         exchanges=[positive, attack, *after[::2]],
@@ -119,7 +134,10 @@ def test_foreign_references_outside_the_path_are_refused(
 ) -> None:
     """One reference location at a time gets the victim's id; every other one keeps the attacker's own."""
     located = [
-        (op, refs) for op in tenant_scope(target) if not is_collection_read(op) if (refs := references(target.api, op))
+        (op, refs)
+        for op in tenant_scope(target)
+        if (refs := references(target.api, op))
+        if not is_collection_read(op) or reads_one_by_reference(op, refs)
     ]
     if not located:
         probe.not_applicable("API-CROSS-TENANT-WRITE", "no operation takes an object reference outside its path")
@@ -144,7 +162,9 @@ def test_foreign_references_outside_the_path_are_refused(
                     obj, mine = fresh
                     own = own_request(base, refs, own_values(attacker, {ref.kind: mine.id}))
                     hostile = own.with_reference(ref, obj.id)
-                    judge_write(target, probe, ref.label, (url, own), (url, hostile), op, (attacker, victim), obj)
+                    absent = (url, own.with_reference(ref, missing_like(obj.id)))
+                    sides = (attacker, victim)
+                    judge_write(target, probe, ref.label, (url, own), (url, hostile), op, sides, obj, absent)
                     continue
                 # A search form filters by every field it is given: the reference under test alone, or its answer
                 # would be empty for want of a match on the others.

@@ -8,7 +8,15 @@ from typing import Any
 import jsonschema
 import pytest
 
-from tenantprobe.openapi import parse_openapi, synthesize, under_server_path, valid_body, with_fresh_moments
+from tenantprobe.openapi import (
+    _resolve,
+    parse_openapi,
+    synthesize,
+    under_server_path,
+    valid_body,
+    with_fresh_ids,
+    with_fresh_moments,
+)
 
 DOC: dict[str, Any] = {
     "openapi": "3.1.0",
@@ -221,3 +229,42 @@ def test_fresh_moments_give_each_create_its_own_date_times_and_leave_the_rest() 
     assert second["day"] == "2026-01-03"
     assert first["note"] == second["note"] == "tpcanary1"
     assert body["logical_date"] == "2026-01-01T00:00:00Z"  # the body given is not changed
+
+
+def test_deep_bodies_keep_their_leaves_and_recursive_ones_end() -> None:
+    """A trace's ``trace_info.trace_location.mlflow_experiment.experiment_id``: a depth bound on nesting made
+    its ``type`` ``{}``, which schemathesis rejects; the bound counts refs, so only a recursive schema ends."""
+    leaf = {"type": "object", "properties": {"e": {"type": "object", "properties": {"id": {"type": "string"}}}}}
+    schemas = {
+        "a": {"type": "object", "properties": {"b": {"$ref": "#/components/schemas/b"}}},
+        "b": {
+            "type": "object",
+            "properties": {"c": {"type": "object", "properties": {"d": {"$ref": "#/components/schemas/d"}}}},
+        },
+        "d": leaf,
+        "node": {"type": "object", "properties": {"child": {"$ref": "#/components/schemas/node"}}},
+    }
+    document = {"components": {"schemas": schemas}}
+    resolved = _resolve(document, {"$ref": "#/components/schemas/a"})
+    assert resolved["properties"]["b"]["properties"]["c"]["properties"]["d"] == leaf
+    assert jsonschema.Draft202012Validator.check_schema(resolved) is None
+    node = _resolve(document, {"$ref": "#/components/schemas/node"})
+    for _ in range(10):
+        node = node.get("properties", {}).get("child", {})
+    assert node == {}
+
+
+def test_a_clients_own_id_is_fresh_per_create_and_keeps_its_pattern() -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "trace": {"type": "object", "properties": {"trace_id": {"type": "string", "pattern": "^tr-[0-9a-f]{32}$"}}},
+            "name": {"type": "string"},
+        },
+    }
+    body = {"trace": {"trace_id": "tr-" + "0" * 32}, "name": "tpcanary"}
+    fresh = [with_fresh_ids(body, schema, "trace_id", "tpcanary") for _ in range(2)]
+    assert fresh[0]["trace"]["trace_id"] != fresh[1]["trace"]["trace_id"]
+    assert all(re.fullmatch("tr-[0-9a-f]{32}", f["trace"]["trace_id"]) for f in fresh)
+    assert fresh[0]["name"] == "tpcanary"
+    assert with_fresh_ids({"trace_id": "tpcanary-1"}, schema, "trace_id", "tpcanary") == {"trace_id": "tpcanary-1"}

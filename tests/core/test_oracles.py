@@ -46,6 +46,11 @@ def test_internal_markers_are_found() -> None:
     text = 'duplicate key value violates unique constraint "x"\nDETAIL:  Key (tenant_id, name)=(1, a)'
     assert internal_markers(text)
     assert internal_markers('{"title": "Conflict", "status": 409}') == []
+    sqlite = "Experiment(name=x) already exists. Error: (sqlite3.IntegrityError) UNIQUE constraint failed: e.name\n"
+    assert internal_markers(sqlite + "[SQL: INSERT INTO experiments (name) VALUES (?)]") == [
+        "UNIQUE constraint failed",
+        "[SQL: ",
+    ]
 
 
 def test_canary_registry_reports_only_foreign_canaries() -> None:

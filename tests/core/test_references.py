@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from tenantprobe.objects import pointer_path
 from tenantprobe.openapi import parse_openapi
 from tenantprobe.references import (
     Reference,
@@ -176,3 +177,79 @@ def test_a_kind_the_tenants_are_bound_to_is_a_reference_kind_though_nothing_crea
     assert Reference("query", ("user_id",), "user_id") not in references(api, reports)
     bound = replace(api, bound_kinds=("user_id",))  # the profile binds each tenant's user: users come from elsewhere
     assert Reference("query", ("user_id",), "user_id") in references(bound, reports)
+
+
+def rpc_document() -> dict[str, Any]:
+    """An RPC-style API: creates answer an id that links hand to a query parameter and a nested body field."""
+    run = {"type": "object", "properties": {"run_id": {"type": "string"}, "note": {"type": "string"}}}
+    body = {"type": "object", "properties": {"target": {"type": "object", "properties": {"run": {"type": "string"}}}}}
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "rpc", "version": "1"},
+        "paths": {
+            "/runs.create": {
+                "post": {
+                    "operationId": "createRun",
+                    "responses": {
+                        "200": {
+                            "description": "the run",
+                            "links": {
+                                "Get": {
+                                    "operationId": "getRun",
+                                    "parameters": {"query.run": "$response.body#/run/ref"},
+                                },
+                                "Tag": {
+                                    "operationId": "tagRun",
+                                    "requestBody": {"target": {"run": "{$response.body#/run/ref}"}},
+                                },
+                            },
+                        }
+                    },
+                }
+            },
+            "/runs.get": {
+                "get": {
+                    "operationId": "getRun",
+                    "parameters": [{"name": "run", "in": "query", "required": True, "schema": {"type": "string"}}],
+                    "responses": {"200": {"description": "one"}},
+                }
+            },
+            "/runs.tag": {
+                "post": {
+                    "operationId": "tagRun",
+                    "requestBody": {"content": {"application/json": {"schema": body}}},
+                    "responses": {"200": {"description": "tagged"}},
+                }
+            },
+            "/runs.note": {
+                "post": {
+                    "operationId": "noteRun",
+                    "requestBody": {"content": {"application/json": {"schema": run}}},
+                    "responses": {"200": {"description": "noted"}},
+                }
+            },
+        },
+    }
+
+
+def test_a_create_known_by_its_links_names_its_kind_its_read_and_where_its_id_is() -> None:
+    api = parse_openapi(rpc_document())
+    [creator] = api.creators()
+    assert (creator.operation.key, creator.item_path, creator.id_param) == ("POST /runs.create", "/runs.get", "run")
+    assert creator.id_pointer == "/run/ref"
+    assert creator.linked
+    assert pointer_path(creator.id_pointer) == "$.run.ref"
+    assert pointer_path("/items/0/a~1b") == "$.items[0].a/b"
+    get, tag, note = api.find("GET", "/runs.get"), api.find("POST", "/runs.tag"), api.find("POST", "/runs.note")
+    assert get is not None
+    assert tag is not None
+    assert note is not None
+    assert references(api, get) == [Reference("query", ("run",), "run")]
+    assert references(api, tag) == [Reference("body", ("target", "run"), "run")]
+    assert references(api, note) == [Reference("body", ("run_id",), "run")]  # no link: named for the linked kind
+
+
+def test_a_post_without_links_or_an_item_path_creates_nothing() -> None:
+    spec = rpc_document()
+    del spec["paths"]["/runs.create"]["post"]["responses"]["200"]["links"]
+    assert parse_openapi(spec).creators() == []
