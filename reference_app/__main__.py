@@ -56,6 +56,13 @@ def api_app(settings: Settings | None = None) -> FastAPI:
     return create_app(settings or _settings("serve"))
 
 
+# An idle keep-alive connection outlives its clients' own expiry (httpx drops one after 5 s, uvicorn's
+# default is 5 s too): with equal timeouts a client may reuse a connection just as the server closes
+# it, and its request fails with "Server disconnected without sending a response" (never retried
+# for a POST).
+SERVER_OPTIONS: dict[str, Any] = {"log_level": "warning", "access_log": False, "timeout_keep_alive": 75}
+
+
 def _serve(args: argparse.Namespace) -> None:
     import uvicorn
 
@@ -63,7 +70,7 @@ def _serve(args: argparse.Namespace) -> None:
 
     _logging()
     settings = _settings("serve")
-    options: dict[str, Any] = {"host": args.host, "port": args.port, "log_level": "warning", "access_log": False}
+    options: dict[str, Any] = {"host": args.host, "port": args.port, **SERVER_OPTIONS}
     if settings.api_workers == 1:  # in this process: no start-up of a second interpreter
         uvicorn.run(api_app(settings), **options)
         return
@@ -80,7 +87,7 @@ def _internal(args: argparse.Namespace) -> None:
 
     _logging()
     app = create_internal_app(_settings("internal"))
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
+    uvicorn.run(app, host=args.host, port=args.port, **SERVER_OPTIONS)
 
 
 def _worker(args: argparse.Namespace) -> None:

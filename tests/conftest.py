@@ -12,6 +12,10 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
+# httpx imports httpcore on its first client and keeps a map of httpcore's exception classes; pytester's
+# in-process runs (tests/core) drop every module first imported during the run. Imported here, one httpcore
+# serves the whole session and a refused connection stays an httpx.ConnectError.
+import httpcore  # noqa: F401
 import psycopg
 import pytest
 

@@ -139,17 +139,22 @@ def run_against(app: Any, profile: dict[str, Any], folder: Path, suite: str = SU
     return HarnessRun(run, folder)
 
 
-def run_modes(
-    kind: Callable[[str], Any], profile: dict[str, Any], runs: dict[str, tuple[str, ...]], root: Path
-) -> dict[str, HarnessRun]:
-    """The isolation suite against each mode of ``kind`` (with that mode's pytest options), two runs at a time."""
+def mode_runs(kind: Callable[[str], Any], profile: dict[str, Any], runs: dict[str, tuple[str, ...]], name: str) -> Any:
+    """A module fixture ``name``: the isolation suite against each mode of ``kind`` (with that mode's pytest
+    options), two runs at a time, as ``{mode: HarnessRun}``."""
 
-    def attack_mode(mode: str) -> HarnessRun:  # the app is made in the thread that serves it
-        return run_against(app_of(kind, mode), profile, root / mode, SUITE, *runs[mode])
+    @pytest.fixture(scope="module", name=name)
+    def runs_by_mode(tmp_path_factory: pytest.TempPathFactory) -> dict[str, HarnessRun]:
+        root = tmp_path_factory.mktemp(name)
 
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        futures = {mode: pool.submit(attack_mode, mode) for mode in runs}
-        return {mode: future.result() for mode, future in futures.items()}
+        def attack_mode(mode: str) -> HarnessRun:  # the app is made in the thread that serves it
+            return run_against(app_of(kind, mode), profile, root / mode, SUITE, *runs[mode])
+
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            futures = {mode: pool.submit(attack_mode, mode) for mode in runs}
+            return {mode: future.result() for mode, future in futures.items()}
+
+    return runs_by_mode
 
 
 def assert_clean(run: SuiteRun, judged: set[str]) -> None:

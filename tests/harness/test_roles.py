@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.harness.conftest import HarnessRun, assert_clean, failed_summaries, run_modes
+from tests.harness.conftest import HarnessRun, assert_clean, failed_summaries, mode_runs
 from tests.targets import crew
 
 pytestmark = pytest.mark.timeout(900)
@@ -27,9 +27,7 @@ RUNS = {
 }
 
 
-@pytest.fixture(scope="module")
-def crew_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, HarnessRun]:
-    return run_modes(crew.Crew, crew.profile(""), RUNS, tmp_path_factory.mktemp("crew"))
+crew_runs = mode_runs(crew.Crew, crew.profile(""), RUNS, "crew_runs")
 
 
 def test_secure_build_passes_with_roles_and_references_judged(crew_runs: dict[str, HarnessRun]) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.harness.conftest import HarnessRun, assert_clean, failed_summaries, run_modes
+from tests.harness.conftest import HarnessRun, assert_clean, failed_summaries, mode_runs
 from tests.targets import journal
 
 pytestmark = pytest.mark.timeout(900)
@@ -28,9 +28,7 @@ RUNS = {
 }
 
 
-@pytest.fixture(scope="module")
-def journal_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, HarnessRun]:
-    return run_modes(journal.Journal, journal.profile(""), RUNS, tmp_path_factory.mktemp("journal"))
+journal_runs = mode_runs(journal.Journal, journal.profile(""), RUNS, "journal_runs")
 
 
 def test_secure_build_passes_with_the_linked_references_judged(journal_runs: dict[str, HarnessRun]) -> None:

@@ -22,7 +22,7 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.harness.conftest import HarnessRun, assert_clean, failed_summaries, run_modes
+from tests.harness.conftest import HarnessRun, assert_clean, failed_summaries, mode_runs
 from tests.targets import pipelines
 
 pytestmark = pytest.mark.timeout(900)
@@ -37,9 +37,7 @@ RUNS = {
 }
 
 
-@pytest.fixture(scope="module")
-def pipeline_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, HarnessRun]:
-    return run_modes(pipelines.Pipelines, pipelines.profile(""), RUNS, tmp_path_factory.mktemp("pipelines"))
+pipeline_runs = mode_runs(pipelines.Pipelines, pipelines.profile(""), RUNS, "pipeline_runs")
 
 
 def test_secure_build_passes_with_the_search_and_fresh_runs_judged(pipeline_runs: dict[str, HarnessRun]) -> None:

@@ -24,3 +24,14 @@ def example_profile(name: str, base_url: str) -> dict[str, Any]:
     """``targets/examples/<name>.yaml`` pointed at ``base_url``: the tests run the profile the docs show."""
     raw: dict[str, Any] = yaml.safe_load((EXAMPLES / f"{name}.yaml").read_text(encoding="utf-8"))
     return {**raw, "base_url": base_url}
+
+
+def bearer_document(title: str, version: str, paths: dict[str, Any]) -> dict[str, Any]:
+    """An OpenAPI 3.0 document whose operations take a bearer token unless they say ``security: []``."""
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": title, "version": version},
+        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+        "security": [{"bearer": []}],
+        "paths": paths,
+    }

@@ -24,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from tests.targets import example_profile
+from tests.targets import bearer_document, example_profile
 
 MODES = ("secure", "entry_read_not_checked", "entry_update_not_checked")
 STRING = {"type": "string"}
@@ -47,12 +47,10 @@ def _answer(description: str, links: dict[str, Any] | None = None) -> dict[str, 
     return {"200": response}
 
 
-OPENAPI: dict[str, Any] = {
-    "openapi": "3.0.3",
-    "info": {"title": "Journal", "version": "1.0"},
-    "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
-    "security": [{"bearer": []}],
-    "paths": {
+OPENAPI = bearer_document(
+    "Journal",
+    "1.0",
+    {
         "/api/users.signup": {
             "post": {
                 "operationId": "signUp",
@@ -111,7 +109,7 @@ OPENAPI: dict[str, Any] = {
             }
         },
     },
-}
+)
 
 
 class Journal:

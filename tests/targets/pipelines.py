@@ -31,7 +31,7 @@ from typing import Any
 
 from flask import Flask, jsonify, request
 
-from tests.targets import BUILDING, example_profile
+from tests.targets import BUILDING, bearer_document, example_profile
 
 MODES = (
     "secure",
@@ -68,12 +68,10 @@ def _ok(description: str) -> dict[str, Any]:
     return {"200": {"description": description}}
 
 
-OPENAPI: dict[str, Any] = {
-    "openapi": "3.0.3",
-    "info": {"title": "Pipelines", "version": "2.0"},
-    "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
-    "security": [{"bearer": []}],
-    "paths": {
+OPENAPI = bearer_document(
+    "Pipelines",
+    "2.0",
+    {
         "/users": {
             "post": {
                 "security": [],
@@ -122,7 +120,7 @@ OPENAPI: dict[str, Any] = {
             }
         },
     },
-}
+)
 
 
 class Pipelines:

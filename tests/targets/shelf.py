@@ -17,7 +17,7 @@ from typing import Any
 from flask import Blueprint, Flask, g, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from tests.targets import BUILDING, example_profile
+from tests.targets import BUILDING, bearer_document, example_profile
 from tests.targets.store import SqliteStore
 
 MODES = ("secure", "trusts_url")
@@ -28,12 +28,10 @@ BOOK_IN = {
     "properties": {"title": {"type": "string", "maxLength": 200}, "author": {"type": "string"}},
 }
 BOOK_ID = {"name": "book_id", "in": "path", "required": True, "schema": {"type": "integer"}}
-OPENAPI: dict[str, Any] = {
-    "openapi": "3.0.3",
-    "info": {"title": "Shelf", "version": "1.4"},
-    "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
-    "security": [{"bearer": []}],
-    "paths": {
+OPENAPI = bearer_document(
+    "Shelf",
+    "1.4",
+    {
         "/signup": {
             "post": {
                 "security": [],
@@ -64,7 +62,7 @@ OPENAPI: dict[str, Any] = {
             "delete": {"responses": {"204": {"description": "deleted"}}},
         },
     },
-}
+)
 SCHEMA = """
 CREATE TABLE library (name TEXT PRIMARY KEY, token TEXT UNIQUE NOT NULL);
 CREATE TABLE book (id INTEGER PRIMARY KEY AUTOINCREMENT, library TEXT NOT NULL, title TEXT NOT NULL, author TEXT);
