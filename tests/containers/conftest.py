@@ -9,7 +9,12 @@ After each test, nothing the test launched may be left: no container, no network
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +26,10 @@ from tenantprobe.engine import Engine
 from tenantprobe.launch import leftovers, remove_stale
 
 DEFAULT_NETWORKS = {"host", "none", "bridge"}
+ROOT = Path(__file__).parents[2]
+# A test run started in the background of a shell inherits SIGINT ignored, and Python keeps it so; a
+# user's terminal delivers Ctrl-C to a harness whose SIGINT is Python's default.
+CTRL_C_AS_IN_A_TERMINAL = "import signal\nsignal.signal(signal.SIGINT, signal.default_int_handler)\n"
 
 
 @pytest.fixture(scope="session")
@@ -58,3 +67,21 @@ def compose_ready(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> N
     """Compose v2 for ``launch.compose``: the docker CLI's own, else the plugin that ``build_compose.sh``
     builds once into the cache (minutes on a cold Go cache), as the Kubernetes tests build their binaries."""
     compose_command(tmp_path_factory.mktemp("compose"), build=True)
+
+
+def interrupt_once_launched(client: docker.DockerClient, script: str, containers: int) -> int:
+    """Run the Python ``script`` until it has launched ``containers`` containers, press Ctrl-C; its exit code."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", CTRL_C_AS_IN_A_TERMINAL + script], cwd=ROOT, env=os.environ.copy()
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while len(leftovers(client)) < containers and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert len(leftovers(client)) == containers, "the launch never started its containers"
+        process.send_signal(signal.SIGINT)  # while the harness waits for readiness
+        return process.wait(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()

@@ -7,12 +7,7 @@ ready fails with its log; nothing the runs started is left (the ``client`` fixtu
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import textwrap
-import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -23,9 +18,9 @@ import pytest
 import yaml
 
 from tenantprobe.errors import ProfileError, TargetError
-from tenantprobe.launch import leftovers
 from tenantprobe.profiles import LaunchSettings, load_profile
 from tenantprobe.target import Target
+from tests.containers.conftest import interrupt_once_launched
 from tests.containers.test_launch import NEVER_READY
 from tests.detection.conftest import ROOT, SuiteRun, run_suite
 
@@ -144,11 +139,5 @@ def test_an_interrupted_compose_launch_takes_its_services_down(
         Target.open(replace(profile, launch=replace(profile.launch, ready="/", timeout_seconds=300)))
         """
     )
-    process = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, env=os.environ.copy())
-    deadline = time.monotonic() + 120
-    while len(leftovers(client)) < len(services) and process.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert len(leftovers(client)) == len(services), "the launch never started its services"
-    process.send_signal(signal.SIGINT)  # Ctrl-C while the harness waits for readiness
-    assert process.wait(timeout=120) != 0
+    assert interrupt_once_launched(client, script, len(services)) != 0
     # The client fixture checks that no container or network of the project is left.

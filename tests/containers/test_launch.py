@@ -27,8 +27,8 @@ from tenantprobe.launch import LABEL_OWNER, LABEL_RUN, leftovers, remove_stale
 from tenantprobe.profiles import LaunchSettings, TargetProfile, load_profile
 from tenantprobe.stack import database_choice
 from tenantprobe.target import Target
+from tests.containers.conftest import ROOT, interrupt_once_launched
 
-ROOT = Path(__file__).parents[2]
 NEVER_READY = "import time; print('booting, not listening yet', flush=True); time.sleep(600)"
 
 
@@ -57,26 +57,15 @@ def test_a_target_that_exits_at_start_fails_at_once_with_its_log(client: docker.
     assert time.monotonic() - started < 60, "an exited container must not be waited for until the timeout"
 
 
-def test_an_interrupted_launch_removes_its_containers(client: docker.DockerClient, tmp_path: Path) -> None:
-    script = tmp_path / "launch.py"
-    script.write_text(
-        textwrap.dedent(
-            f"""
-            import sys
-            sys.path.insert(0, {str(ROOT)!r})
-            from tests.containers.test_launch import NEVER_READY, profile_launching
-            from tenantprobe.target import Target
-            Target.open(profile_launching(command=["python", "-c", NEVER_READY], ready="/", timeout_seconds=300))
-            """
-        )
+def test_an_interrupted_launch_removes_its_containers(client: docker.DockerClient) -> None:
+    script = textwrap.dedent(
+        """
+        from tests.containers.test_launch import NEVER_READY, profile_launching
+        from tenantprobe.target import Target
+        Target.open(profile_launching(command=["python", "-c", NEVER_READY], ready="/", timeout_seconds=300))
+        """
     )
-    process = subprocess.Popen([sys.executable, str(script)], cwd=ROOT, env=os.environ.copy())
-    deadline = time.monotonic() + 120
-    while not leftovers(client) and process.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert leftovers(client), "the launch never started its container"
-    process.send_signal(signal.SIGINT)  # Ctrl-C while the harness waits for readiness
-    assert process.wait(timeout=60) != 0
+    assert interrupt_once_launched(client, script, 1) != 0
 
 
 def test_containers_of_a_crashed_run_are_removed_by_the_next(client: docker.DockerClient) -> None:
