@@ -138,7 +138,7 @@ def demo(database_url: DatabaseUrlOption = None) -> None:
         typer.echo(f'  curl -H "Authorization: Bearer $TOKEN" {stack.base_url}/v1/notes')
         typer.echo(f"OpenAPI document: {stack.base_url}/openapi.json")
         typer.echo(f"\nchecking isolation: pytest suites/isolation (results in {DEMO_DIR}/results) ...")
-        _run_isolation_suite_and_report()
+        _run_isolation_suite_and_report(stack)
         if os.environ.get("TENANTPROBE_DEMO_NO_WAIT") != "1":
             interrupted = _on_interrupt()
             typer.echo("Ctrl-C stops the demo.")
@@ -148,12 +148,15 @@ def demo(database_url: DatabaseUrlOption = None) -> None:
 DEMO_DIR = Path("build/demo")
 
 
-def _run_isolation_suite_and_report() -> None:
-    """The demo's last act: the isolation suite against a fresh reference app, then the report."""
+def _run_isolation_suite_and_report(stack: ReferenceStack) -> None:
+    """The demo's last act: the isolation suite against the app it started (its two tenants there as a
+    user's would be), then the report."""
     results, out = DEMO_DIR / "results", DEMO_DIR / "report"
     shutil.rmtree(results, ignore_errors=True)
+    DEMO_DIR.mkdir(parents=True, exist_ok=True)
+    target = stack.running_profile(Path("targets/reference.yaml"), DEMO_DIR)
     pytest = [sys.executable, "-m", "pytest", "suites/isolation", "-q", "-p", "no:cacheprovider"]
-    suite = subprocess.run([*pytest, "--results-dir", str(results)], check=False)
+    suite = subprocess.run([*pytest, "--target", str(target), "--results-dir", str(results)], check=False)
     typer.echo(f"isolation suite {'passed' if suite.returncode == 0 else 'FOUND PROBLEMS'}")
     tenantprobe = [sys.executable, "-c", "from tenantprobe.cli import main; main()"]
     docs = ["--docs", "docs"] if Path("docs").is_dir() else []  # the phase's documentation deliverables

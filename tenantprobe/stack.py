@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import httpx
+import yaml
 
 from tenantprobe.child import Child, NotReady, free_port, stop_all, wait_ready
 from tenantprobe.errors import ProfileError, TargetError
@@ -191,6 +192,23 @@ class ReferenceStack(Service["ReferenceStack"]):
         if self._server is not None and self._server.pid is not None:
             found["postgres"] = [self._server.pid]
         return found
+
+    def running_profile(self, launching: Path, folder: Path) -> Path:
+        """``launching`` (a profile that launches the reference app, as ``targets/reference.yaml``) as a user
+        writes it for this stack once it serves: no ``launch``; its address, signing key, database and internal
+        service filled in. Written to ``folder``/target.yaml, which only its owner may read (it holds a DSN)."""
+        assert self.dsns is not None, "start() the stack first"
+        profile = yaml.safe_load(launching.read_text())
+        del profile["launch"]
+        profile["base_url"] = self.base_url
+        profile["auth"]["key_file"] = str(self.key_file)
+        profile["database"]["dsn"] = self.dsns.app
+        for service in profile["internal_services"]:
+            service["url"] = self.internal_url
+        path = folder / "target.yaml"
+        path.touch(mode=0o600)
+        path.write_text(yaml.safe_dump(profile))
+        return path
 
     def log_text(self, name: str = "api") -> str:
         path = (self.log_dir or self._workdir) / f"{name}.log"

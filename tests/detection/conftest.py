@@ -9,8 +9,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from tenantprobe.stack import ReferenceStack, RoleDsns
 
 ROOT = Path(__file__).parents[2]
@@ -62,22 +60,6 @@ def run_suite(suite: str, results_dir: Path, *options: str, timeout: float = 300
     return SuiteRun(completed.returncode, records, completed.stdout + completed.stderr, results_dir)
 
 
-def running_app_profile(stack: ReferenceStack, folder: Path) -> Path:
-    """targets/reference.yaml as a user writes it for the reference app once it serves: no ``launch``, its
-    address, signing key, database and internal service filled in."""
-    assert stack.dsns is not None
-    profile = yaml.safe_load(REFERENCE_PROFILE.read_text())
-    del profile["launch"]
-    profile["base_url"] = stack.base_url
-    profile["auth"]["key_file"] = str(stack.key_file)
-    profile["database"]["dsn"] = stack.dsns.app
-    for service in profile["internal_services"]:
-        service["url"] = stack.internal_url
-    path = folder / "target.yaml"
-    path.write_text(yaml.safe_dump(profile))
-    return path
-
-
 def run_against_reference_app(
     suite: str, folder: Path, seeded: tuple[str, ...], dsns: RoleDsns | None, *options: str
 ) -> SuiteRun:
@@ -85,4 +67,5 @@ def run_against_reference_app(
     PostgreSQL, set up by the app), through the profile a user writes for a running app."""
     folder.mkdir(parents=True, exist_ok=True)
     with ReferenceStack(dsns=dsns, faults=seeded, log_dir=folder / "logs") as stack:
-        return run_suite(suite, folder / "results", "--target", str(running_app_profile(stack, folder)), *options)
+        profile = stack.running_profile(REFERENCE_PROFILE, folder)
+        return run_suite(suite, folder / "results", "--target", str(profile), *options)
