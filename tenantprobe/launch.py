@@ -44,14 +44,32 @@ _PLACEHOLDER = re.compile(r"\{([a-z_]+)(?:[.:]([A-Za-z0-9_-]+))?\}")
 os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
 
 
-def _owner_alive(pid: str) -> bool:
+def _start_time(pid: int) -> str | None:
+    """When the process started, in clock ticks since boot (``/proc/PID/stat``); None where that is unreadable."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[1].split()[19]  # field 22; the name before ")" may hold spaces
+
+
+def owner_label() -> str:
+    """A container's owner: this process by pid and start time, so that once it is gone a new process given
+    the same pid is not taken for it."""
+    started = _start_time(os.getpid())
+    return f"{os.getpid()}:{started}" if started else str(os.getpid())
+
+
+def _owner_alive(label: str) -> bool:
+    pid, _, started = label.partition(":")
     try:
         os.kill(int(pid), 0)
     except (ValueError, ProcessLookupError):
         return False
     except PermissionError:
-        return True
-    return True
+        pass
+    now = _start_time(int(pid))
+    return not started or now is None or now == started
 
 
 def remove_stale(client: docker.DockerClient) -> list[str]:
@@ -258,7 +276,7 @@ class Launch(Service["Launch"]):
             volumes=volumes,
             name=f"tenantprobe-{self.run}-{spec.name}",
             network_mode="host",
-            labels={LABEL_RUN: self.run, LABEL_OWNER: str(os.getpid())},
+            labels={LABEL_RUN: self.run, LABEL_OWNER: owner_label()},
         )
         self._containers.append(container)
         return container
@@ -450,7 +468,7 @@ class ComposeLaunch:
         return result.stdout
 
     def _override(self) -> Path:
-        labels = {LABEL_RUN: self.launch.run, LABEL_OWNER: str(os.getpid())}
+        labels = {LABEL_RUN: self.launch.run, LABEL_OWNER: owner_label()}
         override = {
             "name": f"tenantprobe-{self.launch.run}",
             "services": {name: {"labels": labels} for name in self.services},

@@ -23,7 +23,7 @@ from tenantprobe import engine as engine_module
 from tenantprobe.containers import builtin_image
 from tenantprobe.engine import Engine, reachable
 from tenantprobe.errors import ProfileError, TargetError
-from tenantprobe.launch import LABEL_OWNER, LABEL_RUN, leftovers, remove_stale
+from tenantprobe.launch import LABEL_OWNER, LABEL_RUN, leftovers, owner_label, remove_stale
 from tenantprobe.profiles import LaunchSettings, TargetProfile, load_profile
 from tenantprobe.stack import database_choice
 from tenantprobe.target import Target
@@ -72,17 +72,22 @@ def test_containers_of_a_crashed_run_are_removed_by_the_next(client: docker.Dock
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()  # a harness process that no longer exists, as after SIGKILL
     image = builtin_image(client, "python")
-    orphan = client.containers.create(
-        image, command=["python", "-c", "pass"], labels={LABEL_RUN: "crashed", LABEL_OWNER: str(gone.pid)}
-    )
-    mine = client.containers.create(
-        image, command=["python", "-c", "pass"], labels={LABEL_RUN: "alive", LABEL_OWNER: str(os.getpid())}
-    )
+
+    def create(run: str, owner: str) -> str:
+        return str(
+            client.containers.create(
+                image, command=["python", "-c", "pass"], labels={LABEL_RUN: run, LABEL_OWNER: owner}
+            ).name
+        )
+
+    crashed = create("crashed", str(gone.pid))  # a label of the pid alone, as older runs wrote
+    reused = create("reused", f"{os.getpid()}:1")  # its owner's pid now belongs to another process
+    mine = create("alive", owner_label())
     try:
-        assert remove_stale(client) == [orphan.name]
-        assert leftovers(client) == [mine.name], "a live run's containers are not stale"
+        assert sorted(remove_stale(client)) == sorted([crashed, reused])
+        assert leftovers(client) == [mine], "a live run's containers are not stale"
     finally:
-        mine.remove(force=True)
+        client.containers.get(mine).remove(force=True)
 
 
 @pytest.mark.parametrize(
