@@ -207,6 +207,7 @@ class ReferenceStack(Service["ReferenceStack"]):
             service["url"] = self.internal_url
         path = folder / "target.yaml"
         path.touch(mode=0o600)
+        path.chmod(0o600)  # one an earlier run left may have been readable by others
         path.write_text(yaml.safe_dump(profile))
         return path
 

@@ -24,9 +24,9 @@ import pytest
 from tenantprobe.compose import compose_command
 from tenantprobe.engine import Engine
 from tenantprobe.launch import leftovers, remove_stale
+from tests.detection.conftest import ROOT
 
 DEFAULT_NETWORKS = {"host", "none", "bridge"}
-ROOT = Path(__file__).parents[2]
 # A test run started in the background of a shell inherits SIGINT ignored, and Python keeps it so; a
 # user's terminal delivers Ctrl-C to a harness whose SIGINT is Python's default.
 CTRL_C_AS_IN_A_TERMINAL = "import signal\nsignal.signal(signal.SIGINT, signal.default_int_handler)\n"

@@ -27,7 +27,8 @@ from tenantprobe.launch import LABEL_OWNER, LABEL_RUN, leftovers, owner_label, r
 from tenantprobe.profiles import LaunchSettings, TargetProfile, load_profile
 from tenantprobe.stack import database_choice
 from tenantprobe.target import Target
-from tests.containers.conftest import ROOT, interrupt_once_launched
+from tests.containers.conftest import interrupt_once_launched
+from tests.detection.conftest import ROOT
 
 NEVER_READY = "import time; print('booting, not listening yet', flush=True); time.sleep(600)"
 
