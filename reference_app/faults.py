@@ -122,28 +122,45 @@ def _declared(module: ModuleType) -> Fault:
 
 
 @cache
-def _load() -> dict[str, Fault]:
-    """Every fault module, imported on first use (they import the app code they replace)."""
+def _names() -> tuple[str, ...]:
+    """The name of every fault: its module's, listed without importing it."""
     from reference_app import seeded_faults
 
-    loaded = [
-        _declared(importlib.import_module(f"{seeded_faults.__name__}.{info.name}"))
-        for info in pkgutil.iter_modules(seeded_faults.__path__)
-    ]
-    return {fault.name: fault for fault in sorted(loaded, key=lambda f: (LAYERS.index(f.layer), f.name))}
+    return tuple(sorted(info.name for info in pkgutil.iter_modules(seeded_faults.__path__)))
+
+
+@cache
+def _fault(name: str) -> Fault:
+    """One fault, its module imported on first use (it imports the app code it replaces)."""
+    from reference_app import seeded_faults
+
+    return _declared(importlib.import_module(f"{seeded_faults.__name__}.{name}"))
+
+
+def _table_order(fault: Fault) -> tuple[int, str]:
+    return LAYERS.index(fault.layer), fault.name
 
 
 class _Registry(Mapping[str, Fault]):
-    """Name → fault, in table order (layer, then name); loaded lazily so that app modules may import this one."""
+    """Name → fault, in table order (layer, then name).
+
+    Lazy, so that app modules may import this one, and so that a process imports only the faults it
+    turns on: the fault modules import the API's routes, which a worker has no use for (2 s of CPU).
+    """
 
     def __getitem__(self, name: str) -> Fault:
-        return _load()[name]
+        if name not in _names():
+            raise KeyError(name)
+        return _fault(name)
+
+    def __contains__(self, name: object) -> bool:
+        return name in _names()
 
     def __iter__(self) -> Iterator[str]:
-        return iter(_load())
+        return (fault.name for fault in sorted(map(_fault, _names()), key=_table_order))
 
     def __len__(self) -> int:
-        return len(_load())
+        return len(_names())
 
 
 REGISTRY: Mapping[str, Fault] = _Registry()
@@ -163,11 +180,11 @@ def parse(value: str | None) -> tuple[Fault, ...]:
     if unknown:
         hints = [
             f"{name!r} (did you mean {close[0]!r}?)"
-            if (close := difflib.get_close_matches(name, list(REGISTRY), n=1))
+            if (close := difflib.get_close_matches(name, _names(), n=1))
             else repr(name)
             for name in unknown
         ]
-        raise FaultConfigError(f"{ENV}: unknown fault {', '.join(hints)}; valid names: {', '.join(sorted(REGISTRY))}")
+        raise FaultConfigError(f"{ENV}: unknown fault {', '.join(hints)}; valid names: {', '.join(_names())}")
     chosen = tuple(REGISTRY[name] for name in dict.fromkeys(names))
     check_disjoint(chosen)
     return chosen
@@ -180,7 +197,8 @@ def active_names() -> frozenset[str]:
 
 
 def active() -> tuple[Fault, ...]:
-    return tuple(fault for fault in REGISTRY.values() if fault.name in active_names())
+    """The faults of this process, in table order (faults that wrap the same code compose in that order)."""
+    return tuple(sorted(map(_fault, active_names()), key=_table_order))
 
 
 # ---------------------------------------------------------------------------------------- putting code in place

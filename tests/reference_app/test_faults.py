@@ -50,6 +50,23 @@ def test_no_fault_is_on_by_default() -> None:
     assert faults.active() == ()
 
 
+def test_a_process_imports_only_the_faults_it_turns_on() -> None:
+    """Fault modules import the API's routes: a worker that loaded all of them paid 2 s of CPU for nothing."""
+    script = (
+        "import sys; from reference_app import faults; on = faults.active(); "
+        "print(sorted(m.rpartition('.')[2] for m in sys.modules if m.startswith('reference_app.seeded_faults.')), "
+        "'fastapi' in sys.modules)"
+    )
+    ran = subprocess.run(
+        [sys.executable, "-c", script],
+        env={**os.environ, faults.ENV: "job_context_lost"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert ran.stdout.split() == ["['job_context_lost']", "False"]
+
+
 def test_unknown_fault_names_the_valid_ones_and_a_likely_match() -> None:
     with pytest.raises(faults.FaultConfigError) as error:
         faults.parse("list_unfiltred, jwt_alg_none")
