@@ -138,32 +138,36 @@ def demo(database_url: DatabaseUrlOption = None) -> None:
         typer.echo(f'  curl -H "Authorization: Bearer $TOKEN" {stack.base_url}/v1/notes')
         typer.echo(f"OpenAPI document: {stack.base_url}/openapi.json")
         typer.echo(f"\nchecking isolation: pytest suites/isolation (results in {DEMO_DIR}/results) ...")
-        _run_isolation_suite_and_report(stack)
+        suite_exit_code = _run_isolation_suite_and_report(stack)
         if os.environ.get("TENANTPROBE_DEMO_NO_WAIT") != "1":
             interrupted = _on_interrupt()
             typer.echo("Ctrl-C stops the demo.")
             _wait_until(interrupted)
+    if suite_exit_code:
+        raise typer.Exit(suite_exit_code)
 
 
 DEMO_DIR = Path("build/demo")
 
 
-def _run_isolation_suite_and_report(stack: ReferenceStack) -> None:
+def _run_isolation_suite_and_report(stack: ReferenceStack) -> int:
     """The demo's last act: the isolation suite against the app it started (its two tenants there as a
-    user's would be), then the report."""
+    user's would be), then the report. Returns the suite's exit code, which becomes the demo's."""
     results, out = DEMO_DIR / "results", DEMO_DIR / "report"
     shutil.rmtree(results, ignore_errors=True)
     DEMO_DIR.mkdir(parents=True, exist_ok=True)
     target = stack.running_profile(Path("targets/reference.yaml"), DEMO_DIR)
     pytest = [sys.executable, "-m", "pytest", "suites/isolation", "-q", "-p", "no:cacheprovider"]
     suite = subprocess.run([*pytest, "--target", str(target), "--results-dir", str(results)], check=False)
-    typer.echo(f"isolation suite {'passed' if suite.returncode == 0 else 'FOUND PROBLEMS'}")
+    verdict = "passed" if suite.returncode == 0 else f"FOUND PROBLEMS (exit {suite.returncode})"
+    typer.echo(f"isolation suite {verdict}")
     tenantprobe = [sys.executable, "-c", "from tenantprobe.cli import main; main()"]
     docs = ["--docs", "docs"] if Path("docs").is_dir() else []  # the phase's documentation deliverables
     subprocess.run(
         [*tenantprobe, "report", "--results", str(results), "--out", str(out), "--no-fail", *docs], check=False
     )
     typer.echo(f"report: {(out / 'report.html').resolve()}")
+    return suite.returncode
 
 
 @app.command()

@@ -15,7 +15,8 @@ code  name            tenantprobe report / audit  suites (pytest)               
 
 The suites' codes are pytest's own (``pytest.ExitCode``), so the table follows them; pytest's
 internal error is also 3 and prints ``INTERNALERROR`` with a traceback. When a run both found a
-problem and missed evidence, FAIL (1) wins, as in the report's verdict.
+problem and missed evidence, FAIL (1) wins, as in the report's verdict. ``tenantprobe demo`` exits with
+the code of the isolation suite it runs.
 """
 
 from __future__ import annotations

@@ -7,6 +7,9 @@ starts. Databases are cloned from a migrated template, which takes milliseconds.
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import sys
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -23,7 +26,7 @@ from reference_app import database, faults
 from reference_app.database import DatabaseUrls
 from tenantprobe.pgserver import PostgresServer
 from tenantprobe.stack import ReferenceStack, RoleDsns
-from tests.detection.conftest import SuiteRun, run_suite
+from tests.detection.conftest import ROOT, SuiteRun, read_records
 
 TEMPLATE = "pake_template"
 
@@ -106,11 +109,33 @@ def one(conn: psycopg.Connection[Any], query: Any, params: Any = None) -> Any:
     return row
 
 
+TENANTPROBE = [sys.executable, "-c", "from tenantprobe.cli import main; main()"]
+
+
 @pytest.fixture(scope="session")
-def secure_isolation_run(tmp_path_factory: pytest.TempPathFactory) -> SuiteRun:
-    """The whole isolation suite against the secure reference app, 3 tenants, run once: the detection matrix's
-    secure baseline and the reports' real input."""
-    return run_suite("suites/isolation", tmp_path_factory.mktemp("secure-isolation"), "--tenants", "3")
+def demo_run() -> subprocess.CompletedProcess[str]:
+    """``make demo``'s command, run once as a user runs it (without waiting for Ctrl-C at the end)."""
+    return subprocess.run(
+        [*TENANTPROBE, "demo"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+        env={**os.environ, "TENANTPROBE_DEMO_NO_WAIT": "1", "DATABASE_URL": ""},
+    )
+
+
+@pytest.fixture(scope="session")
+def secure_isolation_run(
+    demo_run: subprocess.CompletedProcess[str], tmp_path_factory: pytest.TempPathFactory
+) -> SuiteRun:
+    """The whole isolation suite against the secure reference app, 3 tenants: the demo's own run, whose exit code
+    the demo passes on. The detection matrix's secure baseline and the reports' real input (a copy of its
+    results, which the next demo replaces)."""
+    results = tmp_path_factory.mktemp("secure-isolation") / "results"
+    shutil.copytree(ROOT / "build" / "demo" / "results", results)
+    return SuiteRun(demo_run.returncode, read_records(results), demo_run.stdout + demo_run.stderr, results)
 
 
 def tenant_tables(conn: psycopg.Connection[Any]) -> list[str]:

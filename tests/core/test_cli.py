@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,20 +10,14 @@ import pytest
 from typer.testing import CliRunner
 
 from tenantprobe.cli import app
-
-TENANTPROBE = [sys.executable, "-c", "from tenantprobe.cli import main; main()"]
+from tests.conftest import TENANTPROBE
 
 
 @pytest.mark.timeout(900)  # it runs the whole isolation suite at the end, as make demo does
-def test_demo_starts_the_app_provisions_tenants_and_prints_how_to_call_it() -> None:
-    result = subprocess.run(
-        [*TENANTPROBE, "demo"],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-        env={**os.environ, "TENANTPROBE_DEMO_NO_WAIT": "1", "DATABASE_URL": ""},
-    )
+def test_demo_starts_the_app_provisions_tenants_and_prints_how_to_call_it(
+    demo_run: subprocess.CompletedProcess[str],
+) -> None:
+    result = demo_run
     assert result.returncode == 0, result.stderr
     assert "reference app ready at http://127.0.0.1:" in result.stdout
     assert result.stdout.count("tenant ") >= 2

@@ -54,10 +54,12 @@ def run_suite(suite: str, results_dir: Path, *options: str, timeout: float = 300
         timeout=timeout,
         check=False,
     )
-    records = [
-        json.loads(line) for path in sorted(results_dir.glob("*.jsonl")) for line in path.read_text().splitlines()
-    ]
-    return SuiteRun(completed.returncode, records, completed.stdout + completed.stderr, results_dir)
+    return SuiteRun(completed.returncode, read_records(results_dir), completed.stdout + completed.stderr, results_dir)
+
+
+def read_records(results_dir: Path) -> list[dict[str, Any]]:
+    """Every result record a run wrote into ``results_dir``."""
+    return [json.loads(line) for path in sorted(results_dir.glob("*.jsonl")) for line in path.read_text().splitlines()]
 
 
 def run_against_reference_app(
