@@ -166,13 +166,22 @@ class ApiModel:
     # Names an operation that needs credentials takes in its path and no public operation takes anywhere:
     # a response field so named hands out an object reference (``file_token`` for ``/dagSources/{file_token}``).
     reference_params: frozenset[str] = frozenset()
+    _creators: tuple[Creator, ...] | None = field(default=None, init=False, repr=False, compare=False)
 
     def find(self, method: str, path: str) -> Operation | None:
         return next((op for op in self.operations if op.method == method and op.path == path), None)
 
-    def creators(self) -> list[Creator]:
+    def creators(self) -> tuple[Creator, ...]:
         """Creating operations in dependency order (parents before children): POSTs on a collection whose items
-        live at ``<collection>/{id}``, and POSTs whose answer links its id to other operations (RPC style)."""
+        live at ``<collection>/{id}``, and POSTs whose answer links its id to other operations (RPC style).
+
+        Found once: seeding and the checks ask for every body they build, and the search is quadratic in the
+        operations."""
+        if self._creators is None:
+            self._creators = self._find_creators()
+        return self._creators
+
+    def _find_creators(self) -> tuple[Creator, ...]:
         found = []
         for op in self.operations:
             if op.method != "POST" or op.addresses_item:
@@ -187,7 +196,7 @@ class ApiModel:
             else:
                 if (linked := self._linked_creator(op)) is not None:
                     found.append(linked)
-        return sorted(found, key=lambda creator: (creator.depth, creator.operation.path))
+        return tuple(sorted(found, key=lambda creator: (creator.depth, creator.operation.path)))
 
     def _linked_creator(self, op: Operation) -> Creator | None:
         """``op`` as a create when its answer links an id to other operations: the link to a read (a GET that

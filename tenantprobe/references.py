@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -234,7 +234,7 @@ def without_unbound(
     return pruned
 
 
-def creation_order(api: ApiModel, creators: list[Creator]) -> list[Creator]:
+def creation_order(api: ApiModel, creators: Sequence[Creator]) -> list[Creator]:
     """``creators`` with each one after the creators of the kinds its body references (``project_id`` in an
     issue's body: projects first), otherwise in their given order; a cycle keeps the given order."""
     produced = {creator.id_param for creator in creators}

@@ -252,4 +252,4 @@ def test_a_create_known_by_its_links_names_its_kind_its_read_and_where_its_id_is
 def test_a_post_without_links_or_an_item_path_creates_nothing() -> None:
     spec = rpc_document()
     del spec["paths"]["/runs.create"]["post"]["responses"]["200"]["links"]
-    assert parse_openapi(spec).creators() == []
+    assert parse_openapi(spec).creators() == ()
