@@ -95,7 +95,8 @@ def _control(raw: dict[str, Any]) -> Control:
 def load_catalogue() -> Catalogue:
     """The catalogue shipped with tenantprobe (``tenantprobe/catalogue.yaml``)."""
     text = resources.files("tenantprobe").joinpath("catalogue.yaml").read_text()
-    raw = yaml.safe_load(text)
+    # libyaml when PyYAML has it: every suite run and report loads the catalogue, 0.14 s of CPU in pure Python.
+    raw = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 (a safe loader)
     controls = {entry["id"]: _control(entry) for entry in raw["controls"]}
     if len(controls) != len(raw["controls"]):
         raise InternalError("duplicate control id in catalogue.yaml")
