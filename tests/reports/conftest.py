@@ -108,10 +108,11 @@ FAULT_CONTROL = "API-CROSS-TENANT-READ"
 
 @pytest.fixture(scope="session")
 def fault_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The results directory of a real isolation run against the reference app with a seeded fault (two
-    tenants: a failing report needs one leaking pair; the secure run shows the three-tenant matrix)."""
+    """The results directory of a real isolation run against the reference app with a seeded fault: the checks
+    of the control it breaks, two tenants (a failing report needs one leaking pair; the secure run shows the
+    whole suite and the three-tenant matrix)."""
     results = tmp_path_factory.mktemp("fault-results")
-    run = run_suite("suites/isolation", results, "--tenants", "2", "--faults", FAULT)
+    run = run_suite("suites/isolation", results, "--tenants", "2", "--faults", FAULT, "--controls", FAULT_CONTROL)
     assert run.exit_code == 1, run.output
     assert FAULT_CONTROL in run.controls_with("fail"), run.output
     return results
