@@ -24,6 +24,7 @@ import pytest
 
 from reference_app import database, faults
 from reference_app.database import DatabaseUrls
+from tenantprobe.cli import DEMO_DIR
 from tenantprobe.pgserver import PostgresServer
 from tenantprobe.stack import ReferenceStack, RoleDsns
 from tests.detection.conftest import ROOT, SuiteRun, read_records
@@ -134,7 +135,7 @@ def secure_isolation_run(
     the demo passes on. The detection matrix's secure baseline and the reports' real input (a copy of its
     results, which the next demo replaces)."""
     results = tmp_path_factory.mktemp("secure-isolation") / "results"
-    shutil.copytree(ROOT / "build" / "demo" / "results", results)
+    shutil.copytree(ROOT / DEMO_DIR / "results", results)
     return SuiteRun(demo_run.returncode, read_records(results), demo_run.stdout + demo_run.stderr, results)
 
 
